@@ -1,0 +1,66 @@
+-- Events are written in the same transaction as the state change they describe; webhook deliveries are
+-- written in that same transaction too, so a webhook exists only for committed state and is never lost.
+CREATE TABLE events (
+  id           text PRIMARY KEY CHECK (id ~ '^evt_[0-9a-z]{26}$'),
+  tenant_id    text NOT NULL REFERENCES tenants(id),
+  type         text NOT NULL,
+  object_type  text NOT NULL,
+  object_id    text NOT NULL,
+  data         jsonb NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX events_tenant_id_idx ON events (tenant_id, id);
+CREATE INDEX events_tenant_object_idx ON events (tenant_id, object_id, id);
+CREATE INDEX events_tenant_type_idx ON events (tenant_id, type, id);
+CREATE INDEX events_created_idx ON events (created_at);
+
+CREATE TABLE webhook_endpoints (
+  id                         text PRIMARY KEY CHECK (id ~ '^we_[0-9a-z]{26}$'),
+  tenant_id                  text NOT NULL REFERENCES tenants(id),
+  url                        text NOT NULL CHECK (length(url) <= 2048),
+  description                text CHECK (length(description) <= 500),
+  enabled_events             text[] NOT NULL CHECK (cardinality(enabled_events) > 0),
+  status                     text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled')),
+  disabled_reason            text,
+  -- whsec_ secrets encrypted with a key derived from NIMBUSPAY_MASTER_KEY; never stored in clear
+  secret_enc                 text NOT NULL,
+  previous_secret_enc        text,
+  previous_secret_expires_at timestamptz,
+  failing_since              timestamptz,
+  created_at                 timestamptz NOT NULL DEFAULT now(),
+  updated_at                 timestamptz NOT NULL DEFAULT now(),
+  CHECK ((previous_secret_enc IS NULL) = (previous_secret_expires_at IS NULL))
+);
+CREATE INDEX webhook_endpoints_tenant_idx ON webhook_endpoints (tenant_id, id);
+
+CREATE TABLE webhook_deliveries (
+  id                text PRIMARY KEY CHECK (id ~ '^whd_[0-9a-z]{26}$'),
+  tenant_id         text NOT NULL REFERENCES tenants(id),
+  endpoint_id       text NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  event_id          text NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  status            text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  attempt_count     integer NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  next_attempt_at   timestamptz,
+  locked_until      timestamptz,
+  last_attempt_at   timestamptz,
+  last_status_code  integer,
+  last_error        text,
+  delivered_at      timestamptz,
+  created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (tenant_id, endpoint_id, id);
+
+CREATE TABLE webhook_delivery_attempts (
+  id             text PRIMARY KEY,
+  tenant_id      text NOT NULL REFERENCES tenants(id),
+  delivery_id    text NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  attempted_at   timestamptz NOT NULL DEFAULT now(),
+  outcome        text NOT NULL CHECK (outcome IN ('delivered', 'failed', 'endpoint_gone')),
+  status_code    integer,
+  latency_ms     integer NOT NULL,
+  error          text,
+  response_body  text CHECK (length(response_body) <= 4096)
+);
+CREATE INDEX webhook_delivery_attempts_delivery_idx ON webhook_delivery_attempts (tenant_id, delivery_id, attempted_at);

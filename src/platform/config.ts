@@ -1,0 +1,276 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The one configuration schema. `loadConfig` is the only reader of the environment; every other module receives
+ * the frozen result. Values are strings in the environment and are converted here, once.
+ */
+export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000,
+];
+
+/** Every variable, with its default (per environment where it differs) and its meaning; the README table is built from this. */
+export const CONFIG_VARIABLES = [
+  ['NIMBUSPAY_ENV', 'development', 'development | staging | production. Production refuses development defaults.'],
+  ['LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent.'],
+  ['HOST', '127.0.0.1 (development), 0.0.0.0 (elsewhere)', 'Interface the HTTP servers bind to.'],
+  ['PORT', '3000', 'API port.'],
+  ['METRICS_PORT', '(unset)', 'When set, /metrics is served on this port only (not on the public API port).'],
+  ['HEALTH_PORT', '3001', 'Port of the worker\'s /healthz, /readyz (and /metrics when METRICS_PORT is unset).'],
+  ['DATABASE_URL', '(unset: embedded PostgreSQL)', 'PostgreSQL URL of the application role (not the table owner, no BYPASSRLS).'],
+  ['MIGRATION_DATABASE_URL', 'DATABASE_URL', 'PostgreSQL URL of the table-owner role used by `nimbuspay migrate`.'],
+  ['DB_POOL_MAX', '10', 'Maximum connections per process.'],
+  ['NIMBUSPAY_DATA_DIR', '.nimbuspay', 'Embedded PostgreSQL data and generated development secrets.'],
+  ['NIMBUSPAY_PG_PORT', '54329', 'Port of the embedded PostgreSQL.'],
+  ['NIMBUSPAY_PUBLIC_URL', 'http://localhost:$PORT', 'Public base URL of the API (banner, docs, token URL).'],
+  ['NIMBUSPAY_ISSUER_URL', '$NIMBUSPAY_PUBLIC_URL', 'JWT `iss` and OAuth metadata issuer. https required in production.'],
+  ['NIMBUSPAY_AUDIENCE', 'nimbuspay-api', 'JWT `aud` of access tokens.'],
+  ['ACCESS_TOKEN_TTL_SECONDS', '900', 'Access token lifetime (60–3600).'],
+  ['NIMBUSPAY_MASTER_KEY', '(generated in development)', 'Base64 32-byte key encrypting signing keys and keying fingerprints. Required in production.'],
+  ['NIMBUSPAY_ADMIN_CLIENT_ID', 'platform-admin', 'Client id of the platform admin OAuth client.'],
+  ['NIMBUSPAY_ADMIN_CLIENT_SECRET', '(generated in development)', 'Secret of the platform admin client. Required in production.'],
+  ['NIMBUSPAY_DEMO_TENANT', 'true (development)', 'Create a demo tenant and client at start and print its credentials.'],
+  ['PROCESSOR', 'sandbox', 'Payment processor adapter. Only `sandbox` exists today; refused in production.'],
+  ['SANDBOX_PROCESSOR_PORT', '3100', 'Port of the sandbox processor role.'],
+  ['SANDBOX_PROCESSOR_URL', 'http://127.0.0.1:$SANDBOX_PROCESSOR_PORT', 'Where the API and worker reach the processor.'],
+  ['PROCESSOR_TIMEOUT_MS', '10000', 'Read timeout of processor calls; past it the outcome is unknown and reconciled.'],
+  ['PROCESSOR_CONNECT_TIMEOUT_MS', '2000', 'Connect timeout of processor calls.'],
+  ['PROCESSOR_NOTIFICATION_SECRET', '(generated in development)', 'HMAC secret shared with the processor for inbound notifications. Required in production.'],
+  ['SANDBOX_LATENCY_MS', '0', 'Latency the sandbox processor adds to every answer.'],
+  ['SANDBOX_ERROR_RATE', '0', 'Fraction (0–1) of sandbox requests answered 503.'],
+  ['SANDBOX_LOST_RESPONSE_DELAY_MS', '30000', 'How long the sandbox holds answers for cards 4000000000000408 / …416.'],
+  ['SANDBOX_SETTLEMENT_DELAY_MS', '5000', 'Sandbox rail: submission → settlement or early return.'],
+  ['SANDBOX_LATE_RETURN_DELAY_MS', '15000', 'Sandbox rail: settlement → late return.'],
+  ['SANDBOX_NOTIFICATION_URL', '$NIMBUSPAY_PUBLIC_URL/v1/processor_notifications/sandbox', 'Where the sandbox pushes rail notifications.'],
+  ['BANK_TRANSFER_SUBMIT_DELAY_MS', '2000', 'How long a bank transfer stays cancelable (rail `pending`) before the worker submits it.'],
+  ['RECONCILE_INTERVALS_MS', '10000,60000,300000', 'Backoff of the reconciler asking the processor about unknown outcomes (last value repeats).'],
+  ['WORKER_POLL_INTERVAL_MS', '250', 'How often idle worker loops look for due work.'],
+  ['IDEMPOTENCY_KEY_TTL_HOURS', '24', 'Idempotency keys are kept at least this long, then purged.'],
+  ['EVENT_RETENTION_DAYS', '30', 'Events are kept this long, then purged.'],
+  ['WEBHOOK_RETRY_SCHEDULE_MS', '5000,300000,…,86400000', 'Delays after the first delivery attempt (±20% jitter); then the delivery fails.'],
+  ['WEBHOOK_TIMEOUT_MS', '15000', 'Timeout of one webhook delivery request.'],
+  ['WEBHOOK_DISABLE_AFTER_MS', '432000000 (5 days)', 'An endpoint failing continuously this long is disabled.'],
+  ['WEBHOOK_ALLOW_PRIVATE_TARGETS', 'true (development), false (elsewhere)', 'Allow loopback/private webhook URLs. Refused in production.'],
+  ['WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT', '4', 'Deliveries in flight to one endpoint.'],
+  ['SHUTDOWN_TIMEOUT_MS', '10000', 'Bound on draining in-flight work at SIGTERM.'],
+  ['BODY_LIMIT_BYTES', '65536', 'Largest accepted request body.'],
+] as const;
+
+const ConfigSchema = Type.Object({
+  env: Type.Union(ENVIRONMENTS.map((e) => Type.Literal(e))),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  healthPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  migrationDatabaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  dbPoolMax: Type.Integer({ minimum: 1, maximum: 200 }),
+  dataDir: Type.String({ minLength: 1 }),
+  embeddedPgPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  publicUrl: Type.String({ minLength: 1 }),
+  issuerUrl: Type.String({ minLength: 1 }),
+  audience: Type.String({ minLength: 1 }),
+  accessTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600 }),
+  masterKey: Type.Optional(Type.String({ minLength: 1 })),
+  adminClientId: Type.String({ minLength: 1, maxLength: 64 }),
+  adminClientSecret: Type.Optional(Type.String({ minLength: 24 })),
+  demoTenant: Type.Boolean(),
+  processor: Type.Literal('sandbox'),
+  sandboxProcessorPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  sandboxProcessorUrl: Type.String({ minLength: 1 }),
+  processorTimeoutMs: Type.Integer({ minimum: 1, maximum: 120_000 }),
+  processorConnectTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
+  processorNotificationSecret: Type.Optional(Type.String({ minLength: 16 })),
+  sandboxLatencyMs: Type.Integer({ minimum: 0 }),
+  sandboxErrorRate: Type.Number({ minimum: 0, maximum: 1 }),
+  sandboxLostResponseDelayMs: Type.Integer({ minimum: 0 }),
+  sandboxSettlementDelayMs: Type.Integer({ minimum: 0 }),
+  sandboxLateReturnDelayMs: Type.Integer({ minimum: 0 }),
+  sandboxNotificationUrl: Type.String({ minLength: 1 }),
+  bankTransferSubmitDelayMs: Type.Integer({ minimum: 0 }),
+  reconcileIntervalsMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1 }),
+  workerPollIntervalMs: Type.Integer({ minimum: 1 }),
+  idempotencyKeyTtlHours: Type.Integer({ minimum: 24 }),
+  eventRetentionDays: Type.Integer({ minimum: 1 }),
+  webhookRetryScheduleMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1 }),
+  webhookTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
+  webhookDisableAfterMs: Type.Integer({ minimum: 1 }),
+  webhookAllowPrivateTargets: Type.Boolean(),
+  webhookMaxConcurrencyPerEndpoint: Type.Integer({ minimum: 1, maximum: 100 }),
+  shutdownTimeoutMs: Type.Integer({ minimum: 0 }),
+  bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+});
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function intList(raw: string): number[] {
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+}
+
+function bool(raw: string | undefined, fallback: boolean, name: string, problems: string[]): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  problems.push(`${name} must be true or false (got "${raw}")`);
+  return fallback;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses the environment once. Throws ConfigError naming every wrong setting, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: EnvSource): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const num = (name: string, fallback: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) problems.push(`${name} must be a number (got "${raw}")`);
+    return n;
+  };
+
+  const envName = (get('NIMBUSPAY_ENV') ?? 'development') as Environment;
+  const resolvedEnv: Environment = (ENVIRONMENTS as readonly string[]).includes(envName) ? envName : 'development';
+  if (!(ENVIRONMENTS as readonly string[]).includes(envName)) {
+    problems.push(`NIMBUSPAY_ENV must be one of ${ENVIRONMENTS.join(', ')} (got "${envName}")`);
+  }
+  const dev = resolvedEnv === 'development';
+  const port = num('PORT', 3000);
+  const sandboxPort = num('SANDBOX_PROCESSOR_PORT', 3100);
+  const publicUrl = (get('NIMBUSPAY_PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const metricsPortRaw = get('METRICS_PORT');
+
+  const candidate = {
+    env: resolvedEnv,
+    logLevel: get('LOG_LEVEL') ?? 'info',
+    host: get('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+    port,
+    ...(metricsPortRaw !== undefined ? { metricsPort: num('METRICS_PORT', 0) } : {}),
+    healthPort: num('HEALTH_PORT', 3001),
+    ...(get('DATABASE_URL') ? { databaseUrl: get('DATABASE_URL') } : {}),
+    ...(get('MIGRATION_DATABASE_URL') ?? get('DATABASE_URL')
+      ? { migrationDatabaseUrl: get('MIGRATION_DATABASE_URL') ?? get('DATABASE_URL') }
+      : {}),
+    dbPoolMax: num('DB_POOL_MAX', 10),
+    dataDir: get('NIMBUSPAY_DATA_DIR') ?? '.nimbuspay',
+    embeddedPgPort: num('NIMBUSPAY_PG_PORT', 54329),
+    publicUrl,
+    issuerUrl: (get('NIMBUSPAY_ISSUER_URL') ?? publicUrl).replace(/\/+$/, ''),
+    audience: get('NIMBUSPAY_AUDIENCE') ?? 'nimbuspay-api',
+    accessTokenTtlSeconds: num('ACCESS_TOKEN_TTL_SECONDS', 900),
+    ...(get('NIMBUSPAY_MASTER_KEY') ? { masterKey: get('NIMBUSPAY_MASTER_KEY') } : {}),
+    adminClientId: get('NIMBUSPAY_ADMIN_CLIENT_ID') ?? 'platform-admin',
+    ...(get('NIMBUSPAY_ADMIN_CLIENT_SECRET') ? { adminClientSecret: get('NIMBUSPAY_ADMIN_CLIENT_SECRET') } : {}),
+    demoTenant: bool(get('NIMBUSPAY_DEMO_TENANT'), dev, 'NIMBUSPAY_DEMO_TENANT', problems),
+    processor: get('PROCESSOR') ?? 'sandbox',
+    sandboxProcessorPort: sandboxPort,
+    sandboxProcessorUrl: (get('SANDBOX_PROCESSOR_URL') ?? `http://127.0.0.1:${sandboxPort}`).replace(/\/+$/, ''),
+    processorTimeoutMs: num('PROCESSOR_TIMEOUT_MS', 10_000),
+    processorConnectTimeoutMs: num('PROCESSOR_CONNECT_TIMEOUT_MS', 2_000),
+    ...(get('PROCESSOR_NOTIFICATION_SECRET')
+      ? { processorNotificationSecret: get('PROCESSOR_NOTIFICATION_SECRET') }
+      : {}),
+    sandboxLatencyMs: num('SANDBOX_LATENCY_MS', 0),
+    sandboxErrorRate: num('SANDBOX_ERROR_RATE', 0),
+    sandboxLostResponseDelayMs: num('SANDBOX_LOST_RESPONSE_DELAY_MS', 30_000),
+    sandboxSettlementDelayMs: num('SANDBOX_SETTLEMENT_DELAY_MS', 5_000),
+    sandboxLateReturnDelayMs: num('SANDBOX_LATE_RETURN_DELAY_MS', 15_000),
+    sandboxNotificationUrl: get('SANDBOX_NOTIFICATION_URL') ?? `${publicUrl}/v1/processor_notifications/sandbox`,
+    bankTransferSubmitDelayMs: num('BANK_TRANSFER_SUBMIT_DELAY_MS', 2_000),
+    reconcileIntervalsMs: intList(get('RECONCILE_INTERVALS_MS') ?? '10000,60000,300000'),
+    workerPollIntervalMs: num('WORKER_POLL_INTERVAL_MS', 250),
+    idempotencyKeyTtlHours: num('IDEMPOTENCY_KEY_TTL_HOURS', 24),
+    eventRetentionDays: num('EVENT_RETENTION_DAYS', 30),
+    webhookRetryScheduleMs: get('WEBHOOK_RETRY_SCHEDULE_MS')
+      ? intList(get('WEBHOOK_RETRY_SCHEDULE_MS')!)
+      : DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
+    webhookTimeoutMs: num('WEBHOOK_TIMEOUT_MS', 15_000),
+    webhookDisableAfterMs: num('WEBHOOK_DISABLE_AFTER_MS', 5 * DAY_MS),
+    webhookAllowPrivateTargets: bool(get('WEBHOOK_ALLOW_PRIVATE_TARGETS'), dev, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', problems),
+    webhookMaxConcurrencyPerEndpoint: num('WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT', 4),
+    shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 10_000),
+    bodyLimitBytes: num('BODY_LIMIT_BYTES', 65_536),
+  };
+
+  for (const err of Value.Errors(ConfigSchema, candidate)) {
+    problems.push(`${configNameForPath(err.path)}: ${err.message} (got ${JSON.stringify(err.value)})`);
+  }
+  if (resolvedEnv === 'production') problems.push(...productionProblems(candidate));
+  if (candidate.masterKey !== undefined && Buffer.from(candidate.masterKey, 'base64').length !== 32) {
+    problems.push('NIMBUSPAY_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...candidate,
+    reconcileIntervalsMs: Object.freeze([...candidate.reconcileIntervalsMs]),
+    webhookRetryScheduleMs: Object.freeze([...candidate.webhookRetryScheduleMs]),
+  }) as unknown as Config;
+}
+
+function productionProblems(c: {
+  databaseUrl?: string | undefined;
+  masterKey?: string | undefined;
+  adminClientSecret?: string | undefined;
+  processorNotificationSecret?: string | undefined;
+  processor: string;
+  webhookAllowPrivateTargets: boolean;
+  issuerUrl: string;
+  sandboxProcessorUrl: string;
+  demoTenant: boolean;
+}): string[] {
+  const p: string[] = [];
+  if (!c.databaseUrl) p.push('DATABASE_URL is required in production (the embedded PostgreSQL is for development only)');
+  if (!c.masterKey) p.push('NIMBUSPAY_MASTER_KEY is required in production (a generated development key is not allowed)');
+  if (!c.adminClientSecret) p.push('NIMBUSPAY_ADMIN_CLIENT_SECRET is required in production (a generated development secret is not allowed)');
+  if (!c.processorNotificationSecret) p.push('PROCESSOR_NOTIFICATION_SECRET is required in production');
+  if (c.processor === 'sandbox') p.push('PROCESSOR=sandbox is not allowed in production: configure a real processor adapter');
+  if (isLoopbackUrl(c.sandboxProcessorUrl) && c.processor === 'sandbox') {
+    p.push('SANDBOX_PROCESSOR_URL points at a loopback sandbox processor, which is not allowed in production');
+  }
+  if (c.webhookAllowPrivateTargets) p.push('WEBHOOK_ALLOW_PRIVATE_TARGETS=true is not allowed in production (SSRF guard)');
+  if (!c.issuerUrl.startsWith('https://')) p.push(`NIMBUSPAY_ISSUER_URL must be https in production (got "${c.issuerUrl}")`);
+  if (c.demoTenant) p.push('NIMBUSPAY_DEMO_TENANT=true is not allowed in production');
+  return p;
+}
+
+const PATH_TO_VAR: Record<string, string> = {
+  '/env': 'NIMBUSPAY_ENV', '/logLevel': 'LOG_LEVEL', '/host': 'HOST', '/port': 'PORT', '/metricsPort': 'METRICS_PORT',
+  '/healthPort': 'HEALTH_PORT', '/dbPoolMax': 'DB_POOL_MAX', '/embeddedPgPort': 'NIMBUSPAY_PG_PORT',
+  '/accessTokenTtlSeconds': 'ACCESS_TOKEN_TTL_SECONDS', '/adminClientSecret': 'NIMBUSPAY_ADMIN_CLIENT_SECRET',
+  '/processor': 'PROCESSOR', '/processorTimeoutMs': 'PROCESSOR_TIMEOUT_MS',
+  '/processorNotificationSecret': 'PROCESSOR_NOTIFICATION_SECRET', '/sandboxErrorRate': 'SANDBOX_ERROR_RATE',
+  '/idempotencyKeyTtlHours': 'IDEMPOTENCY_KEY_TTL_HOURS', '/webhookTimeoutMs': 'WEBHOOK_TIMEOUT_MS',
+  '/reconcileIntervalsMs': 'RECONCILE_INTERVALS_MS', '/webhookRetryScheduleMs': 'WEBHOOK_RETRY_SCHEDULE_MS',
+  '/bodyLimitBytes': 'BODY_LIMIT_BYTES',
+};
+
+function configNameForPath(path: string): string {
+  const base = path.replace(/\/\d+$/, '');
+  return PATH_TO_VAR[base] ?? base.replace(/^\//, '').replace(/[A-Z]/g, (m) => `_${m}`).toUpperCase();
+}

@@ -1,0 +1,257 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * TypeScript mirror of migrations/*.sql: the one Kysely database type. `bigint` columns are parsed to BigInt
+ * (see db.ts), timestamps to Date. Keep this in step with the migrations.
+ */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Money = ColumnType<bigint, bigint | number | string, bigint | number | string>;
+type MoneyDefault = ColumnType<bigint, bigint | number | string | undefined, bigint | number | string>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Generated<Date>;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  status: Generated<'active' | 'suspended'>;
+  created_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: string;
+  actor_client_id: string;
+  tenant_id: string | null;
+  action: string;
+  target_id: string | null;
+  reason: string | null;
+  details: Json<Record<string, unknown>>;
+  request_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface ApiClientsTable {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  secret_hash: string;
+  scopes: string[];
+  status: Generated<'active' | 'revoked'>;
+  created_at: Timestamp;
+  secret_rotated_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export type SigningKeyStatus = 'next' | 'active' | 'retiring' | 'retired';
+export interface SigningKeysTable {
+  kid: string;
+  alg: 'ES256' | 'EdDSA';
+  public_jwk: Json<Record<string, unknown>>;
+  private_key_enc: string;
+  status: SigningKeyStatus;
+  created_at: Timestamp;
+  activated_at: NullableTimestamp;
+  retiring_at: NullableTimestamp;
+  retire_after: NullableTimestamp;
+  retired_at: NullableTimestamp;
+}
+
+export interface ClientAuthFailuresTable {
+  client_id: string;
+  failures: number;
+  window_start: Timestamp;
+  locked_until: NullableTimestamp;
+}
+
+export type PaymentMethodType = 'card' | 'bank_transfer';
+export type PaymentStatus = 'processing' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled' | 'reversed';
+export type RailStatus = 'pending' | 'submitted' | 'settled' | 'returned' | 'canceled';
+
+export interface PaymentsTable {
+  id: string;
+  tenant_id: string;
+  method: PaymentMethodType;
+  status: PaymentStatus;
+  amount: Money;
+  currency: string;
+  capture_method: 'automatic' | 'manual';
+  amount_capturable: MoneyDefault;
+  amount_captured: MoneyDefault;
+  amount_refunded: MoneyDefault;
+  amount_reversed: MoneyDefault;
+  description: string | null;
+  metadata: Json<Record<string, string>>;
+  customer_reference: string | null;
+  card_brand: string | null;
+  card_last4: string | null;
+  card_exp_month: number | null;
+  card_exp_year: number | null;
+  card_fingerprint: string | null;
+  bank_account_holder: string | null;
+  bank_routing_number: string | null;
+  bank_account_last4: string | null;
+  bank_account_type: 'checking' | 'savings' | null;
+  bank_fingerprint: string | null;
+  rail_status: RailStatus | null;
+  rail_reference: string | null;
+  return_code: string | null;
+  return_reason: string | null;
+  submitted_at: NullableTimestamp;
+  settled_at: NullableTimestamp;
+  returned_at: NullableTimestamp;
+  expected_settlement_at: NullableTimestamp;
+  processor_reference: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+export interface RefundsTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  amount: Money;
+  currency: string;
+  status: RefundStatus;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  processor_reference: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type AttemptOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'bank_debit' | 'bank_credit';
+export type AttemptStatus = 'pending' | 'succeeded' | 'failed' | 'unknown';
+export interface PaymentAttemptsTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  refund_id: string | null;
+  operation: AttemptOperation;
+  amount: Money;
+  status: AttemptStatus;
+  processor_reference: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  latency_ms: number | null;
+  reconcile_count: Generated<number>;
+  next_reconcile_at: NullableTimestamp;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface PaymentTransitionsTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  from_status: PaymentStatus | null;
+  to_status: PaymentStatus;
+  rail_status: RailStatus | null;
+  reason: string;
+  created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  state: 'in_progress' | 'completed';
+  response_status: number | null;
+  response_body: Json<unknown> | null;
+  locked_until: NullableTimestamp;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface ProcessorNotificationsTable {
+  processor: string;
+  id: string;
+  type: string;
+  payload: Json<Record<string, unknown>>;
+  received_at: Timestamp;
+}
+
+export interface EventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  object_type: string;
+  object_id: string;
+  data: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  enabled_events: string[];
+  status: Generated<'enabled' | 'disabled'>;
+  disabled_reason: string | null;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  status: DeliveryStatus;
+  attempt_count: Generated<number>;
+  next_attempt_at: NullableTimestamp;
+  locked_until: NullableTimestamp;
+  last_attempt_at: NullableTimestamp;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  id: string;
+  tenant_id: string;
+  delivery_id: string;
+  attempted_at: Timestamp;
+  outcome: 'delivered' | 'failed' | 'endpoint_gone';
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
+export interface Database {
+  schema_migrations: SchemaMigrationsTable;
+  tenants: TenantsTable;
+  audit_log: AuditLogTable;
+  api_clients: ApiClientsTable;
+  signing_keys: SigningKeysTable;
+  client_auth_failures: ClientAuthFailuresTable;
+  payments: PaymentsTable;
+  refunds: RefundsTable;
+  payment_attempts: PaymentAttemptsTable;
+  payment_transitions: PaymentTransitionsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  processor_notifications: ProcessorNotificationsTable;
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+}

@@ -1,0 +1,89 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import type { Database } from './db-schema.js';
+
+export type Db = Kysely<Database>;
+/** A repository function that needs a transaction (row locks, multi-statement invariants) takes a `Tx`. */
+export type Tx = Transaction<Database>;
+/** Anything that can run a query: the pool or a transaction. */
+export type Queryable = Db | Tx;
+
+export interface DbHandle {
+  readonly db: Db;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** Money columns are bigint: parse them to BigInt, never to a float or a string that could be added wrongly. */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (v: string) => BigInt(v);
+    if (oid === NUMERIC_OID) return (v: string) => v;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function createDb(options: {
+  connectionString: string;
+  max: number;
+  applicationName: string;
+  statementTimeoutMs?: number;
+}): DbHandle {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    application_name: options.applicationName,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    types: typeParsers,
+  });
+  // An idle client's error (e.g. the server restarted) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    db,
+    pool,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Runs `fn` in a transaction scoped to one tenant: row-level security then only shows that tenant's rows,
+ * whatever the query says. The setting is transaction-local (third argument `true`), so it never leaks to the
+ * next user of the pooled connection.
+ */
+export async function withTenantTx<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+    return fn(tx);
+  });
+}
+
+/**
+ * The explicit cross-tenant path (worker, reconciler, token endpoint, platform admin, support). Callers must
+ * still filter by tenant where they act for one; this only lifts the row-level-security net.
+ */
+export async function withCrossTenantTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.cross_tenant', 'on', true)`.execute(tx);
+    return fn(tx);
+  });
+}
+
+/** PostgreSQL SQLSTATE of an error thrown by pg, if any. */
+export function pgErrorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_CHECK_VIOLATION = '23514';
+export const PG_SERIALIZATION_FAILURE = '40001';

@@ -1,0 +1,161 @@
+import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import scalar from '@scalar/fastify-api-reference';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import FindMyWay from 'find-my-way';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { newId } from '../ids.js';
+import { errorHandler, sendError } from './error-handler.js';
+import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
+
+export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on routes that declare a scope; absent elsewhere. */
+    auth: AuthContext | undefined;
+  }
+  interface FastifyContextConfig {
+    /** A /v1 route without a scope must say it is public on purpose (e.g. signed processor notifications). */
+    public?: boolean;
+  }
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/;
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+function buildAjv(coerce: boolean): Ajv {
+  // removeAdditional must stay off: unknown fields are rejected, never silently dropped. Bodies are not coerced,
+  // so "100" is not an amount; query strings and path params are strings on the wire and are coerced.
+  const ajv = new Ajv({
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerce ? 'array' : false,
+    allErrors: false,
+    strict: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics?: Metrics;
+  bodyLimitBytes: number;
+  publicUrl: string;
+  title: string;
+  description?: string;
+  trustProxy?: boolean;
+  /** serve the OpenAPI document and /docs */
+  openapi?: boolean;
+  tokenUrl?: string;
+}
+
+/**
+ * A Fastify app with NimbusPay's HTTP conventions: request ids, one error shape, strict schema validation,
+ * request logs with route/status/latency, latency metrics by route template, 404/405, OpenAPI 3.1.
+ * Register routes on it, then call `ready()`.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'request_id',
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
+    },
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const bodyAjv = buildAjv(false);
+  const paramAjv = buildAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
+  );
+  app.setErrorHandler(errorHandler);
+  app.decorateRequest('auth', undefined);
+
+  // A second router that knows every route regardless of method, to answer 405 (with Allow) instead of 404.
+  const knownRoutes = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      if ((METHODS as readonly string[]).includes(m)) {
+        try {
+          knownRoutes.on(m as (typeof METHODS)[number], route.url, () => {});
+        } catch {
+          // already known (HEAD/GET pairs); fine
+        }
+      }
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = METHODS.filter((m) => knownRoutes.find(m, path) !== null);
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      return sendError(reply, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}.`);
+    }
+    return sendError(reply, 'route_not_found', `Unrecognized request URL (${request.method}: ${path}).`);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const latencyMs = reply.elapsedTime;
+    options.metrics?.httpRequestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      latencyMs / 1000,
+    );
+    const auth = request.auth;
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status_code: reply.statusCode,
+        latency_ms: Math.round(latencyMs * 100) / 100,
+        ...(auth ? { client_id: auth.clientId, tenant_id: auth.tenantId } : {}),
+      },
+      'request completed',
+    );
+  });
+
+  if (options.openapi) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: options.title, version: '1.0.0', ...(options.description ? { description: options.description } : {}) },
+        servers: [{ url: options.publicUrl }],
+        components: {
+          securitySchemes: {
+            oauth2: {
+              type: 'oauth2',
+              description: 'OAuth 2.0 client credentials (RFC 6749 §4.4); access tokens are JWTs (RFC 9068).',
+              flows: {
+                clientCredentials: {
+                  tokenUrl: options.tokenUrl ?? `${options.publicUrl}/oauth/token`,
+                  scopes: { ...TENANT_SCOPES, ...PLATFORM_SCOPES },
+                },
+              },
+            },
+          },
+        },
+      },
+    });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } } as never);
+  }
+  return app as unknown as HttpApp;
+}
