@@ -1,0 +1,12 @@
+export * from './processor-port.js';
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SEC,
+  PROCESSOR_SIGNATURE_HEADER,
+  signProcessorNotification,
+  verifyProcessorNotification,
+} from './notification-signature.js';
+export type {
+  NotificationSignatureFailure,
+  NotificationVerification,
+  VerifyProcessorNotificationInput,
+} from './notification-signature.js';
