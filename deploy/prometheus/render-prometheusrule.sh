@@ -30,5 +30,5 @@ if [[ "${1:-}" == "--stdout" ]]; then
   render
 else
   render >"$dest"
-  echo "wrote ${dest#"$here/../../"}"
+  echo "wrote $(realpath --relative-to="$PWD" "$dest")"
 fi
