@@ -188,7 +188,13 @@ export interface WebhookUrlPolicy {
   allowPrivateTargets: boolean;
 }
 
-export type WebhookUrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
+/**
+ * `code` says whether the URL is malformed or disallowed ('invalid_url') or points at a refused address
+ * ('ssrf_blocked'); `reason` is a short sentence safe to show the tenant.
+ */
+export type WebhookUrlCheck = { ok: true; url: URL } | { ok: false; code: 'invalid_url' | 'ssrf_blocked'; reason: string };
+
+const invalidUrl = (reason: string): WebhookUrlCheck => ({ ok: false, code: 'invalid_url', reason });
 
 const MAX_URL_LENGTH = 2048;
 // Deliberately narrower than WHATWG parsing: the authority must be spelled out after `scheme://` so we can see
@@ -213,33 +219,33 @@ function rawHostOf(authority: string): string {
  */
 export function checkWebhookUrl(input: string, policy: WebhookUrlPolicy): WebhookUrlCheck {
   if (input.length > MAX_URL_LENGTH) {
-    return { ok: false, reason: `URL is longer than ${MAX_URL_LENGTH} characters` };
+    return invalidUrl(`URL is longer than ${MAX_URL_LENGTH} characters`);
   }
   if (/[\x00-\x20\x7f]/.test(input)) {
-    return { ok: false, reason: 'URL contains whitespace or control characters' };
+    return invalidUrl('URL contains whitespace or control characters');
   }
   const raw = RAW_URL_PATTERN.exec(input);
   let url: URL;
   try {
     url = new URL(input);
   } catch {
-    return { ok: false, reason: 'URL is not valid' };
+    return invalidUrl('URL is not valid');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return { ok: false, reason: 'URL scheme must be https or http' };
+    return invalidUrl('URL scheme must be https or http');
   }
   if (policy.requireHttps && url.protocol !== 'https:') {
-    return { ok: false, reason: 'URL scheme must be https' };
+    return invalidUrl('URL scheme must be https');
   }
   if (raw === null) {
-    return { ok: false, reason: 'URL must have the form scheme://host/path' };
+    return invalidUrl('URL must have the form scheme://host/path');
   }
   if (url.username !== '' || url.password !== '' || (raw[2] ?? '').includes('@')) {
-    return { ok: false, reason: 'URL must not contain credentials' };
+    return invalidUrl('URL must not contain credentials');
   }
   const rawHost = rawHostOf(raw[2] ?? '').toLowerCase();
   if (rawHost.includes('%')) {
-    return { ok: false, reason: 'URL host must not be percent-encoded' };
+    return invalidUrl('URL host must not be percent-encoded');
   }
 
   const hostname = url.hostname;
@@ -250,11 +256,11 @@ export function checkWebhookUrl(input: string, policy: WebhookUrlPolicy): Webhoo
   // WHATWG turns 2130706433, 0x7f000001, 0177.0.0.1, 127.1 and fullwidth digits into 127.0.0.1; a host that
   // only became an IPv4 address through that normalization is refused outright, whatever it points to.
   if (isIPv4(hostname) && rawHost !== hostname) {
-    return { ok: false, reason: 'IPv4 address must be written in dotted-decimal form' };
+    return invalidUrl('IPv4 address must be written in dotted-decimal form');
   }
   const addressClass = classifyAddress(ipLiteral);
   if (!isAddressAllowed(addressClass, policy.allowPrivateTargets)) {
-    return { ok: false, reason: `URL host is a ${describeAddressClass(addressClass)}` };
+    return { ok: false, code: 'ssrf_blocked', reason: `host is a ${describeAddressClass(addressClass)}` };
   }
   return { ok: true, url };
 }
