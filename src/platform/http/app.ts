@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
@@ -23,6 +23,13 @@ declare module 'fastify' {
     /** A /v1 route without a scope must say it is public on purpose (e.g. signed processor notifications). */
     public?: boolean;
   }
+}
+
+const routeLists = new WeakMap<object, Array<{ method: string; url: string; hidden: boolean }>>();
+
+/** Every route registered on an app built by createHttpApp (tests check the OpenAPI document covers them). */
+export function listRoutes(app: object): ReadonlyArray<{ method: string; url: string; hidden: boolean }> {
+  return routeLists.get(app) ?? [];
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -64,8 +71,8 @@ export interface HttpAppOptions {
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
-    requestIdLogLabel: 'request_id',
+    // one 'request completed' line per request (onResponse below) instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
@@ -83,13 +90,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
   );
   app.setErrorHandler(errorHandler);
+  // JSON only (the token endpoint adds form bodies in its own scope); a text/plain body is a 415, not a string.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('auth', undefined);
 
   // A second router that knows every route regardless of method, to answer 405 (with Allow) instead of 404.
   const knownRoutes = FindMyWay();
+  const routes: Array<{ method: string; url: string; hidden: boolean }> = [];
+  routeLists.set(app, routes);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const m of methods) {
+      if (m !== 'HEAD') routes.push({ method: m, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
       if ((METHODS as readonly string[]).includes(m)) {
         try {
           knownRoutes.on(m as (typeof METHODS)[number], route.url, () => {});

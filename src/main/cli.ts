@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type EnvSource } from '../platform/config.js';
+import { createDb } from '../platform/db.js';
+import { createLogger } from '../platform/logger.js';
+import { runMigrations } from '../platform/migrations.js';
+import { withDevelopmentSecrets } from './dev-secrets.js';
+import { installShutdown, startAll } from './start.js';
+import { startApi } from './api.js';
+import { startWorker } from './worker.js';
+import { startSandboxProcessorRole } from './sandbox-processor.js';
+import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
+
+const USAGE = `Usage: nimbuspay <command>
+
+Commands:
+  start               API + worker + sandbox processor in one process (embedded PostgreSQL unless DATABASE_URL is set)
+  api                 the API role alone (needs DATABASE_URL)
+  worker              the worker role alone (needs DATABASE_URL)
+  sandbox-processor   the sandbox processor role alone
+  migrate             apply database migrations (MIGRATION_DATABASE_URL or DATABASE_URL) and exit
+${ADMIN_USAGE}`;
+
+async function roleConfig(env: EnvSource, needsDatabase: boolean) {
+  const config = loadConfig(await withDevelopmentSecrets(env));
+  if (needsDatabase && !config.databaseUrl) {
+    throw new ConfigError(['DATABASE_URL is required for a single role (use `nimbuspay start` for the embedded database)']);
+  }
+  return config;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const env = process.env;
+  switch (command) {
+    case 'start':
+      return startAll(env);
+    case 'api': {
+      const config = await roleConfig(env, true);
+      const logger = createLogger({ level: config.logLevel, name: 'api' });
+      const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-api' });
+      const api = await startApi({ config, logger, database });
+      installShutdown([{ name: 'api', close: () => api.close() }, { name: 'database', close: () => database.close() }], config, logger);
+      logger.info({ url: api.url, metrics: api.metricsUrl }, 'api listening');
+      return;
+    }
+    case 'worker': {
+      const config = await roleConfig(env, true);
+      const logger = createLogger({ level: config.logLevel, name: 'worker' });
+      const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-worker' });
+      const worker = await startWorker({ config, logger, database, healthServer: true });
+      installShutdown([{ name: 'worker', close: () => worker.close() }, { name: 'database', close: () => database.close() }], config, logger);
+      return;
+    }
+    case 'sandbox-processor': {
+      const config = await roleConfig(env, false);
+      const logger = createLogger({ level: config.logLevel, name: 'sandbox-processor' });
+      const sandbox = await startSandboxProcessorRole(config, logger);
+      installShutdown([{ name: 'sandbox-processor', close: () => sandbox.close() }], config, logger);
+      logger.info({ url: sandbox.url }, 'sandbox processor listening');
+      return;
+    }
+    case 'migrate': {
+      const config = loadConfig(env);
+      const logger = createLogger({ level: config.logLevel, name: 'migrate' });
+      if (!config.migrationDatabaseUrl) throw new ConfigError(['MIGRATION_DATABASE_URL or DATABASE_URL is required']);
+      const { applied } = await runMigrations({ connectionString: config.migrationDatabaseUrl, logger });
+      logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default: {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false });
+      return runAdminCommand(command, positionals, values, env);
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  process.stderr.write(`nimbuspay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

