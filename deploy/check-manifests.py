@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Structural checks on a rendered overlay (kubectl kustomize output), called by deploy/validate.sh.
+
+    check-manifests.py ENV RENDERED.yaml [--rules-out FILE]
+
+Prints one "ok: ..." or "FAIL: ..." line per check and exits 1 if any check failed, 3 if PyYAML is
+missing. With --rules-out, writes the PrometheusRule's spec (a plain Prometheus rule file) to FILE so
+validate.sh can run promtool on exactly what the cluster would load.
+"""
+import sys
+
+try:
+    import yaml
+except ImportError:  # validate.sh reports this as a skip, not a pass
+    print("PyYAML not importable", file=sys.stderr)
+    sys.exit(3)
+
+# Names that must only ever come from a Secret, never from a ConfigMap or a literal env value.
+SECRET_VARS = {
+    "DATABASE_URL", "MIGRATION_DATABASE_URL", "NIMBUSPAY_MASTER_KEY",
+    "NIMBUSPAY_ADMIN_CLIENT_SECRET", "PROCESSOR_NOTIFICATION_SECRET",
+}
+CONFIG_VARS = {
+    "NIMBUSPAY_ENV", "NIMBUSPAY_ISSUER_URL", "SANDBOX_PROCESSOR_URL", "PROCESSOR_TIMEOUT_MS",
+    "LOG_LEVEL", "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+}
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        failures += 1
+
+
+def main():
+    args = sys.argv[1:]
+    rules_out = None
+    if "--rules-out" in args:
+        i = args.index("--rules-out")
+        rules_out = args[i + 1]
+        del args[i:i + 2]
+    env, path = args
+    with open(path, encoding="utf-8") as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+
+    def find(kind, name=None):
+        return [d for d in docs if d.get("kind") == kind
+                and (name is None or d["metadata"]["name"] == name)]
+
+    def one(kind, name):
+        found = find(kind, name)
+        check(len(found) == 1, f"[{env}] exactly one {kind} {name}")
+        return found[0] if found else None
+
+    check(not find("Secret"), f"[{env}] no Secret objects (values come from External Secrets)")
+    namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"}
+    check(namespaces == {f"nimbuspay-{env}"}, f"[{env}] every object in namespace nimbuspay-{env}")
+
+    # ---- config ----
+    cms = find("ConfigMap")
+    check(len(cms) == 1 and cms[0]["metadata"]["name"].startswith("nimbuspay-config-"),
+          f"[{env}] one hashed ConfigMap nimbuspay-config-*")
+    config = cms[0].get("data", {}) if cms else {}
+    check(set(config) <= CONFIG_VARS, f"[{env}] ConfigMap holds only known non-secret keys: {sorted(set(config) - CONFIG_VARS) or 'ok'}")
+    check(config.get("NIMBUSPAY_ENV") == env, f"[{env}] NIMBUSPAY_ENV={env}")
+
+    # ---- pods ----
+    workloads = find("Deployment") + find("Job")
+    for w in workloads:
+        name = w["metadata"]["name"]
+        pod = w["spec"]["template"]["spec"]
+        check(pod.get("securityContext", {}).get("runAsNonRoot") is True, f"[{env}] {name}: runAsNonRoot")
+        check(pod.get("automountServiceAccountToken") is False, f"[{env}] {name}: no service account token mounted")
+        for c in pod["containers"]:
+            sc = c.get("securityContext", {})
+            check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+                  and "ALL" in sc.get("capabilities", {}).get("drop", []),
+                  f"[{env}] {name}/{c['name']}: read-only root, no privilege escalation, drop ALL")
+            res = c.get("resources", {})
+            check(all(res.get(k, {}).get("memory") for k in ("requests", "limits")) and res.get("requests", {}).get("cpu"),
+                  f"[{env}] {name}/{c['name']}: cpu request and memory request/limit")
+            image = c.get("image", "")
+            if env != "development":
+                check("@sha256:" in image or (":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")),
+                      f"[{env}] {name}/{c['name']}: image pinned ({image})")
+            for e in c.get("env", []):
+                if e["name"] in SECRET_VARS:
+                    check("value" not in e, f"[{env}] {name}/{c['name']}: {e['name']} is not a literal value")
+                if e["name"] in ("NIMBUSPAY_ENV", "WEBHOOK_ALLOW_PRIVATE_TARGETS"):
+                    check(False, f"[{env}] {name}/{c['name']}: {e['name']} must come only from the ConfigMap")
+    check(not (set(config) & SECRET_VARS), f"[{env}] no secret in the ConfigMap")
+
+    def secret_refs(w):
+        c = w["spec"]["template"]["spec"]["containers"][0]
+        return {s["secretRef"]["name"] for s in c.get("envFrom", []) if "secretRef" in s}
+
+    api = one("Deployment", "nimbuspay-api")
+    worker = one("Deployment", "nimbuspay-worker")
+    migrate = one("Job", "nimbuspay-migrate")
+    if api:
+        pod = api["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        check(c.get("args") == ["api"], f"[{env}] api runs the api role")
+        check(c["readinessProbe"]["httpGet"]["path"] == "/readyz", f"[{env}] api readiness probe /readyz")
+        check(c["livenessProbe"]["httpGet"]["path"] == "/healthz", f"[{env}] api liveness probe /healthz")
+        check("preStop" in c.get("lifecycle", {}), f"[{env}] api has a preStop delay")
+        check("replicas" not in api["spec"], f"[{env}] api replicas left to the HPA")
+        keys = {t["topologyKey"] for t in pod.get("topologySpreadConstraints", [])}
+        check("topology.kubernetes.io/zone" in keys, f"[{env}] api spread across zones")
+        check(secret_refs(api) == {"nimbuspay-app"}, f"[{env}] api gets the app secret only")
+        grace = pod.get("terminationGracePeriodSeconds", 30)
+        ing = one("Ingress", "nimbuspay-api")
+        if ing:
+            ann = ing["metadata"].get("annotations", {})
+            check(ann.get("alb.ingress.kubernetes.io/target-type") == "ip", f"[{env}] ALB target-type ip")
+            check(ann.get("alb.ingress.kubernetes.io/healthcheck-path") == "/readyz", f"[{env}] ALB health check /readyz")
+            check(ann.get("alb.ingress.kubernetes.io/ssl-redirect") == "443"
+                  and "HTTPS" in ann.get("alb.ingress.kubernetes.io/listen-ports", ""), f"[{env}] ALB HTTPS with redirect")
+            tga = ann.get("alb.ingress.kubernetes.io/target-group-attributes", "")
+            delay = int(tga.split("deregistration_delay.timeout_seconds=")[1].split(",")[0]) if "deregistration_delay" in tga else 300
+            check(delay < grace, f"[{env}] ALB deregistration delay {delay}s < terminationGracePeriodSeconds {grace}s")
+    if worker:
+        check(worker["spec"]["template"]["spec"]["containers"][0].get("args") == ["worker"], f"[{env}] worker runs the worker role")
+        check(secret_refs(worker) == {"nimbuspay-app"}, f"[{env}] worker gets the app secret only")
+    if migrate:
+        check(migrate["spec"]["template"]["spec"]["containers"][0].get("args") == ["migrate"], f"[{env}] Job runs the migrate role")
+        check(secret_refs(migrate) == {"nimbuspay-migrate"}, f"[{env}] migrate Job gets the owner-role secret only")
+    for name in ("nimbuspay-api", "nimbuspay-worker"):
+        one("PodDisruptionBudget", name)
+    hpa = one("HorizontalPodAutoscaler", "nimbuspay-api")
+    es = {d["metadata"]["name"]: d for d in find("ExternalSecret")}
+    check(set(es) == {"nimbuspay-app", "nimbuspay-migrate"}, f"[{env}] ExternalSecrets nimbuspay-app and nimbuspay-migrate")
+    keys = {r["remoteRef"]["key"] for d in es.values() for r in d["spec"].get("data", [])}
+    check(keys and all(k.startswith(f"nimbuspay/{env}/") for k in keys), f"[{env}] secrets read from nimbuspay/{env}/*: {sorted(keys)}")
+    one("PodMonitor", "nimbuspay")
+    check(any(d["metadata"]["name"] == "default-deny" for d in find("NetworkPolicy")), f"[{env}] default-deny NetworkPolicy")
+
+    # ---- environment-specific ----
+    sandbox = [d for d in docs if "sandbox" in yaml.safe_dump(d).lower()]
+    if env == "production":
+        check(not sandbox, f"[{env}] nothing mentions the sandbox processor: {[d['kind'] + '/' + d['metadata']['name'] for d in sandbox] or 'ok'}")
+        check(config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS") == "false", f"[{env}] WEBHOOK_ALLOW_PRIVATE_TARGETS=false")
+        if hpa:
+            check(hpa["spec"]["minReplicas"] >= 3, f"[{env}] api minReplicas >= 3 (is {hpa['spec']['minReplicas']})")
+        if worker:
+            check(worker["spec"].get("replicas", 1) >= 2, f"[{env}] worker replicas >= 2")
+    else:
+        check(bool(find("Deployment", "nimbuspay-sandbox-processor")) and bool(find("Service", "nimbuspay-sandbox-processor")),
+              f"[{env}] sandbox-processor Deployment and Service present")
+        check(config.get("SANDBOX_PROCESSOR_URL") == "http://nimbuspay-sandbox-processor:3100", f"[{env}] SANDBOX_PROCESSOR_URL points at the sandbox Service")
+
+    # ---- alert rules ----
+    rules = find("PrometheusRule")
+    check(len(rules) == 1, f"[{env}] one PrometheusRule")
+    if rules and rules_out:
+        with open(rules_out, "w", encoding="utf-8") as f:
+            yaml.safe_dump(rules[0]["spec"], f, sort_keys=False)
+
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Offline validation of everything under deploy/: no cluster, no network (except installing promtool
+# in CI). Exits non-zero on any failure; tools that are missing are reported as SKIP, never as passes.
+#
+#   deploy/validate.sh
+#
+# Checks:
+#   1. `kubectl kustomize` renders every overlay (development, staging, production).
+#   2. production: no sandbox processor anywhere, WEBHOOK_ALLOW_PRIVATE_TARGETS only ever "false",
+#      NIMBUSPAY_ENV=production (plain grep, needs nothing but the rendered YAML).
+#   3. deploy/check-manifests.py on each overlay (PyYAML): security contexts, probes, secrets wiring,
+#      ALB settings, PDB/HPA, per-environment rules.
+#   4. deploy/k8s/base/prometheusrule.yaml is exactly what render-prometheusrule.sh makes of alerts.yml.
+#   5. promtool: check rules (alerts.yml and the rules as rendered into each overlay), test rules.
+#   6. every alert has severity, summary, description and a runbook_url whose docs/runbooks file exists.
+# If promtool is missing it is installed from Debian's `prometheus` package only when CI=true and we are
+# root; otherwise those checks are skipped with a notice.
+set -uo pipefail
+
+deploy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$deploy_dir/.." && pwd)"
+cd "$repo_root"
+started=$SECONDS
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+passed=0 failed=0 skipped=0
+ok()   { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
+section() { echo; echo "== $*"; }
+
+envs=(development staging production)
+
+# ---- 1. render -----------------------------------------------------------------------------------
+section "kustomize build"
+rendered=()
+if command -v kubectl >/dev/null 2>&1; then
+  for env in "${envs[@]}"; do
+    if kubectl kustomize "deploy/k8s/overlays/$env" >"$work/$env.yaml" 2>"$work/$env.err"; then
+      ok "overlay $env renders ($(grep -c '^kind:' "$work/$env.yaml") objects)"
+      rendered+=("$env")
+    else
+      fail "overlay $env does not render:"; sed 's/^/    /' "$work/$env.err"
+    fi
+  done
+else
+  skip "kubectl not installed: overlays not rendered, manifest checks 2-3 skipped"
+fi
+
+# ---- 2. production invariants (grep only) ---------------------------------------------------------
+if [[ -f "$work/production.yaml" ]]; then
+  section "production invariants"
+  prod="$work/production.yaml"
+  if grep -qi 'sandbox' "$prod"; then
+    fail "production mentions the sandbox processor:"; grep -ni 'sandbox' "$prod" | sed 's/^/    /'
+  else
+    ok "production has no sandbox processor"
+  fi
+  # The key may appear once, as the ConfigMap entry "false"; any other occurrence (an env override in
+  # a container, a second ConfigMap) fails.
+  mapfile -t private_lines < <(grep -n 'WEBHOOK_ALLOW_PRIVATE_TARGETS' "$prod")
+  if [[ ${#private_lines[@]} -eq 1 && "${private_lines[0]}" =~ ^[0-9]+:\ \ WEBHOOK_ALLOW_PRIVATE_TARGETS:\ \"false\"$ ]]; then
+    ok "production sets WEBHOOK_ALLOW_PRIVATE_TARGETS=\"false\", once, in the ConfigMap"
+  else
+    fail "production WEBHOOK_ALLOW_PRIVATE_TARGETS is not exactly one ConfigMap entry \"false\":"; printf '    %s\n' "${private_lines[@]}"
+  fi
+  if grep -qE '^  NIMBUSPAY_ENV: production$' "$prod" && [[ $(grep -c 'NIMBUSPAY_ENV' "$prod") -eq 1 ]]; then
+    ok "production sets NIMBUSPAY_ENV=production"
+  else
+    fail "production NIMBUSPAY_ENV is not exactly 'production' in the ConfigMap"
+  fi
+fi
+
+# ---- 3. structural checks --------------------------------------------------------------------------
+if [[ ${#rendered[@]} -gt 0 ]]; then
+  section "manifest structure"
+  for env in "${rendered[@]}"; do
+    python3 "$deploy_dir/check-manifests.py" "$env" "$work/$env.yaml" --rules-out "$work/$env-rules.yml" \
+      >"$work/$env.checks" 2>&1
+    rc=$?
+    if [[ $rc -eq 3 || $rc -eq 127 ]]; then
+      skip "check-manifests.py for $env: python3 with PyYAML not available"
+      continue
+    fi
+    n_ok=$(grep -c '^ok: ' "$work/$env.checks")
+    if [[ $rc -eq 0 ]]; then
+      ok "$env: $n_ok structural checks"
+    else
+      fail "$env: structural checks failed:"; grep -v '^ok: ' "$work/$env.checks" | sed 's/^/    /'
+    fi
+  done
+fi
+
+# ---- 4. PrometheusRule is generated from alerts.yml -------------------------------------------------
+section "alert rules"
+if diff -u deploy/k8s/base/prometheusrule.yaml <("$deploy_dir/prometheus/render-prometheusrule.sh" --stdout) \
+    >"$work/rule.diff"; then
+  ok "deploy/k8s/base/prometheusrule.yaml matches deploy/prometheus/alerts.yml"
+else
+  fail "prometheusrule.yaml is stale: run deploy/prometheus/render-prometheusrule.sh"; head -40 "$work/rule.diff" | sed 's/^/    /'
+fi
+
+# ---- 5. promtool ------------------------------------------------------------------------------------
+if ! command -v promtool >/dev/null 2>&1 && [[ "${CI:-}" == "true" && $(id -u) -eq 0 ]]; then
+  echo "promtool missing: installing Debian's prometheus package (CI=true, root)"
+  # Keep the package's postinst from starting a Prometheus server on this machine.
+  policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1; fi
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; } \
+    >"$work/apt.log" 2>&1 || { echo "    apt-get failed:"; tail -5 "$work/apt.log" | sed 's/^/    /'; }
+  [[ $created_policy -eq 1 ]] && rm -f "$policy"
+fi
+if command -v promtool >/dev/null 2>&1; then
+  if promtool check rules deploy/prometheus/alerts.yml >"$work/check.log" 2>&1; then
+    ok "promtool check rules alerts.yml ($(grep -o '[0-9]* rules found' "$work/check.log"))"
+  else
+    fail "promtool check rules alerts.yml:"; sed 's/^/    /' "$work/check.log"
+  fi
+  # promtool resolves rule_files relative to the test file.
+  if promtool test rules deploy/prometheus/alerts.test.yml >"$work/test.log" 2>&1; then
+    ok "promtool test rules alerts.test.yml ($(grep -c '^  - name:' deploy/prometheus/alerts.test.yml) test groups)"
+  else
+    fail "promtool test rules alerts.test.yml:"; sed 's/^/    /' "$work/test.log"
+  fi
+  for env in "${rendered[@]}"; do
+    [[ -s "$work/$env-rules.yml" ]] || continue
+    if promtool check rules "$work/$env-rules.yml" >"$work/check-$env.log" 2>&1; then
+      ok "promtool check rules on the PrometheusRule rendered for $env"
+    else
+      fail "rendered PrometheusRule for $env:"; sed 's/^/    /' "$work/check-$env.log"
+    fi
+  done
+else
+  skip "promtool not installed (apt-get install prometheus, or run with CI=true as root): rules not checked or tested"
+fi
+
+# ---- 6. alert metadata and runbooks ---------------------------------------------------------------------
+# Plain text scan of alerts.yml, so this needs no YAML library: each alert block must carry the
+# required fields, and each runbook_url must name an existing docs/runbooks/*.md.
+awk '
+  /^      - alert: / { if (name) report(); name = $3; sev = sum = desc = 0; rb = ""; next }
+  /^          severity: /    { sev = 1 }
+  /^          summary: /     { sum = 1 }
+  /^          description: / { desc = 1 }
+  /^          runbook_url: / { rb = $2 }
+  function report() { printf "%s %d %d %d %s\n", name, sev, sum, desc, (rb == "" ? "-" : rb) }
+  END { if (name) report() }
+' deploy/prometheus/alerts.yml >"$work/alerts.txt"
+n_alerts=0 bad_alerts=0
+while read -r name sev sum desc rb; do
+  n_alerts=$((n_alerts + 1))
+  file="docs/runbooks/${rb##*/docs/runbooks/}"
+  if [[ $sev$sum$desc != 111 ]]; then
+    fail "$name: needs severity, summary and description"; bad_alerts=$((bad_alerts + 1))
+  elif [[ $rb != *"/docs/runbooks/"*.md ]]; then
+    fail "$name: runbook_url must point at docs/runbooks/<name>.md (is $rb)"; bad_alerts=$((bad_alerts + 1))
+  elif [[ ! -f $file ]]; then
+    fail "$name: runbook $file does not exist"; bad_alerts=$((bad_alerts + 1))
+  fi
+done <"$work/alerts.txt"
+if [[ $n_alerts -eq 0 ]]; then
+  fail "no alerts found in deploy/prometheus/alerts.yml"
+elif [[ $bad_alerts -eq 0 ]]; then
+  ok "$n_alerts alerts have severity, summary, description and an existing runbook"
+fi
+
+# ---- summary ----------------------------------------------------------------------------------------------
+echo
+elapsed=$((SECONDS - started))
+if [[ $failed -gt 0 ]]; then
+  echo "deploy/validate.sh: FAILED ($failed failing, $passed ok, $skipped skipped, ${elapsed}s)"
+  exit 1
+fi
+echo "deploy/validate.sh: all checks ok ($passed ok, $skipped skipped, ${elapsed}s)"
