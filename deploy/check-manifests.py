@@ -160,7 +160,8 @@ def main():
     check(set(es) == {"nimbuspay-app", "nimbuspay-migrate"}, f"[{env}] ExternalSecrets nimbuspay-app and nimbuspay-migrate")
     keys = {r["remoteRef"]["key"] for d in es.values() for r in d["spec"].get("data", [])}
     check(keys and all(k.startswith(f"nimbuspay/{env}/") for k in keys), f"[{env}] secrets read from nimbuspay/{env}/*: {sorted(keys)}")
-    one("PodMonitor", "nimbuspay")
+    one("PodMonitor", "nimbuspay-api")
+    one("PodMonitor", "nimbuspay-worker")
     check(any(d["metadata"]["name"] == "default-deny" for d in find("NetworkPolicy")), f"[{env}] default-deny NetworkPolicy")
 
     # ---- environment-specific ----
