@@ -65,8 +65,10 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
   });
   app.setNotFoundHandler((_request, reply) => sendAnswer(reply, errorAnswer(404, 'not_found', 'No such route.')));
 
-  // Fault injection runs before any processing, so a 503 here or a hang here means nothing was done.
-  app.addHook('onRequest', async (request, reply) => {
+  // Fault injection runs before any processing, so a 503 here or a hang here means nothing was done yet. It runs
+  // after the body is read (preHandler): a parked request whose caller gave up still executes once released, as a
+  // real acquirer that received the request would.
+  app.addHook('preHandler', async (request, reply) => {
     if (request.url === CONTROL_PREFIX || request.url.startsWith(`${CONTROL_PREFIX}?`)) return;
     if (!(await runtime.waitUntilAnswering())) {
       return sendAnswer(reply, errorAnswer(503, 'shutting_down', 'The sandbox is shutting down.'));

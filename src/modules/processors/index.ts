@@ -10,3 +10,5 @@ export type {
   NotificationVerification,
   VerifyProcessorNotificationInput,
 } from './notification-signature.js';
+export { createSandboxProcessorAdapter } from './sandbox-processor-adapter.js';
+export type { SandboxProcessorAdapter, SandboxProcessorAdapterOptions } from './sandbox-processor-adapter.js';

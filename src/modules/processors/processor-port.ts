@@ -203,7 +203,8 @@ export interface CreateBankDebitRequest {
   account: BankAccountDetails;
 }
 
-export type BankDebitStatus = 'submitted' | 'settled' | 'returned';
+/** `declined` debits were refused at submission (e.g. unknown routing number) and never moved money. */
+export type BankDebitStatus = 'submitted' | 'settled' | 'returned' | 'declined';
 
 /**
  * A debit as the rail reports it now. A return BEFORE settlement has `returnedAt` and no `settledAt` (the payment
@@ -222,6 +223,8 @@ export interface BankDebitSnapshot {
   /** NACHA return code, e.g. `R01`; only when `status === 'returned'`. */
   returnCode?: string;
   returnReason?: string;
+  /** Only when `status === 'declined'`. */
+  declineCode?: DeclineCode;
 }
 
 export interface BankDebitApproved {
