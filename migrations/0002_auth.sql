@@ -27,6 +27,9 @@ CREATE TABLE signing_keys (
   private_key_enc   text NOT NULL,
   status            text NOT NULL CHECK (status IN ('next', 'active', 'retiring', 'retired')),
   created_at        timestamptz NOT NULL DEFAULT now(),
+  -- a 'next' key is published in the JWKS at creation and starts signing only at activate_after, so every
+  -- verifier's JWKS cache has seen it first
+  activate_after    timestamptz,
   activated_at      timestamptz,
   retiring_at       timestamptz,
   retire_after      timestamptz,

@@ -8,7 +8,7 @@ import { startWorker } from './worker.js';
 import { startSandboxProcessorRole } from './sandbox-processor.js';
 import { DEV_APP_ROLE, ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
-import { runDevelopmentBootstrap, type BootstrapReport } from './bootstrap.js';
+import { runDevelopmentBootstrap, withGeneratedAdminSecret, type BootstrapReport } from './bootstrap.js';
 
 type Closer = { name: string; close(): Promise<void> };
 
@@ -42,7 +42,8 @@ export function installShutdown(closers: Closer[], config: Config, logger: Logge
 
 /** `nimbuspay start`: the whole platform in one process, on an embedded PostgreSQL unless DATABASE_URL is set. */
 export async function startAll(env: EnvSource): Promise<void> {
-  const config = loadConfig(await withDevelopmentSecrets(env));
+  const { env: withAdmin, generated: generatedAdminSecret } = withGeneratedAdminSecret(await withDevelopmentSecrets(env));
+  const config = loadConfig(withAdmin);
   const logger = createLogger({ level: config.logLevel, name: 'all' });
   const closers: Closer[] = [];
   installShutdown(closers, config, logger);
@@ -69,7 +70,7 @@ export async function startAll(env: EnvSource): Promise<void> {
   const api = await startApi({ config, logger, database });
   closers.unshift({ name: 'api', close: () => api.close() });
 
-  const report = await runDevelopmentBootstrap({ config, logger, db: database.db, services: api.services });
+  const report = await runDevelopmentBootstrap({ config, logger, db: database.db, services: api.services, generatedAdminSecret });
   process.stdout.write(banner(config, { apiUrl: api.url, metricsUrl: api.metricsUrl, sandboxUrl: sandbox.url, embedded: !!embedded, report }));
 }
 

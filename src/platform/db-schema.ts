@@ -56,6 +56,7 @@ export interface SigningKeysTable {
   private_key_enc: string;
   status: SigningKeyStatus;
   created_at: Timestamp;
+  activate_after: NullableTimestamp;
   activated_at: NullableTimestamp;
   retiring_at: NullableTimestamp;
   retire_after: NullableTimestamp;

@@ -41,8 +41,10 @@ export function createDb(options: {
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     types: typeParsers,
   });
-  // An idle client's error (e.g. the server restarted) must not crash the process; the pool replaces it.
+  // A dropped connection (failover, restart) must not crash the process: idle clients report through the pool,
+  // checked-out ones through their own 'error' event, and the failing query rejects either way.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -8,7 +8,7 @@ import { createDb } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { readMigrationFiles, runMigrations } from '../../src/platform/migrations.js';
 import { buildApi } from '../../src/main/api.js';
-import { loadConfig } from '../../src/platform/config.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { listRoutes } from '../../src/platform/http/app.js';
 
 let platform: TestPlatform;
@@ -24,17 +24,26 @@ test('/healthz and /readyz answer 200 on a migrated database', async () => {
   assert.deepEqual(ready.body.checks, { database: 'ok', migrations: 'ok' });
 });
 
-test('/readyz is 503 when the database is unreachable', async () => {
-  const config = loadConfig({ NIMBUSPAY_ENV: 'development', NIMBUSPAY_DEMO_TENANT: 'false', NIMBUSPAY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), NIMBUSPAY_ADMIN_CLIENT_SECRET: 'test-admin-secret-0123456789abcdef', PROCESSOR_NOTIFICATION_SECRET: 'x'.repeat(20) });
-  const dead = createDb({ connectionString: 'postgres://nobody:pw@127.0.0.1:1/none', max: 1, applicationName: 't' });
-  const { app } = await buildApi({ config, logger: createLogger({ level: 'silent' }), database: dead });
+test('/readyz goes 503 when the database becomes unreachable, and 200 when it is back', async () => {
+  const target = new URL(platform.db.appUrl);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+  const viaProxy = new URL(platform.db.appUrl);
+  viaProxy.port = String(proxy.port);
+  const database = createDb({ connectionString: viaProxy.toString(), max: 2, applicationName: 't' });
+  const { app } = await buildApi({ config: platform.config, logger: createLogger({ level: 'silent' }), database });
   try {
-    const res = await app.inject({ method: 'GET', url: '/readyz' });
-    assert.equal(res.statusCode, 503);
-    assert.equal(res.json().checks.database, 'unreachable');
+    assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    proxy.cut();
+    const down = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(down.statusCode, 503);
+    assert.equal(down.json().checks.database, 'unreachable');
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'liveness does not depend on the DB');
+    proxy.restore();
+    assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
   } finally {
     await app.close();
-    await dead.close();
+    await database.close();
+    await proxy.close();
   }
 });
 

@@ -1,0 +1,199 @@
+import { Type } from '@sinclair/typebox';
+import formbody from '@fastify/formbody';
+import type { FastifyReply } from 'fastify';
+import type { Db } from '../../platform/db.js';
+import type { KeyRing } from '../../platform/crypto.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { HttpApp } from '../../platform/http/app.js';
+import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
+import { errorResponses } from '../../platform/http/pagination.js';
+import { authenticateClient } from '../tenants/index.js';
+import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
+import { DEFAULT_THROTTLE, clearFailures, lockedForSeconds, recordFailure, type ThrottlePolicy } from './client-auth-throttle.js';
+import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
+
+type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope';
+
+const TokenRequestBody = Type.Object(
+  {
+    grant_type: Type.Optional(Type.String({ description: 'Must be client_credentials' })),
+    scope: Type.Optional(Type.String({ description: 'Space-separated subset of the client\'s scopes; default: all of them' })),
+    client_id: Type.Optional(Type.String({ description: 'client_secret_post authentication' })),
+    client_secret: Type.Optional(Type.String({ description: 'client_secret_post authentication' })),
+  },
+  { additionalProperties: true },
+);
+const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+});
+const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
+const SigningKeySchema = Type.Object({
+  kid: Type.String(), alg: Type.String(),
+  status: Type.Union(['next', 'active', 'retiring', 'retired'].map((s) => Type.Literal(s))),
+  created_at: Type.String({ format: 'date-time' }),
+  activate_after: Nullable(Type.String({ format: 'date-time' })),
+  activated_at: Nullable(Type.String({ format: 'date-time' })),
+  retire_after: Nullable(Type.String({ format: 'date-time' })),
+  retired_at: Nullable(Type.String({ format: 'date-time' })),
+});
+const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });
+
+function oauthError(reply: FastifyReply, status: number, error: OAuthError, description: string, basic = false): FastifyReply {
+  void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+  if (basic) void reply.header('www-authenticate', 'Basic realm="nimbuspay", charset="UTF-8"');
+  return reply.code(status).send({ error, error_description: description });
+}
+
+/** RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded inside the Basic credentials. */
+function parseBasic(header: string): { clientId: string; secret: string } | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  try {
+    return {
+      clientId: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerAuthRoutes(app: HttpApp, deps: {
+  db: Db; keys: KeyCache; keyRing: KeyRing; life: KeyLifecycle; settings: TokenSettings; metrics: Metrics; throttle?: ThrottlePolicy;
+}): void {
+  const { db, keys, settings, metrics } = deps;
+  const throttle = deps.throttle ?? DEFAULT_THROTTLE;
+
+  void app.register(async (scope) => {
+    await scope.register(formbody, { bodyLimit: 4096 });
+    // The token endpoint speaks RFC 6749 §5.2 errors, not the NimbusPay error object.
+    scope.setErrorHandler((err: { statusCode?: number }, _request, reply) =>
+      oauthError(reply, (err.statusCode ?? 500) === 413 ? 413 : 400, 'invalid_request', 'The token request is malformed.'));
+
+    scope.post('/oauth/token', {
+      schema: {
+        tags: ['OAuth 2.0'],
+        summary: 'Get an access token (client credentials grant, RFC 6749 §4.4)',
+        description: 'Form-encoded. Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the body (client_secret_post). Errors follow RFC 6749 §5.2.',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: TokenRequestBody,
+        response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 429: OAuthErrorResponse },
+      },
+    }, async (request, reply) => {
+      const count = (outcome: string) => metrics.tokenRequests.inc({ outcome });
+      if (!String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+        count('invalid_request');
+        return oauthError(reply, 400, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
+      }
+      const body = request.body as Record<string, unknown>;
+      for (const [k, v] of Object.entries(body)) {
+        if (typeof v !== 'string') {
+          count('invalid_request');
+          return oauthError(reply, 400, 'invalid_request', `Parameter '${k}' must appear once.`);
+        }
+      }
+      const authz = request.headers.authorization;
+      const basic = authz !== undefined && /^Basic /i.test(authz);
+      const bodyCreds = body.client_id !== undefined || body.client_secret !== undefined;
+      if (basic && bodyCreds) {
+        count('invalid_request');
+        return oauthError(reply, 400, 'invalid_request', 'Use exactly one client authentication method.');
+      }
+      let creds: { clientId: string; secret: string } | undefined;
+      if (basic) creds = parseBasic(authz);
+      else if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') creds = { clientId: body.client_id, secret: body.client_secret };
+      if (!creds || !creds.clientId || !creds.secret || creds.clientId.length > 64 || creds.secret.length > 256) {
+        count('invalid_client');
+        return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
+      }
+      const retryAfter = await lockedForSeconds(db, creds.clientId);
+      if (retryAfter > 0) {
+        count('throttled');
+        void reply.header('retry-after', String(retryAfter));
+        return reply.code(429).headers({ 'cache-control': 'no-store' }).send({
+          error: 'slow_down', error_description: 'Too many failed authentications for this client; retry later.',
+        });
+      }
+      const result = await authenticateClient(db, creds.clientId, creds.secret);
+      if (!result.ok) {
+        if (result.reason === 'invalid') await recordFailure(db, creds.clientId, throttle);
+        if (result.reason === 'tenant_suspended') {
+          count('unauthorized_client');
+          return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
+        }
+        count('invalid_client');
+        request.log.info({ client_id: creds.clientId, reason: result.reason }, 'client authentication failed');
+        return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
+      }
+      await clearFailures(db, creds.clientId);
+      if (body.grant_type === undefined) {
+        count('invalid_request');
+        return oauthError(reply, 400, 'invalid_request', 'grant_type is required.');
+      }
+      if (body.grant_type !== 'client_credentials') {
+        count('unsupported_grant_type');
+        return oauthError(reply, 400, 'unsupported_grant_type', 'Only the client_credentials grant is supported.');
+      }
+      let scopes = result.client.scopes;
+      if (typeof body.scope === 'string') {
+        const requested = body.scope.split(' ').filter(Boolean);
+        const bad = requested.find((s) => !result.client.scopes.includes(s));
+        if (requested.length === 0 || bad) {
+          count('invalid_scope');
+          return oauthError(reply, 400, 'invalid_scope', bad ? `Scope '${bad}' is not granted to this client.` : 'scope is empty.');
+        }
+        scopes = [...new Set(requested)];
+      }
+      const { token, expiresIn } = await issueAccessToken(keys, settings, { clientId: result.client.id, tenantId: result.client.tenantId, scopes });
+      count('issued');
+      void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+      return { access_token: token, token_type: 'Bearer' as const, expires_in: expiresIn, scope: scopes.join(' ') };
+    });
+  });
+
+  app.get('/.well-known/oauth-authorization-server', {
+    schema: { tags: ['OAuth 2.0'], summary: 'Authorization server metadata (RFC 8414)' },
+  }, async () => ({
+    issuer: settings.issuer,
+    token_endpoint: `${settings.issuer}/oauth/token`,
+    jwks_uri: `${settings.issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: ALL_SCOPES,
+    response_types_supported: [],
+    service_documentation: `${settings.issuer}/docs`,
+  }));
+
+  app.get('/.well-known/jwks.json', {
+    schema: { tags: ['OAuth 2.0'], summary: 'Public keys that verify access tokens (RFC 7517)' },
+  }, async (_request, reply) => {
+    void reply.header('cache-control', 'public, max-age=60');
+    return keys.jwks();
+  });
+
+  const admin = routeSecurity('platform:admin');
+  app.get('/v1/admin/signing_keys', {
+    schema: { ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
+      response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(SigningKeySchema), has_more: Type.Boolean() }), ...errorResponses(401, 403) } },
+  }, async () => ({ object: 'list' as const, data: await listSigningKeys(db), has_more: false }));
+
+  app.post('/v1/admin/signing_keys/rotate', {
+    schema: {
+      ...admin, tags: ['Platform admin'],
+      summary: 'Rotate the token signing key',
+      description: 'Publishes a new key at once; it starts signing after activation_delay_seconds (default 300, so JWKS caches see it first). The old key stays published until every token it signed has expired.',
+      body: Type.Optional(Type.Object({ activation_delay_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })) }, { additionalProperties: false })),
+      response: { 200: SigningKeySchema, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const key = await rotateSigningKey(db, deps.keyRing, deps.life, request.body?.activation_delay_seconds ?? 300);
+    await keys.refresh();
+    return key;
+  });
+}

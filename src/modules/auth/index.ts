@@ -1,0 +1,3 @@
+export { registerAuthRoutes } from './auth.routes.js';
+export { createAccessTokenVerifier, createKeyCache, issueAccessToken, CLOCK_TOLERANCE_SECONDS, type KeyCache, type TokenSettings } from './access-tokens.js';
+export { maintainSigningKeys, rotateSigningKey, listSigningKeys, type KeyLifecycle } from './signing-keys.service.js';

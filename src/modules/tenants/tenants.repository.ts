@@ -1,0 +1,92 @@
+import type { Queryable, Tx } from '../../platform/db.js';
+import type { ApiClientsTable, TenantsTable } from '../../platform/db-schema.js';
+import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import type { Selectable } from 'kysely';
+
+export type TenantRow = Selectable<TenantsTable>;
+export type ApiClientRow = Selectable<ApiClientsTable>;
+
+export async function insertTenant(tx: Tx, row: { id: string; name: string }): Promise<TenantRow> {
+  return tx.insertInto('tenants').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findTenant(q: Queryable, tenantId: string): Promise<TenantRow | undefined> {
+  return q.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+}
+
+export async function findTenantByName(q: Queryable, name: string): Promise<TenantRow | undefined> {
+  return q.selectFrom('tenants').selectAll().where('name', '=', name).orderBy('id').executeTakeFirst();
+}
+
+export async function listTenants(q: Queryable, page: PageQuery): Promise<TenantRow[]> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('tenants')
+    .selectAll()
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+/** Tenant id first: a tenant's clients are only ever reached through their tenant. */
+export async function insertClient(
+  tx: Tx,
+  tenantId: string | null,
+  row: { id: string; name: string; secret_hash: string; scopes: string[] },
+): Promise<ApiClientRow> {
+  return tx.insertInto('api_clients').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findTenantClient(q: Queryable, tenantId: string, clientId: string): Promise<ApiClientRow | undefined> {
+  return q.selectFrom('api_clients').selectAll().where('tenant_id', '=', tenantId).where('id', '=', clientId).executeTakeFirst();
+}
+
+export async function listTenantClients(q: Queryable, tenantId: string): Promise<ApiClientRow[]> {
+  return q.selectFrom('api_clients').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').execute();
+}
+
+/** The token endpoint's lookup: by client id alone, before any tenant is known (cross-tenant path). */
+export async function findClientForAuthentication(q: Queryable, clientId: string): Promise<ApiClientRow | undefined> {
+  return q.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+}
+
+export async function updateClientSecret(tx: Tx, tenantId: string | null, clientId: string, secretHash: string): Promise<ApiClientRow | undefined> {
+  return tx
+    .updateTable('api_clients')
+    .set({ secret_hash: secretHash, secret_rotated_at: new Date() })
+    .where('id', '=', clientId)
+    .where((eb) => (tenantId === null ? eb('tenant_id', 'is', null) : eb('tenant_id', '=', tenantId)))
+    .where('status', '=', 'active')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function revokeClient(tx: Tx, tenantId: string, clientId: string): Promise<ApiClientRow | undefined> {
+  return tx
+    .updateTable('api_clients')
+    .set({ status: 'revoked', revoked_at: new Date() })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', clientId)
+    .where('status', '=', 'active')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Ensures the platform admin client exists with this secret hash and scopes (start-up bootstrap). */
+export async function upsertPlatformClient(tx: Tx, row: { id: string; name: string; secret_hash: string; scopes: string[] }): Promise<void> {
+  await tx
+    .insertInto('api_clients')
+    .values({ ...row, tenant_id: null })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ secret_hash: row.secret_hash, scopes: row.scopes, status: 'active', revoked_at: null, secret_rotated_at: new Date() }),
+    )
+    .execute();
+}
+
+export async function insertAudit(
+  tx: Tx,
+  row: { id: string; actor_client_id: string; tenant_id: string | null; action: string; target_id: string | null; reason: string | null; details: Record<string, unknown>; request_id: string | null },
+): Promise<void> {
+  await tx.insertInto('audit_log').values({ ...row, details: JSON.stringify(row.details) }).execute();
+}

@@ -1,0 +1,169 @@
+import type { Db } from '../../platform/db.js';
+import { withCrossTenantTx } from '../../platform/db.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import { Secret } from '../../platform/secret.js';
+import { DUMMY_SECRET_HASH, generateToken, hashSecret, verifySecret } from '../../platform/crypto.js';
+import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
+import { toPage, type PageQuery } from '../../platform/http/pagination.js';
+import * as repo from './tenants.repository.js';
+import type { ApiClientResource, TenantResource } from './tenants.schema.js';
+
+export function toTenantResource(row: repo.TenantRow): TenantResource {
+  return { id: row.id, object: 'tenant', name: row.name, status: row.status, created_at: row.created_at.toISOString() };
+}
+
+export function toClientResource(row: repo.ApiClientRow): ApiClientResource {
+  return {
+    client_id: row.id,
+    object: 'api_client',
+    tenant_id: row.tenant_id,
+    name: row.name,
+    scopes: row.scopes,
+    status: row.status,
+    created_at: row.created_at.toISOString(),
+    secret_rotated_at: row.secret_rotated_at?.toISOString() ?? null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+  };
+}
+
+const newClientSecret = () => new Secret(generateToken('ncs_'));
+
+interface Actor {
+  auth: AuthContext;
+  requestId: string;
+}
+
+// Platform admin operations are the explicit cross-tenant path: they act on tenants by id, never on "the current tenant".
+export async function createTenant(db: Db, input: { name: string }, actor: Actor): Promise<TenantResource> {
+  return withCrossTenantTx(db, async (tx) => {
+    const tenant = await repo.insertTenant(tx, { id: newId('tenant'), name: input.name.trim() });
+    await repo.insertAudit(tx, audit(actor, tenant.id, 'tenant.create', tenant.id, { name: tenant.name }));
+    return toTenantResource(tenant);
+  });
+}
+
+export async function listTenants(db: Db, page: PageQuery) {
+  return withCrossTenantTx(db, async (tx) => {
+    const rows = await repo.listTenants(tx, page);
+    return { object: 'list' as const, ...toPage(rows.map(toTenantResource), page) };
+  });
+}
+
+export async function getTenant(db: Db, tenantId: string): Promise<TenantResource> {
+  const row = await withCrossTenantTx(db, (tx) => repo.findTenant(tx, tenantId));
+  if (!row) throw notFound('tenant', tenantId);
+  return toTenantResource(row);
+}
+
+export async function createClient(
+  db: Db,
+  tenantId: string,
+  input: { name: string; scopes: string[] },
+  actor: Actor | undefined,
+): Promise<ApiClientResource & { client_secret: string }> {
+  const bad = input.scopes.find((s) => !(ALL_TENANT_SCOPES as string[]).includes(s));
+  if (bad) throw new AppError('invalid_request', `Scope '${bad}' cannot be granted to a tenant client.`, { param: 'scopes' });
+  const secret = newClientSecret();
+  const secretHash = await hashSecret(secret);
+  return withCrossTenantTx(db, async (tx) => {
+    if (!(await repo.findTenant(tx, tenantId))) throw notFound('tenant', tenantId);
+    const row = await repo.insertClient(tx, tenantId, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
+    if (actor) await repo.insertAudit(tx, audit(actor, tenantId, 'client.create', row.id, { scopes: input.scopes }));
+    return { ...toClientResource(row), client_secret: secret.reveal() };
+  });
+}
+
+export async function listClients(db: Db, tenantId: string): Promise<ApiClientResource[]> {
+  return withCrossTenantTx(db, async (tx) => {
+    if (!(await repo.findTenant(tx, tenantId))) throw notFound('tenant', tenantId);
+    return (await repo.listTenantClients(tx, tenantId)).map(toClientResource);
+  });
+}
+
+export async function rotateClientSecret(
+  db: Db,
+  tenantId: string,
+  clientId: string,
+  actor: Actor | undefined,
+): Promise<ApiClientResource & { client_secret: string }> {
+  const secret = newClientSecret();
+  const secretHash = await hashSecret(secret);
+  return withCrossTenantTx(db, async (tx) => {
+    const row = await repo.updateClientSecret(tx, tenantId, clientId, secretHash);
+    if (!row) throw notFound('api_client', clientId);
+    if (actor) await repo.insertAudit(tx, audit(actor, tenantId, 'client.rotate_secret', clientId, {}));
+    return { ...toClientResource(row), client_secret: secret.reveal() };
+  });
+}
+
+export async function revokeClient(db: Db, tenantId: string, clientId: string, actor: Actor): Promise<ApiClientResource> {
+  return withCrossTenantTx(db, async (tx) => {
+    const row = await repo.revokeClient(tx, tenantId, clientId);
+    if (!row) throw notFound('api_client', clientId);
+    await repo.insertAudit(tx, audit(actor, tenantId, 'client.revoke', clientId, {}));
+    return toClientResource(row);
+  });
+}
+
+export interface AuthenticatedClient {
+  id: string;
+  tenantId: string | null;
+  scopes: string[];
+}
+
+/**
+ * Checks a client secret. Unknown, revoked and wrong-secret clients all cost one scrypt and all answer null, so
+ * neither the answer nor its timing tells which client ids exist.
+ */
+export async function authenticateClient(db: Db, clientId: string, secret: string): Promise<
+  { ok: true; client: AuthenticatedClient } | { ok: false; reason: 'invalid' | 'revoked' | 'tenant_suspended' }
+> {
+  const row = await withCrossTenantTx(db, async (tx) => {
+    const client = await repo.findClientForAuthentication(tx, clientId);
+    const tenant = client?.tenant_id ? await repo.findTenant(tx, client.tenant_id) : undefined;
+    return client ? { client, tenant } : undefined;
+  });
+  const valid = await verifySecret(secret, row?.client.secret_hash ?? DUMMY_SECRET_HASH);
+  if (!row || !valid) return { ok: false, reason: 'invalid' };
+  if (row.client.status !== 'active') return { ok: false, reason: 'revoked' };
+  if (row.tenant && row.tenant.status !== 'active') return { ok: false, reason: 'tenant_suspended' };
+  return { ok: true, client: { id: row.client.id, tenantId: row.client.tenant_id, scopes: row.client.scopes } };
+}
+
+/** Start-up: the platform admin client exists with the configured secret (hash only) and the admin scope. */
+export async function ensurePlatformAdminClient(db: Db, clientId: string, secret: Secret<string>): Promise<void> {
+  const secretHash = await hashSecret(secret);
+  await withCrossTenantTx(db, (tx) =>
+    repo.upsertPlatformClient(tx, { id: clientId, name: 'Platform admin', secret_hash: secretHash, scopes: Object.keys(PLATFORM_SCOPES).filter((s) => s === 'platform:admin') }),
+  );
+}
+
+/** Development: a demo tenant with a client holding every tenant scope, with a fresh secret at each start. */
+export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clientId: string; clientSecret: string }> {
+  const name = 'Demo Tenant';
+  const tenantId = await withCrossTenantTx(db, async (tx) => {
+    const existing = await repo.findTenantByName(tx, name);
+    return existing?.id ?? (await repo.insertTenant(tx, { id: newId('tenant'), name })).id;
+  });
+  const clients = await listClients(db, tenantId);
+  const demo = clients.find((c) => c.name === 'Demo client' && c.status === 'active');
+  const scopes = Object.keys(TENANT_SCOPES);
+  const created = demo
+    ? await rotateClientSecret(db, tenantId, demo.client_id, undefined)
+    : await createClient(db, tenantId, { name: 'Demo client', scopes }, undefined);
+  return { tenantId, clientId: created.client_id, clientSecret: created.client_secret };
+}
+
+function audit(actor: Actor, tenantId: string | null, action: string, targetId: string | null, details: Record<string, unknown>) {
+  return {
+    id: newId('audit'),
+    actor_client_id: actor.auth.clientId,
+    tenant_id: tenantId,
+    action,
+    target_id: targetId,
+    reason: null,
+    details,
+    request_id: actor.requestId,
+  };
+}

@@ -1,0 +1,54 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** Cursor pagination, Stripe-style: newest first; `starting_after` pages to older objects, `ending_before` to newer. */
+export const PageQuerySchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Number of objects to return (1–100).' }),
+    starting_after: Type.Optional(Type.String({ maxLength: 64, description: 'Object id: return objects created before it.' })),
+    ending_before: Type.Optional(Type.String({ maxLength: 64, description: 'Object id: return objects created after it.' })),
+  },
+  { additionalProperties: false },
+);
+export type PageQuery = Static<typeof PageQuerySchema>;
+
+export interface PageWindow {
+  op: '<' | '>';
+  cursor: string | undefined;
+  order: 'asc' | 'desc';
+  /** one more than the page, to learn has_more without a count */
+  take: number;
+}
+
+export function pageWindow(q: { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }): PageWindow {
+  if (q.ending_before !== undefined) return { op: '>', cursor: q.ending_before, order: 'asc', take: q.limit + 1 };
+  return { op: '<', cursor: q.starting_after, order: 'desc', take: q.limit + 1 };
+}
+
+export function toPage<T>(rows: T[], q: { limit: number; ending_before?: string | undefined }): { data: T[]; has_more: boolean } {
+  const has_more = rows.length > q.limit;
+  const data = rows.slice(0, q.limit);
+  if (q.ending_before !== undefined) data.reverse();
+  return { data, has_more };
+}
+
+export function ListSchema<T extends TSchema>(item: T) {
+  return Type.Object({ object: Type.Literal('list'), data: Type.Array(item), has_more: Type.Boolean() });
+}
+
+/** The documented error object, for OpenAPI responses. */
+export const ErrorResponseSchema = Type.Object(
+  {
+    error: Type.Object({
+      type: Type.String(),
+      code: Type.String(),
+      message: Type.String(),
+      param: Type.Optional(Type.String()),
+      request_id: Type.String(),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorResponseSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorResponseSchema]));
+}
