@@ -1,3 +1,22 @@
+-- Prefixed, time-sortable ids generated in SQL, in the same format as src/platform/ids.ts (48-bit ms time + 80
+-- random bits, Crockford base32), for rows fanned out by one statement (one webhook delivery per endpoint).
+CREATE FUNCTION new_prefixed_id(prefix text) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
+  t bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);
+  body text := '';
+BEGIN
+  FOR i IN 1..10 LOOP
+    body := substr(alphabet, (t % 32)::int + 1, 1) || body;
+    t := t / 32;
+  END LOOP;
+  FOR i IN 1..16 LOOP
+    body := body || substr(alphabet, floor(random() * 32)::int + 1, 1);
+  END LOOP;
+  RETURN prefix || '_' || body;
+END
+$$;
+
 -- Events are written in the same transaction as the state change they describe; webhook deliveries are
 -- written in that same transaction too, so a webhook exists only for committed state and is never lost.
 CREATE TABLE events (

@@ -1,0 +1,1 @@
+export { insertEventWithDeliveries as recordEvent, type NewEvent } from './events.repository.js';
