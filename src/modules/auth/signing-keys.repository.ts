@@ -33,6 +33,12 @@ export async function markActive(tx: Tx, kid: string, now: Date): Promise<void> 
   await tx.updateTable('signing_keys').set({ status: 'active', activated_at: now }).where('kid', '=', kid).execute();
 }
 
+/** Retires 'next' keys that never signed (superseded by a newer rotation). */
+export async function retireUnusedKeys(tx: Tx, kids: string[], now: Date): Promise<void> {
+  if (kids.length === 0) return;
+  await tx.updateTable('signing_keys').set({ status: 'retired', retired_at: now }).where('kid', 'in', kids).where('status', '=', 'next').execute();
+}
+
 export async function retireExpired(tx: Tx, now: Date): Promise<number> {
   const res = await tx
     .updateTable('signing_keys')

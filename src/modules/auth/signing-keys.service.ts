@@ -62,6 +62,10 @@ export async function maintainSigningKeys(db: Db, keyRing: KeyRing, life: KeyLif
         await repo.markRetiring(tx, active.kid, now, retireAfter);
       }
       await repo.markActive(tx, next.kid, now);
+      // Keys published before the one just promoted were superseded by a later rotation. They never signed, so
+      // they retire at once; left as 'next', the next maintenance run would promote them over the newer key.
+      const superseded = keys.filter((k) => k.status === 'next' && k.kid !== next.kid && k.created_at <= next.created_at);
+      await repo.retireUnusedKeys(tx, superseded.map((k) => k.kid), now);
     } else if (!active) {
       const first = keys.find((k) => k.status === 'next');
       if (first) await repo.markActive(tx, first.kid, now);
