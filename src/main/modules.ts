@@ -9,6 +9,8 @@ import { Secret } from '../platform/secret.js';
 import { registerAuthHook } from '../platform/http/auth-hook.js';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle } from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
+import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
+import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
 
 export interface ModuleDeps {
   config: Config;
@@ -44,6 +46,8 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   registerAuthHook(app, createAccessTokenVerifier(keys, settings));
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
   registerTenantRoutes(app, { db });
+  registerEventRoutes(app, { db });
+  registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });
 
   if (config.adminClientSecret) await ensurePlatformAdminClient(db, config.adminClientId, new Secret(config.adminClientSecret));
   await keys.refresh();
@@ -51,6 +55,12 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
 }
 
 /** Every background job of the worker role. */
-export function workerJobs(_deps: ModuleDeps): { jobs: WorkerJob[]; close(): Promise<void> } {
-  return { jobs: [], async close() {} };
+export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Promise<void> } {
+  const webhooks = webhookWorkerJobs({ ...deps, keyRing: keyRingFor(deps.config) });
+  return {
+    jobs: [...webhooks.jobs, eventPurgeJob(deps)],
+    async close() {
+      await webhooks.close();
+    },
+  };
 }

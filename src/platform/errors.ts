@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_card: { status: 400, type: 'invalid_request_error' },
   invalid_bank_account: { status: 400, type: 'invalid_request_error' },
+  url_not_allowed: { status: 400, type: 'invalid_request_error' },
   idempotency_key_missing: { status: 400, type: 'invalid_request_error' },
   idempotency_key_invalid: { status: 400, type: 'invalid_request_error' },
   authentication_required: { status: 401, type: 'authentication_error' },

@@ -1,0 +1,60 @@
+import type { Config } from '../../platform/config.js';
+import type { KeyRing } from '../../platform/crypto.js';
+import type { Db } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { WorkerJob } from '../../platform/worker-loop.js';
+import type { WebhookUrlPolicy } from './ssrf-guard.js';
+import { createWebhookTransport } from './webhook-transport.js';
+import { createDeliveryDispatcher, createWebhookGaugesJob, MAX_RETRY_AFTER_MS } from './deliveries/delivery-worker.js';
+
+export { registerWebhookRoutes } from './webhooks.routes.js';
+export { createDeliveryDispatcher, nextDeliveryState, type DeliverySettings } from './deliveries/delivery-worker.js';
+export { validateEndpointUrl } from './endpoints/endpoints.service.js';
+export { createWebhookTransport, type WebhookTransport } from './webhook-transport.js';
+
+/** https everywhere but development; private targets only where configuration allows (never in production). */
+export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
+  return { requireHttps: config.env !== 'development', allowPrivateTargets: config.webhookAllowPrivateTargets };
+}
+
+/** In-flight deliveries per worker process, all endpoints together. */
+const MAX_IN_FLIGHT_PER_WORKER = 128;
+// Deliveries are polled, not pushed, so the idle poll is what lag is made of; it stays short whatever
+// WORKER_POLL_INTERVAL_MS says (a claim that finds nothing is one indexed query).
+const MAX_DELIVERY_POLL_INTERVAL_MS = 50;
+const GAUGES_INTERVAL_MS = 5_000;
+
+/** The worker jobs of the webhooks module: the delivery dispatcher and the gauges. `close` drains in-flight deliveries. */
+export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRing; logger: Logger; metrics: Metrics }): {
+  jobs: WorkerJob[];
+  close(): Promise<void>;
+} {
+  const { config } = deps;
+  const policy = webhookUrlPolicy(config);
+  const transport = createWebhookTransport({ ...policy, timeoutMs: config.webhookTimeoutMs });
+  const dispatcher = createDeliveryDispatcher({
+    db: deps.db,
+    keyRing: deps.keyRing,
+    transport,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    settings: {
+      retryScheduleMs: config.webhookRetryScheduleMs,
+      disableAfterMs: config.webhookDisableAfterMs,
+      maxConcurrencyPerEndpoint: config.webhookMaxConcurrencyPerEndpoint,
+      maxInFlight: MAX_IN_FLIGHT_PER_WORKER,
+      // The transport bounds the whole request by the timeout; the margin covers recording the outcome.
+      leaseMs: 2 * config.webhookTimeoutMs + 10_000,
+      maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+      pollIntervalMs: Math.min(config.workerPollIntervalMs, MAX_DELIVERY_POLL_INTERVAL_MS),
+    },
+  });
+  return {
+    jobs: [dispatcher, createWebhookGaugesJob({ db: deps.db, metrics: deps.metrics, intervalMs: GAUGES_INTERVAL_MS })],
+    async close() {
+      await dispatcher.drain();
+      await transport.close();
+    },
+  };
+}

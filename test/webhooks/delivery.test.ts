@@ -1,0 +1,250 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Webhook } from 'standardwebhooks';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createTenant, type TestTenant } from '../helpers/tenants.js';
+import { createEndpoint, emitEvent, startReceiver, waitUntil, type ReceivedRequest, type Receiver } from './helpers.js';
+
+let platform: TestPlatform;
+let tenant: TestTenant;
+const receivers: Receiver[] = [];
+
+async function receiver(): Promise<Receiver> {
+  const r = await startReceiver();
+  receivers.push(r);
+  return r;
+}
+
+function verify(secret: string, req: ReceivedRequest): unknown {
+  return new Webhook(secret).verify(req.body, {
+    'webhook-id': String(req.headers['webhook-id']),
+    'webhook-timestamp': String(req.headers['webhook-timestamp']),
+    'webhook-signature': String(req.headers['webhook-signature']),
+  });
+}
+
+async function deliveries(endpointId: string) {
+  const res = await platform.request('GET', `/v1/webhook_endpoints/${endpointId}/deliveries?limit=100`, { token: tenant.token });
+  assert.equal(res.status, 200, res.text);
+  return res.body.data as Array<Record<string, any>>;
+}
+
+before(async () => {
+  platform = await startTestPlatform({ worker: true });
+  tenant = await createTenant(platform);
+});
+after(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  await platform.close();
+});
+
+describe('webhook delivery', () => {
+  it('delivers a committed event with Standard Webhooks headers that the official verifier accepts', async () => {
+    const r = await receiver();
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url, enabled_events: ['payment.*'] });
+    const eventId = await emitEvent(platform, tenant.tenantId, 'payment.succeeded', { id: 'pay_signed' });
+    await r.waitFor((reqs) => reqs.length === 1);
+    const req = r.requests[0]!;
+    assert.equal(req.headers['webhook-id'], eventId);
+    assert.equal(req.headers['content-type'], 'application/json');
+    const payload = verify(endpoint.secret, req) as Record<string, any>;
+    assert.equal(payload.id, eventId);
+    assert.equal(payload.object, 'event');
+    assert.equal(payload.type, 'payment.succeeded');
+    assert.equal(payload.data.object.id, 'pay_signed');
+    assert.throws(() => verify('whsec_' + Buffer.alloc(32, 1).toString('base64'), req), 'a different secret must not verify');
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 5000, 'delivery succeeded');
+    const [d] = await deliveries(endpoint.id);
+    assert.equal(d!.event_id, eventId);
+    assert.equal(d!.attempt_count, 1);
+    assert.equal(d!.attempts.length, 1);
+    assert.equal(d!.attempts[0].status_code, 200);
+    assert.equal(d!.attempts[0].response_body, 'ok');
+    assert.equal(typeof d!.attempts[0].latency_ms, 'number');
+  });
+
+  it('only sends the types an endpoint subscribes to', async () => {
+    const r = await receiver();
+    await createEndpoint(platform, tenant.token, { url: r.url, enabled_events: ['refund.succeeded'] });
+    await emitEvent(platform, tenant.tenantId, 'payment.succeeded');
+    const refundEvent = await emitEvent(platform, tenant.tenantId, 'refund.succeeded');
+    await r.waitFor((reqs) => reqs.length >= 1);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [refundEvent]);
+  });
+
+  it('retries failures with the same webhook-id until the receiver succeeds', async () => {
+    const r = await receiver();
+    let calls = 0;
+    r.respond((_req, res) => { calls++; res.writeHead(calls <= 2 ? 500 : 204).end(calls <= 2 ? 'boom' : undefined); });
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
+    const eventId = await emitEvent(platform, tenant.tenantId);
+    await r.waitFor((reqs) => reqs.length === 3);
+    assert.deepEqual(new Set(r.requests.map((q) => q.headers['webhook-id'])), new Set([eventId]));
+    for (const req of r.requests) verify(endpoint.secret, req);
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 5000, 'succeeded');
+    const [d] = await deliveries(endpoint.id);
+    assert.deepEqual(d!.attempts.map((a: any) => a.status_code), [500, 500, 204]);
+    assert.equal(d!.attempts[0].response_body, 'boom');
+    assert.equal(d!.attempt_count, 3);
+  });
+
+  it('marks a delivery failed once the retry schedule is exhausted (1 + 4 attempts), then a manual retry sends it again', async () => {
+    const r = await receiver();
+    r.respond((_req, res) => { res.writeHead(503).end(); });
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
+    const eventId = await emitEvent(platform, tenant.tenantId);
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'failed', 8000, 'delivery failed');
+    assert.equal(r.requests.length, 5);
+    const [d] = await deliveries(endpoint.id);
+    assert.equal(d!.attempt_count, 5);
+    assert.equal(d!.next_attempt_at, null);
+
+    r.respond((_req, res) => { res.writeHead(200).end(); });
+    const retried = await platform.request('POST', `/v1/webhook_deliveries/${d!.id}/retry`, { token: tenant.token });
+    assert.equal(retried.status, 200, retried.text);
+    assert.equal(retried.body.status, 'pending');
+    await r.waitFor((reqs) => reqs.length === 6);
+    assert.equal(r.requests[5]!.headers['webhook-id'], eventId);
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 5000, 'succeeded after retry');
+  });
+
+  it('treats a redirect as a failure and never follows it', async () => {
+    const r = await receiver();
+    r.respond((req, res) => {
+      if (req.path === '/hooks') res.writeHead(302, { location: `http://127.0.0.1:${r.port}/elsewhere` }).end();
+      else res.writeHead(200).end();
+    });
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
+    await emitEvent(platform, tenant.tenantId);
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.attempts.length >= 2, 5000, 'two attempts');
+    assert.ok(r.requests.every((q) => q.path === '/hooks'), 'the redirect target was never called');
+    const [d] = await deliveries(endpoint.id);
+    assert.equal(d!.attempts[0].status_code, 302);
+    assert.equal(d!.attempts[0].outcome, 'failed');
+    assert.equal(d!.attempts[0].error, 'redirect_not_followed');
+    assert.notEqual(d!.status, 'succeeded');
+  });
+
+  it('410 Gone disables the endpoint and records webhook_endpoint.disabled (delivered to the other endpoints)', async () => {
+    const gone = await receiver();
+    gone.respond((_req, res) => { res.writeHead(410).end(); });
+    const watcher = await receiver();
+    const other = await createTenant(platform, { name: 'Gone Corp' });
+    const goneEndpoint = await createEndpoint(platform, other.token, { url: gone.url, enabled_events: ['payment.*'] });
+    const watcherEndpoint = await createEndpoint(platform, other.token, { url: watcher.url, enabled_events: ['webhook_endpoint.disabled'] });
+    await emitEvent(platform, other.tenantId);
+    await watcher.waitFor((reqs) => reqs.length === 1);
+    const event = verify(watcherEndpoint.secret, watcher.requests[0]!) as Record<string, any>;
+    assert.equal(event.type, 'webhook_endpoint.disabled');
+    assert.equal(event.data.object.id, goneEndpoint.id);
+    assert.equal(event.data.object.disabled_reason, 'endpoint_gone');
+    assert.equal(event.data.object.secret, undefined);
+    const ep = await platform.request('GET', `/v1/webhook_endpoints/${goneEndpoint.id}`, { token: other.token });
+    assert.equal(ep.body.status, 'disabled');
+    assert.equal(ep.body.disabled_reason, 'endpoint_gone');
+    // nothing more goes to a disabled endpoint
+    await emitEvent(platform, other.tenantId);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(gone.requests.length, 1);
+    const list = await platform.request('GET', '/v1/events?type=webhook_endpoint.disabled', { token: other.token });
+    assert.equal(list.body.data.length, 1);
+  });
+
+  it('honours Retry-After on 429/503', async () => {
+    const r = await receiver();
+    r.respond((req, res) => {
+      if (r.requests.length === 1) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.writeHead(200).end();
+    });
+    await createEndpoint(platform, tenant.token, { url: r.url });
+    await emitEvent(platform, tenant.tenantId);
+    await r.waitFor((reqs) => reqs.length === 2, 5000);
+    const gap = r.requests[1]!.receivedAt - r.requests[0]!.receivedAt;
+    // the compressed schedule would retry after ~50 ms; Retry-After: 1 pushes it to >= 1 s
+    assert.ok(gap >= 950, `second attempt came ${gap} ms after the first`);
+  });
+
+  it('signs with both secrets during a rotation overlap, and only the new one after it', async () => {
+    const r = await receiver();
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
+    const rotated = await platform.request('POST', `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, { token: tenant.token, body: { expire_previous_after_seconds: 2 } });
+    assert.equal(rotated.status, 200, rotated.text);
+    assert.equal(rotated.headers.get('cache-control'), 'no-store');
+    const newSecret = rotated.body.secret as string;
+    assert.match(newSecret, /^whsec_/);
+    assert.notEqual(newSecret, endpoint.secret);
+    assert.ok(rotated.body.previous_secret_expires_at);
+
+    await emitEvent(platform, tenant.tenantId);
+    await r.waitFor((reqs) => reqs.length === 1);
+    const during = r.requests[0]!;
+    assert.equal(String(during.headers['webhook-signature']).split(' ').length, 2);
+    verify(newSecret, during);
+    verify(endpoint.secret, during);
+
+    await new Promise((res) => setTimeout(res, 2100));
+    await emitEvent(platform, tenant.tenantId);
+    await r.waitFor((reqs) => reqs.length === 2);
+    const afterExpiry = r.requests[1]!;
+    assert.equal(String(afterExpiry.headers['webhook-signature']).split(' ').length, 1);
+    verify(newSecret, afterExpiry);
+    assert.throws(() => verify(endpoint.secret, afterExpiry));
+  });
+
+  it('replays the events of a window to an endpoint as new deliveries with the original webhook-ids', async () => {
+    const replayTenant = await createTenant(platform, { name: 'Replay Corp' });
+    const from = Math.floor(Date.now() / 1000) - 1;
+    const ids = [
+      await emitEvent(platform, replayTenant.tenantId, 'payment.succeeded'),
+      await emitEvent(platform, replayTenant.tenantId, 'refund.succeeded'),
+      await emitEvent(platform, replayTenant.tenantId, 'payment.failed'),
+    ];
+    const r = await receiver();
+    const endpoint = await createEndpoint(platform, replayTenant.token, { url: r.url, enabled_events: ['payment.*'] });
+    const res = await platform.request('POST', `/v1/webhook_endpoints/${endpoint.id}/replay`, {
+      token: replayTenant.token,
+      body: { created_gte: String(from), created_lte: new Date(Date.now() + 1000).toISOString() },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.deliveries_created, 2);
+    await r.waitFor((reqs) => reqs.length === 2);
+    assert.deepEqual(new Set(r.requests.map((q) => q.headers['webhook-id'])), new Set([ids[0], ids[2]]));
+    for (const req of r.requests) verify(endpoint.secret, req);
+
+    const typed = await platform.request('POST', `/v1/webhook_endpoints/${endpoint.id}/replay`, {
+      token: replayTenant.token,
+      body: { created_gte: String(from), created_lte: String(from + 3600), types: ['payment.failed'] },
+    });
+    assert.equal(typed.body.deliveries_created, 1);
+    await r.waitFor((reqs) => reqs.length === 3);
+    assert.equal(r.requests[2]!.headers['webhook-id'], ids[2]);
+
+    const bad = await platform.request('POST', `/v1/webhook_endpoints/${endpoint.id}/replay`, {
+      token: replayTenant.token, body: { created_gte: String(from + 10), created_lte: String(from) },
+    });
+    assert.equal(bad.status, 400);
+    const other = await platform.request('POST', `/v1/webhook_endpoints/${endpoint.id}/replay`, {
+      token: tenant.token, body: { created_gte: String(from), created_lte: String(from + 10) },
+    });
+    assert.equal(other.status, 404);
+  });
+
+  it('never delivers an event whose transaction rolled back', async () => {
+    const r = await receiver();
+    const rollbackTenant = await createTenant(platform, { name: 'Rollback Corp' });
+    await createEndpoint(platform, rollbackTenant.token, { url: r.url });
+    const { withTenantTx } = await import('../../src/platform/db.js');
+    const { recordEvent } = await import('../../src/modules/events/index.js');
+    await assert.rejects(withTenantTx(platform.database.db, rollbackTenant.tenantId, async (tx) => {
+      await recordEvent(tx, rollbackTenant.tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: 'pay_rolledback', object: { id: 'pay_rolledback' } });
+      throw new Error('forced rollback');
+    }), /forced rollback/);
+    const committed = await emitEvent(platform, rollbackTenant.tenantId);
+    await r.waitFor((reqs) => reqs.length === 1);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [committed]);
+    const events = await platform.request('GET', '/v1/events', { token: rollbackTenant.token });
+    assert.deepEqual(events.body.data.map((e: any) => e.id), [committed]);
+  });
+});
