@@ -47,6 +47,9 @@ CREATE TABLE payments (
   bank_account_last4   text CHECK (bank_account_last4 ~ '^[0-9]{4}$'),
   bank_account_type    text CHECK (bank_account_type IN ('checking', 'savings')),
   bank_fingerprint     text,
+  -- the full account number, AES-GCM encrypted, held only while the transfer waits for submission (the cancel
+  -- window) and erased in the transaction that records the submission or the cancel
+  bank_account_number_enc text CHECK (bank_account_number_enc IS NULL OR rail_status = 'pending'),
   rail_status          text CHECK (rail_status IN ('pending', 'submitted', 'settled', 'returned', 'canceled')),
   rail_reference       text,
   return_code          text,
@@ -58,8 +61,11 @@ CREATE TABLE payments (
   processor_reference  text,
   failure_code         text,
   failure_message      text,
+  -- the Idempotency-Key of the creating request: a request resumed after a crash finds its payment, never a second
+  idempotency_key      text,
   created_at           timestamptz NOT NULL DEFAULT now(),
   updated_at           timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant_id, idempotency_key),
   CHECK (amount_capturable >= 0 AND amount_capturable <= amount),
   CHECK (amount_captured >= 0 AND amount_captured <= amount),
   CHECK (amount_refunded >= 0 AND amount_refunded <= amount_captured),
@@ -111,8 +117,10 @@ CREATE TABLE refunds (
   processor_reference  text,
   failure_code         text,
   failure_message      text,
+  idempotency_key      text,
   created_at           timestamptz NOT NULL DEFAULT now(),
   updated_at           timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant_id, idempotency_key),
   CHECK (status <> 'failed' OR failure_code IS NOT NULL)
 );
 CREATE INDEX refunds_tenant_payment_idx ON refunds (tenant_id, payment_id, id);

@@ -10,6 +10,9 @@ import { registerAuthHook } from '../platform/http/auth-hook.js';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle } from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
 import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
+import { createSandboxProcessorAdapter, type SandboxProcessorAdapter } from '../modules/processors/index.js';
+import { reconcileJob, registerPaymentRoutes, type PaymentsDeps } from '../modules/payments/index.js';
+import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
 
 export interface ModuleDeps {
@@ -35,6 +38,47 @@ export function keyLifecycle(config: Config): KeyLifecycle {
   return { tokenTtlSeconds: config.accessTokenTtlSeconds, clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS, signingCacheTtlMs: 30_000 };
 }
 
+const CIRCUIT_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
+const PROCESSOR_RETRIES = 2;
+const PROCESSOR_RETRY_BASE_DELAY_MS = 100;
+
+/** The processor adapter (sandbox today), feeding processor latency, outcomes and circuit state to Prometheus. */
+export function createProcessor(config: Config, logger: Logger, metrics: Metrics): SandboxProcessorAdapter {
+  metrics.processorCircuitState.set(CIRCUIT_GAUGE.closed);
+  return createSandboxProcessorAdapter({
+    baseUrl: config.sandboxProcessorUrl,
+    timeoutMs: config.processorTimeoutMs,
+    connectTimeoutMs: config.processorConnectTimeoutMs,
+    maxRetries: PROCESSOR_RETRIES,
+    retryBaseDelayMs: PROCESSOR_RETRY_BASE_DELAY_MS,
+    logger,
+    connections: Math.max(16, config.dbPoolMax * 2),
+    onCall: (report) => metrics.processorRequestDuration.observe({ operation: report.operation, outcome: report.code ? `${report.outcome}:${report.code}` : report.outcome }, report.latencyMs / 1000),
+    onCircuitStateChange: (state) => metrics.processorCircuitState.set(CIRCUIT_GAUGE[state]),
+  });
+}
+
+/** Everything the payments module needs; `inFlightMs` bounds how long one processor call (with retries) can last. */
+export function paymentsDeps(deps: ModuleDeps, keyRing: KeyRing, processor: SandboxProcessorAdapter): PaymentsDeps {
+  const { config } = deps;
+  const inFlightMs = config.processorTimeoutMs * (PROCESSOR_RETRIES + 1) + PROCESSOR_RETRY_BASE_DELAY_MS * 2 ** PROCESSOR_RETRIES + 1_000;
+  return {
+    db: deps.db,
+    processor,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    keyRing,
+    inFlightMs,
+    reconcileIntervalsMs: config.reconcileIntervalsMs,
+    bankSubmitDelayMs: config.bankTransferSubmitDelayMs,
+  };
+}
+
+export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing): IdempotencySettings {
+  // The lease outlives any request (processor calls are bounded): a key is only taken over after a crash.
+  return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: 5 * 60_000 };
+}
+
 /** Registers every module's routes on the API app. */
 export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<ModuleServices> {
   const { config, db, logger, metrics } = deps;
@@ -46,21 +90,33 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   registerAuthHook(app, createAccessTokenVerifier(keys, settings));
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
   registerTenantRoutes(app, { db });
+  const processor = createProcessor(config, logger, metrics);
+  registerPaymentRoutes(app, paymentsDeps(deps, keyRing, processor), idempotencySettings(deps, keyRing));
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });
 
   if (config.adminClientSecret) await ensurePlatformAdminClient(db, config.adminClientId, new Secret(config.adminClientSecret));
   await keys.refresh();
-  return { keyRing, keys, async close() {} };
+  return { keyRing, keys, close: () => processor.close() };
 }
 
 /** Every background job of the worker role. */
 export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Promise<void> } {
-  const webhooks = webhookWorkerJobs({ ...deps, keyRing: keyRingFor(deps.config) });
+  const keyRing = keyRingFor(deps.config);
+  const webhooks = webhookWorkerJobs({ ...deps, keyRing });
+  const processor = createProcessor(deps.config, deps.logger, deps.metrics);
+  const payments = paymentsDeps(deps, keyRing, processor);
+  const idle = deps.config.workerPollIntervalMs;
   return {
-    jobs: [...webhooks.jobs, eventPurgeJob(deps)],
+    jobs: [
+      reconcileJob(payments, { idleDelayMs: idle }),
+      { name: 'purge-idempotency-keys', idleDelayMs: 60_000, runOnce: () => purgeIdempotencyKeys(deps.db, deps.config.idempotencyKeyTtlHours) },
+      ...webhooks.jobs,
+      eventPurgeJob(deps),
+    ],
     async close() {
       await webhooks.close();
+      await processor.close();
     },
   };
 }

@@ -99,6 +99,7 @@ export interface PaymentsTable {
   bank_account_last4: string | null;
   bank_account_type: 'checking' | 'savings' | null;
   bank_fingerprint: string | null;
+  bank_account_number_enc: string | null;
   rail_status: RailStatus | null;
   rail_reference: string | null;
   return_code: string | null;
@@ -110,6 +111,7 @@ export interface PaymentsTable {
   processor_reference: string | null;
   failure_code: string | null;
   failure_message: string | null;
+  idempotency_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -126,6 +128,7 @@ export interface RefundsTable {
   processor_reference: string | null;
   failure_code: string | null;
   failure_message: string | null;
+  idempotency_key: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

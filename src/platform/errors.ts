@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   resource_not_found: { status: 404, type: 'invalid_request_error' },
   route_not_found: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  processor_declined: { status: 402, type: 'processor_error' },
   invalid_state: { status: 409, type: 'invalid_request_error' },
   idempotency_key_in_use: { status: 409, type: 'idempotency_error' },
   conflict: { status: 409, type: 'invalid_request_error' },

@@ -1,0 +1,83 @@
+import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
+import type { WorkerJob } from '../../platform/worker-loop.js';
+import type { OperationStatusResult } from '../processors/index.js';
+import * as repo from './payments.repository.js';
+import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, type NotRecorded } from './payment-outcomes.js';
+import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+
+/**
+ * The janitor (Kill Bill's, done right): every attempt whose outcome we do not know — a timeout, a lost answer, or a
+ * process that died between transaction 1 and 2 — is looked up at the processor by its idempotency key on a backoff
+ * schedule, and the answer goes through the same outcome functions as the request path.
+ * "Not recorded" is only believed once the attempt is older than the longest a request could still be in flight,
+ * otherwise a request still travelling to the processor could charge after we declared it failed.
+ */
+export function reconcileJob(deps: PaymentsDeps, options: { batchSize?: number; idleDelayMs: number }): WorkerJob {
+  const batchSize = options.batchSize ?? 50;
+  let gaugesUpdatedAt = 0;
+  return {
+    name: 'reconcile-payments',
+    idleDelayMs: options.idleDelayMs,
+    async runOnce() {
+      const due = await withCrossTenantTx(deps.db, (tx) => repo.claimDueAttempts(tx, batchSize, deps.reconcileIntervalsMs));
+      for (const attempt of due) {
+        await reconcileAttempt(deps, attempt).catch((err: unknown) => {
+          deps.logger.error({ err, attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id }, 'reconciling an attempt failed; it will be retried');
+        });
+      }
+      if (Date.now() - gaugesUpdatedAt > 5_000) {
+        gaugesUpdatedAt = Date.now();
+        await updateProcessingGauges(deps);
+      }
+      return due.length;
+    },
+  };
+}
+
+export async function reconcileAttempt(deps: PaymentsDeps, attempt: repo.AttemptRow): Promise<void> {
+  // Bank debits are followed by the rail jobs (status polling), not by operation lookups.
+  if (attempt.operation === 'bank_debit') return;
+  const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id, attempt: attempt.reconcile_count });
+  const status: OperationStatusResult = await deps.processor.getOperationStatus(attempt.id);
+  if (status.kind === 'unavailable') {
+    log.warn({ reason: status.reason }, 'processor unavailable for reconciliation; will ask again');
+    return;
+  }
+  let outcome: NotRecorded | Extract<OperationStatusResult, { kind: 'found' }>['outcome'];
+  if (status.kind === 'not_found') {
+    const ageMs = Date.now() - attempt.created_at.getTime();
+    if (ageMs < deps.inFlightMs) return;
+    outcome = { kind: 'not_recorded' };
+  } else {
+    outcome = status.outcome;
+  }
+  const ctx = outcomeContext(deps);
+  const tenantId = attempt.tenant_id;
+  await withTenantTx(deps.db, tenantId, async (tx) => {
+    switch (attempt.operation) {
+      case 'authorize':
+        await applyAuthorizeOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyAuthorizeOutcome>[4], attempt.latency_ms);
+        break;
+      case 'capture':
+        await applyCaptureOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyCaptureOutcome>[4], attempt.latency_ms);
+        break;
+      case 'void':
+        await applyVoidOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyVoidOutcome>[4], attempt.latency_ms);
+        break;
+      case 'refund':
+      case 'bank_credit':
+        await applyRefundOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyRefundOutcome>[4], attempt.latency_ms);
+        break;
+    }
+  });
+  log.info({ outcome: outcome.kind, operation: attempt.operation }, 'attempt reconciled');
+}
+
+async function updateProcessingGauges(deps: PaymentsDeps): Promise<void> {
+  const rows = await withCrossTenantTx(deps.db, (tx) => repo.countProcessing(tx));
+  for (const method of ['card', 'bank_transfer']) {
+    const row = rows.find((r) => r.method === method);
+    deps.metrics.paymentsProcessing.set({ method }, row?.count ?? 0);
+    deps.metrics.paymentsProcessingOldestAge.set({ method }, row?.oldest_age_seconds ?? 0);
+  }
+}

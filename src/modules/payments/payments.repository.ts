@@ -1,0 +1,229 @@
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import type { Queryable, Tx } from '../../platform/db.js';
+import type {
+  AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, RailStatus, RefundsTable,
+} from '../../platform/db-schema.js';
+import { newId } from '../../platform/ids.js';
+import { pageWindow } from '../../platform/http/pagination.js';
+import type { ListPaymentsFilter } from './payments.schema.js';
+
+// All SQL of payments, attempts, transitions and refunds. Tenant id is the first domain argument everywhere.
+
+export type PaymentRow = Selectable<PaymentsTable>;
+export type AttemptRow = Selectable<PaymentAttemptsTable>;
+export type RefundRow = Selectable<RefundsTable>;
+export type TransitionRow = Selectable<PaymentTransitionsTable>;
+
+export async function insertPayment(tx: Tx, tenantId: string, row: Omit<Insertable<PaymentsTable>, 'tenant_id'>): Promise<PaymentRow> {
+  return tx.insertInto('payments').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findPayment(q: Queryable, tenantId: string, id: string): Promise<PaymentRow | undefined> {
+  return q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findPaymentByIdempotencyKey(q: Queryable, tenantId: string, key: string): Promise<PaymentRow | undefined> {
+  return q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+/** Row lock: every money-moving decision on a payment is taken while holding it. */
+export async function lockPaymentForUpdate(tx: Tx, tenantId: string, id: string): Promise<PaymentRow | undefined> {
+  return tx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Guarded update: applies only if the payment is still in `expectedStatus`, so two writers racing on one payment
+ * cannot both move it (the DB trigger refuses illegal edges as a second net).
+ */
+export async function updatePayment(
+  tx: Tx,
+  tenantId: string,
+  id: string,
+  expectedStatus: PaymentStatus,
+  patch: Updateable<PaymentsTable>,
+): Promise<PaymentRow | undefined> {
+  return tx
+    .updateTable('payments')
+    .set(patch)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('status', '=', expectedStatus)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function listPayments(q: Queryable, tenantId: string, filter: ListPaymentsFilter): Promise<PaymentRow[]> {
+  const w = pageWindow(filter);
+  return q
+    .selectFrom('payments')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$if(filter.status !== undefined, (qb) => qb.where('status', '=', filter.status!))
+    .$if(filter.customer_reference !== undefined, (qb) => qb.where('customer_reference', '=', filter.customer_reference!))
+    .$if(filter['created[gte]'] !== undefined, (qb) => qb.where('created_at', '>=', new Date(filter['created[gte]']! * 1000)))
+    .$if(filter['created[lte]'] !== undefined, (qb) => qb.where('created_at', '<', new Date((filter['created[lte]']! + 1) * 1000)))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+export async function insertTransition(
+  tx: Tx,
+  tenantId: string,
+  row: { payment_id: string; from_status: PaymentStatus | null; to_status: PaymentStatus; rail_status?: RailStatus | null; reason: string },
+): Promise<void> {
+  await tx
+    .insertInto('payment_transitions')
+    .values({ id: newId('transition'), tenant_id: tenantId, rail_status: null, ...row })
+    .execute();
+}
+
+export async function listTransitions(q: Queryable, tenantId: string, paymentId: string): Promise<TransitionRow[]> {
+  return q.selectFrom('payment_transitions').selectAll().where('tenant_id', '=', tenantId).where('payment_id', '=', paymentId).orderBy('created_at').orderBy('id').execute();
+}
+
+export async function insertAttempt(
+  tx: Tx,
+  tenantId: string,
+  row: { id?: string; payment_id: string; refund_id?: string | null; operation: AttemptOperation; amount: bigint; reconcileAfterMs: number },
+): Promise<AttemptRow> {
+  const { reconcileAfterMs, ...values } = row;
+  return tx
+    .insertInto('payment_attempts')
+    .values({
+      id: row.id ?? newId('attempt'),
+      ...values,
+      tenant_id: tenantId,
+      status: 'pending',
+      next_reconcile_at: sql<Date>`now() + ${`${reconcileAfterMs} milliseconds`}::interval`,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Attempts still waiting for an outcome on this payment (a capture or void in flight blocks another). */
+export async function findOpenAttempt(tx: Tx, tenantId: string, paymentId: string, operations: AttemptOperation[]): Promise<AttemptRow | undefined> {
+  return tx
+    .selectFrom('payment_attempts')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('payment_id', '=', paymentId)
+    .where('operation', 'in', operations)
+    .where('status', 'in', ['pending', 'unknown'])
+    .executeTakeFirst();
+}
+
+/**
+ * Settles an attempt exactly once: only a `pending`/`unknown` attempt can complete, so the API path and the
+ * reconciler racing on one attempt cannot both apply its outcome. Returns undefined when someone else did.
+ */
+export async function completeAttempt(
+  tx: Tx,
+  tenantId: string,
+  attemptId: string,
+  patch: { status: 'succeeded' | 'failed'; processor_reference?: string | null; failure_code?: string | null; failure_message?: string | null; latency_ms?: number | null },
+): Promise<AttemptRow | undefined> {
+  return tx
+    .updateTable('payment_attempts')
+    .set({ ...patch, completed_at: sql`now()`, next_reconcile_at: null })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', attemptId)
+    .where('status', 'in', ['pending', 'unknown'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The outcome is unknown: keep the attempt open and ask the processor again after `delayMs`. */
+export async function markAttemptUnknown(tx: Tx, tenantId: string, attemptId: string, delayMs: number, detail: { failure_message: string; latency_ms?: number | null }): Promise<void> {
+  await tx
+    .updateTable('payment_attempts')
+    .set({ status: 'unknown', failure_message: detail.failure_message, latency_ms: detail.latency_ms ?? null, next_reconcile_at: sql`now() + ${`${delayMs} milliseconds`}::interval` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', attemptId)
+    .where('status', 'in', ['pending', 'unknown'])
+    .execute();
+}
+
+export async function listAttempts(q: Queryable, tenantId: string, paymentId: string): Promise<AttemptRow[]> {
+  return q.selectFrom('payment_attempts').selectAll().where('tenant_id', '=', tenantId).where('payment_id', '=', paymentId).orderBy('created_at').orderBy('id').execute();
+}
+
+export async function findAttempt(q: Queryable, tenantId: string, attemptId: string): Promise<AttemptRow | undefined> {
+  return q.selectFrom('payment_attempts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', attemptId).executeTakeFirst();
+}
+
+/**
+ * Reconciler claim (cross-tenant): due open attempts, oldest first, skipping rows another worker holds; each claimed
+ * attempt's next check is pushed out by its backoff step at once, which is the lease.
+ */
+export async function claimDueAttempts(tx: Tx, limit: number, intervalsMs: readonly number[]): Promise<AttemptRow[]> {
+  const intervals = `{${intervalsMs.join(',')}}`;
+  const res = await sql<AttemptRow>`
+    UPDATE payment_attempts a
+    SET reconcile_count = a.reconcile_count + 1,
+        next_reconcile_at = now() + make_interval(secs => (
+          (${intervals}::int[])[least(a.reconcile_count + 1, ${intervalsMs.length})] / 1000.0))
+    WHERE a.id IN (
+      SELECT id FROM payment_attempts
+      WHERE status IN ('pending', 'unknown') AND next_reconcile_at <= now()
+      ORDER BY next_reconcile_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED)
+    RETURNING a.*`.execute(tx);
+  return res.rows;
+}
+
+export async function countProcessing(q: Queryable): Promise<Array<{ method: string; count: number; oldest_age_seconds: number }>> {
+  const res = await sql<{ method: string; count: number; oldest_age_seconds: number }>`
+    SELECT method, count(*)::int AS count, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+    FROM payments WHERE status = 'processing' GROUP BY method`.execute(q);
+  return res.rows;
+}
+
+// ---- refunds -------------------------------------------------------------------------------------------------
+
+export async function insertRefund(tx: Tx, tenantId: string, row: Omit<Insertable<RefundsTable>, 'tenant_id' | 'status'>): Promise<RefundRow> {
+  return tx.insertInto('refunds').values({ ...row, tenant_id: tenantId, status: 'pending' }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findRefund(q: Queryable, tenantId: string, id: string): Promise<RefundRow | undefined> {
+  return q.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findRefundByIdempotencyKey(q: Queryable, tenantId: string, key: string): Promise<RefundRow | undefined> {
+  return q.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+export async function completeRefund(
+  tx: Tx,
+  tenantId: string,
+  id: string,
+  patch: { status: 'succeeded' | 'failed'; processor_reference?: string | null; failure_code?: string | null; failure_message?: string | null },
+): Promise<RefundRow | undefined> {
+  return tx.updateTable('refunds').set(patch).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'pending').returningAll().executeTakeFirst();
+}
+
+export async function listRefunds(q: Queryable, tenantId: string, paymentId: string, page: { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }): Promise<RefundRow[]> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('refunds')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('payment_id', '=', paymentId)
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+/** Moves the refund reservation on the payment (positive when a refund is created, negative when it fails). */
+export async function adjustAmountRefunded(tx: Tx, tenantId: string, paymentId: string, deltaMinor: bigint): Promise<PaymentRow> {
+  return tx
+    .updateTable('payments')
+    .set({ amount_refunded: sql`amount_refunded + ${deltaMinor.toString()}::bigint` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', paymentId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

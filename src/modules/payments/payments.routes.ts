@@ -1,0 +1,99 @@
+import type { FastifyRequest } from 'fastify';
+import type { HttpApp } from '../../platform/http/app.js';
+import { routeSecurity } from '../../platform/http/scopes.js';
+import { requireTenant } from '../../platform/http/auth-hook.js';
+import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
+import { runIdempotent, type IdempotencySettings } from '../../platform/http/idempotency.js';
+import {
+  CancelPaymentBody, CapturePaymentBody, CreatePaymentBody, CreateRefundBody, ListPaymentsQuery, ListRefundsQuery,
+  PaymentIdParams, PaymentQuery, PaymentSchema, RefundIdParams, RefundSchema,
+} from './payments.schema.js';
+import * as payments from './payments.service.js';
+import * as refunds from './refunds.service.js';
+
+const tags = ['Payments'];
+const refundTags = ['Refunds'];
+const IdempotencyHeader = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: 'Required: a unique key per money-moving request (e.g. a UUID). Replays return the first answer.' } },
+} as const;
+
+const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
+
+export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps, idempotency: IdempotencySettings): void {
+  app.post('/v1/payments', {
+    schema: {
+      ...routeSecurity('payments:write'), tags, summary: 'Create a payment (card or bank transfer)',
+      description: 'A declined card is not an error: the payment is returned (201) with status `failed` and a `failure_code`. ' +
+        'A payment whose processor outcome is unknown is returned `processing` and resolved by reconciliation (watch `payment.*` events).',
+      headers: IdempotencyHeader, body: CreatePaymentBody,
+      response: { 201: PaymentSchema, ...errorResponses(400, 401, 403, 409, 422, 503) },
+    },
+  }, async (request, reply) => {
+    const tenantId = tenantOf(request);
+    return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => {
+      const result = await payments.createPayment(deps, tenantId, request.body, key);
+      return { status: result.status, body: result.payment };
+    });
+  });
+
+  app.get('/v1/payments', {
+    schema: { ...routeSecurity('payments:read'), tags, summary: 'List payments (newest first)', querystring: ListPaymentsQuery, response: { 200: ListSchema(PaymentSchema), ...errorResponses(400, 401, 403) } },
+  }, async (request) => payments.listPayments(deps, tenantOf(request), request.query));
+
+  app.get('/v1/payments/:id', {
+    schema: { ...routeSecurity('payments:read'), tags, summary: 'Retrieve a payment', params: PaymentIdParams, querystring: PaymentQuery, response: { 200: PaymentSchema, ...errorResponses(400, 401, 403, 404) } },
+  }, async (request) => payments.getPayment(deps, tenantOf(request), request.params.id, request.query.expand === 'attempts'));
+
+  app.post('/v1/payments/:id/capture', {
+    schema: {
+      ...routeSecurity('payments:write'), tags, summary: 'Capture an authorized card payment (once; partial allowed)',
+      description: '200 when captured; 202 when the processor outcome is unknown (the payment stays `requires_capture` until reconciled).',
+      headers: IdempotencyHeader, params: PaymentIdParams, body: CapturePaymentBody,
+      response: { 200: PaymentSchema, 202: PaymentSchema, ...errorResponses(400, 401, 402, 403, 404, 409, 422, 503) },
+    },
+  }, async (request, reply) => {
+    const tenantId = tenantOf(request);
+    return runIdempotent(idempotency, tenantId, request, reply, async () => {
+      const result = await payments.capturePayment(deps, tenantId, request.params.id, request.body?.amount);
+      return { status: result.status, body: result.payment };
+    });
+  });
+
+  app.post('/v1/payments/:id/cancel', {
+    schema: {
+      ...routeSecurity('payments:write'), tags, summary: 'Cancel: void an uncaptured card authorization, or a bank transfer not yet submitted',
+      headers: IdempotencyHeader, params: PaymentIdParams, body: CancelPaymentBody,
+      response: { 200: PaymentSchema, 202: PaymentSchema, ...errorResponses(400, 401, 402, 403, 404, 409, 422, 503) },
+    },
+  }, async (request, reply) => {
+    const tenantId = tenantOf(request);
+    return runIdempotent(idempotency, tenantId, request, reply, async () => {
+      const result = await payments.cancelPayment(deps, tenantId, request.params.id);
+      return { status: result.status, body: result.payment };
+    });
+  });
+
+  app.post('/v1/payments/:id/refunds', {
+    schema: {
+      ...routeSecurity('refunds:write'), tags: refundTags, summary: 'Refund a payment (partial or full; several allowed, never above the captured amount)',
+      description: 'A refund declined by the processor is returned (201) with status `failed`.',
+      headers: IdempotencyHeader, params: PaymentIdParams, body: CreateRefundBody,
+      response: { 201: RefundSchema, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+    },
+  }, async (request, reply) => {
+    const tenantId = tenantOf(request);
+    return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => ({
+      status: 201,
+      body: await refunds.createRefund(deps, tenantId, request.params.id, request.body ?? {}, key),
+    }));
+  });
+
+  app.get('/v1/payments/:id/refunds', {
+    schema: { ...routeSecurity('payments:read'), tags: refundTags, summary: "List a payment's refunds", params: PaymentIdParams, querystring: ListRefundsQuery, response: { 200: ListSchema(RefundSchema), ...errorResponses(400, 401, 403, 404) } },
+  }, async (request) => refunds.listPaymentRefunds(deps, tenantOf(request), request.params.id, request.query));
+
+  app.get('/v1/refunds/:id', {
+    schema: { ...routeSecurity('payments:read'), tags: refundTags, summary: 'Retrieve a refund', params: RefundIdParams, response: { 200: RefundSchema, ...errorResponses(401, 403, 404) } },
+  }, async (request) => refunds.getRefund(deps, tenantOf(request), request.params.id));
+}

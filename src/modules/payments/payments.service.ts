@@ -1,0 +1,248 @@
+import type { Db } from '../../platform/db.js';
+import { withTenantTx } from '../../platform/db.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { isId, newId } from '../../platform/ids.js';
+import type { KeyRing } from '../../platform/crypto.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Metrics } from '../../platform/metrics.js';
+import { validateAmountMinor } from '../../platform/money.js';
+import { toPage } from '../../platform/http/pagination.js';
+import type { PaymentProcessor } from '../processors/index.js';
+import * as repo from './payments.repository.js';
+import { cardFingerprint, validateCard } from './card.js';
+import { BANK_TRANSFER_CURRENCY, bankAccountFingerprint, validateBankAccount } from './bank-account.js';
+import { InvalidStateError, applyPaymentEvent, assertOperationAllowed } from './payment-state.js';
+import { recordPaymentEvent, toPaymentResource } from './payment-resource.js';
+import { applyAuthorizeOutcome, applyCaptureOutcome, applyVoidOutcome, type OutcomeContext } from './payment-outcomes.js';
+import type { CreatePaymentInput, ListPaymentsFilter, PaymentResource } from './payments.schema.js';
+
+export interface PaymentsDeps {
+  db: Db;
+  processor: PaymentProcessor;
+  metrics: Metrics;
+  logger: Logger;
+  keyRing: KeyRing;
+  /** Longest a processor call can still be in flight (timeouts × tries + backoff): the reconciler waits this long. */
+  inFlightMs: number;
+  reconcileIntervalsMs: readonly number[];
+  /** Delay between creating a bank transfer and submitting it to the rail (the window in which it can be canceled). */
+  bankSubmitDelayMs: number;
+  now?: () => Date;
+}
+
+export function outcomeContext(deps: PaymentsDeps): OutcomeContext {
+  return { metrics: deps.metrics, firstReconcileDelayMs: deps.reconcileIntervalsMs[0]! };
+}
+
+/** State-machine refusals become the documented 409, naming the current status. */
+export function asInvalidState(err: unknown): never {
+  if (err instanceof InvalidStateError) throw new AppError('invalid_state', err.message);
+  throw err;
+}
+
+function elapsedMs(started: bigint): number {
+  return Number((process.hrtime.bigint() - started) / 1_000_000n);
+}
+
+export interface PaymentResult {
+  status: 201 | 200 | 202;
+  payment: PaymentResource;
+}
+
+function validateCommon(input: CreatePaymentInput): { amountMinor: bigint; currency: string } {
+  const currency = input.currency.toLowerCase();
+  const amount = validateAmountMinor(input.amount, currency);
+  if (!amount.ok) throw new AppError('invalid_request', amount.message, { param: amount.param });
+  return { amountMinor: amount.amountMinor, currency };
+}
+
+/**
+ * POST /v1/payments. Transaction 1 creates the payment and its attempt; the processor is called with no transaction
+ * open; transaction 2 applies the outcome. A request resumed under the same Idempotency-Key after a crash finds the
+ * payment it created and returns it as it is now (the reconciler finishes whatever was left open).
+ */
+export async function createPayment(deps: PaymentsDeps, tenantId: string, input: CreatePaymentInput, idempotencyKey: string): Promise<PaymentResult> {
+  const { amountMinor, currency } = validateCommon(input);
+  const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey));
+  if (resumed) return { status: 201, payment: toPaymentResource(resumed) };
+
+  const common = {
+    id: newId('payment'),
+    status: 'processing' as const,
+    amount: amountMinor,
+    currency,
+    description: input.description ?? null,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    customer_reference: input.customer_reference ?? null,
+    idempotency_key: idempotencyKey,
+  };
+
+  if (input.payment_method.type === 'bank_transfer') {
+    return createBankTransfer(deps, tenantId, input, common);
+  }
+  const card = input.payment_method.card;
+  if (!card || input.payment_method.bank_account) {
+    throw new AppError('invalid_request', 'A card payment needs payment_method.card (and no bank_account).', { param: 'payment_method[card]' });
+  }
+  const checked = validateCard(card, (deps.now ?? (() => new Date()))());
+  if (!checked.ok) throw new AppError('invalid_card', checked.message, { param: checked.param });
+  if (deps.processor.circuitState() === 'open') {
+    throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was charged. Retry later with the same Idempotency-Key.');
+  }
+  const captureMethod = input.capture_method ?? 'automatic';
+
+  const { payment, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const payment = await repo.insertPayment(tx, tenantId, {
+      ...common,
+      method: 'card',
+      capture_method: captureMethod,
+      card_brand: checked.brand,
+      card_last4: checked.last4,
+      card_exp_month: card.exp_month,
+      card_exp_year: card.exp_year,
+      card_fingerprint: cardFingerprint(card.number, deps.keyRing.key('card-fingerprint')),
+    });
+    const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: payment.id, operation: 'authorize', amount: amountMinor, reconcileAfterMs: deps.inFlightMs });
+    await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', reason: 'created' });
+    await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
+    return { payment, attempt };
+  });
+
+  const started = process.hrtime.bigint();
+  const outcome = await deps.processor.authorize({
+    idempotencyKey: attempt.id,
+    amountMinor,
+    currency,
+    card: { number: card.number, expMonth: card.exp_month, expYear: card.exp_year, cvc: card.cvc },
+    capture: captureMethod === 'automatic',
+  });
+  const latency = elapsedMs(started);
+  const updated = await withTenantTx(deps.db, tenantId, (tx) => applyAuthorizeOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  if (outcome.kind === 'unknown') {
+    deps.logger.warn({ payment_id: payment.id, attempt_id: attempt.id, reason: outcome.reason }, 'authorization outcome unknown; left for reconciliation');
+  }
+  return { status: 201, payment: toPaymentResource(updated) };
+}
+
+async function createBankTransfer(
+  deps: PaymentsDeps,
+  tenantId: string,
+  input: CreatePaymentInput,
+  common: { id: string; status: 'processing'; amount: bigint; currency: string; description: string | null; metadata: string; customer_reference: string | null; idempotency_key: string },
+): Promise<PaymentResult> {
+  const account = input.payment_method.bank_account;
+  if (!account || input.payment_method.card) {
+    throw new AppError('invalid_request', 'A bank transfer needs payment_method.bank_account (and no card).', { param: 'payment_method[bank_account]' });
+  }
+  if (common.currency !== BANK_TRANSFER_CURRENCY) {
+    throw new AppError('invalid_request', 'Bank transfers are in USD only.', { param: 'currency' });
+  }
+  if (input.capture_method === 'manual') {
+    throw new AppError('invalid_request', 'Bank transfers are captured automatically; capture_method must be automatic.', { param: 'capture_method' });
+  }
+  const checked = validateBankAccount(account);
+  if (!checked.ok) throw new AppError('invalid_bank_account', checked.message, { param: checked.param });
+
+  const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const payment = await repo.insertPayment(tx, tenantId, {
+      ...common,
+      method: 'bank_transfer',
+      capture_method: 'automatic',
+      bank_account_holder: checked.account_holder_name,
+      bank_routing_number: checked.routing_number,
+      bank_account_last4: checked.last4,
+      bank_account_type: checked.account_type,
+      bank_fingerprint: bankAccountFingerprint(checked.routing_number, account.account_number, deps.keyRing.key('bank-fingerprint')),
+      bank_account_number_enc: deps.keyRing.encrypt('bank-account-number', account.account_number),
+      rail_status: 'pending',
+      expected_settlement_at: null,
+    });
+    await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', rail_status: 'pending', reason: 'created' });
+    await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
+    return payment;
+  });
+  return { status: 201, payment: toPaymentResource(payment) };
+}
+
+export async function getPayment(deps: PaymentsDeps, tenantId: string, id: string, expand: boolean): Promise<PaymentResource> {
+  if (!isId('payment', id)) throw notFound('payment', id);
+  return withTenantTx(deps.db, tenantId, async (tx) => {
+    const row = await repo.findPayment(tx, tenantId, id);
+    if (!row) throw notFound('payment', id);
+    if (!expand) return toPaymentResource(row);
+    const [attempts, transitions] = [await repo.listAttempts(tx, tenantId, id), await repo.listTransitions(tx, tenantId, id)];
+    return toPaymentResource(row, { attempts, transitions });
+  });
+}
+
+export async function listPayments(deps: PaymentsDeps, tenantId: string, filter: ListPaymentsFilter) {
+  const rows = await withTenantTx(deps.db, tenantId, (tx) => repo.listPayments(tx, tenantId, filter));
+  return { object: 'list' as const, ...toPage(rows.map((r) => toPaymentResource(r)), filter) };
+}
+
+/** Capture (card, requires_capture): at most once, at most the authorized amount; the rest is released. */
+export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: string, amount: number | undefined): Promise<PaymentResult> {
+  if (!isId('payment', id)) throw notFound('payment', id);
+  const { payment, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const payment = await repo.lockPaymentForUpdate(tx, tenantId, id);
+    if (!payment) throw notFound('payment', id);
+    try {
+      assertOperationAllowed(payment.method, payment.status, 'capture');
+    } catch (err) {
+      asInvalidState(err);
+    }
+    const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
+    if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
+    const captureMinor = amount === undefined ? payment.amount_capturable : BigInt(amount);
+    if (captureMinor > payment.amount_capturable) {
+      throw new AppError('invalid_request', `Amount to capture (${captureMinor}) exceeds the capturable amount (${payment.amount_capturable}).`, { param: 'amount' });
+    }
+    const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'capture', amount: captureMinor, reconcileAfterMs: deps.inFlightMs });
+    return { payment, attempt };
+  });
+  const started = process.hrtime.bigint();
+  const outcome = await deps.processor.capture({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference!, amountMinor: attempt.amount });
+  const latency = elapsedMs(started);
+  const result = await withTenantTx(deps.db, tenantId, (tx) => applyCaptureOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  if (result.failure) throw new AppError('processor_declined', `The processor refused the capture: ${result.failure.message}`);
+  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: toPaymentResource(result.payment) };
+}
+
+/** Cancel: void an uncaptured card authorization, or stop a bank transfer not yet submitted to the rail. */
+export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: string): Promise<PaymentResult> {
+  if (!isId('payment', id)) throw notFound('payment', id);
+  const prepared = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const payment = await repo.lockPaymentForUpdate(tx, tenantId, id);
+    if (!payment) throw notFound('payment', id);
+    try {
+      assertOperationAllowed(payment.method, payment.status, 'cancel');
+    } catch (err) {
+      asInvalidState(err);
+    }
+    if (payment.method === 'bank_transfer') {
+      const submitting = await repo.findOpenAttempt(tx, tenantId, id, ['bank_debit']);
+      if (payment.rail_status !== 'pending' || submitting) {
+        throw new AppError('invalid_state', `This bank transfer was already submitted to the rail (rail_status ${payment.rail_status}); it can no longer be canceled.`);
+      }
+      const to = applyPaymentEvent('bank_transfer', payment.status, 'canceled_before_submission');
+      const updated = await repo.updatePayment(tx, tenantId, id, payment.status, { status: to, rail_status: 'canceled', bank_account_number_enc: null });
+      await repo.insertTransition(tx, tenantId, { payment_id: id, from_status: payment.status, to_status: to, rail_status: 'canceled', reason: 'canceled before submission' });
+      await recordPaymentEvent(tx, tenantId, updated!, 'payment.canceled');
+      deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: to, failure_code: '' });
+      if (!updated) throw new Error(`payment ${id} changed under its row lock`);
+      return { kind: 'done' as const, payment: updated };
+    }
+    const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
+    if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
+    const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'void', amount: payment.amount_capturable, reconcileAfterMs: deps.inFlightMs });
+    return { kind: 'void' as const, payment, attempt };
+  });
+  if (prepared.kind === 'done') return { status: 200, payment: toPaymentResource(prepared.payment) };
+  const { payment, attempt } = prepared;
+  const started = process.hrtime.bigint();
+  const outcome = await deps.processor.voidAuthorization({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference! });
+  const latency = elapsedMs(started);
+  const result = await withTenantTx(deps.db, tenantId, (tx) => applyVoidOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  if (result.failure) throw new AppError('processor_declined', `The processor refused to void the authorization: ${result.failure.message}`);
+  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: toPaymentResource(result.payment) };
+}

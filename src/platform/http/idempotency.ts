@@ -1,0 +1,172 @@
+import { createHmac } from 'node:crypto';
+import { sql } from 'kysely';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { withCrossTenantTx, withTenantTx, type Db } from '../db.js';
+import { AppError } from '../errors.js';
+
+/**
+ * Idempotency-Key (IETF draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics) for POSTs that move
+ * money. The key is claimed in its own short transaction before anything runs, so a concurrent duplicate sees it:
+ * - same key, same request, completed  → the stored status and body, with `Idempotent-Replayed: true`;
+ * - same key while the first still runs → 409 `idempotency_key_in_use`;
+ * - same key, different request         → 422 `idempotency_key_reused`.
+ * Requests refused before execution (auth, schema validation) never reach this and store nothing. The request is
+ * remembered only as a keyed HMAC: the body may hold a card number and is never stored.
+ *
+ * A claim whose lease expired (the process died mid-request) is taken over and the handler runs again; handlers
+ * must therefore be resumable: creating handlers look up the object created under the same key first.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+const MAX_KEY_LENGTH = 255;
+
+export interface IdempotencySettings {
+  db: Db;
+  /** HMAC key for request fingerprints (from the key ring, purpose `idempotency-fingerprint`). */
+  fingerprintKey: Buffer;
+  /** How long a running request holds its key before another may take it over; longer than any request. */
+  leaseMs: number;
+}
+
+export interface IdempotentResult {
+  status: number;
+  body: unknown;
+}
+
+export interface IdempotencyContext {
+  /** The client's key, for handlers that record it on the object they create (resumability). */
+  key: string;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function readIdempotencyKey(request: FastifyRequest): string {
+  const raw = request.headers[IDEMPOTENCY_KEY_HEADER];
+  if (raw === undefined || raw === '') {
+    throw new AppError('idempotency_key_missing', 'This request moves money: send an Idempotency-Key header (e.g. a UUID).', { param: 'Idempotency-Key' });
+  }
+  if (Array.isArray(raw)) throw new AppError('idempotency_key_invalid', 'Send exactly one Idempotency-Key header.', { param: 'Idempotency-Key' });
+  if (raw.length > MAX_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new AppError('idempotency_key_invalid', `Idempotency-Key must be 1–${MAX_KEY_LENGTH} visible ASCII characters.`, { param: 'Idempotency-Key' });
+  }
+  return raw;
+}
+
+function jsonSafe(body: unknown): unknown {
+  return JSON.parse(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
+}
+
+/**
+ * Runs `execute` at most once per (tenant, key) and answers the request. AppErrors thrown by `execute` are stored
+ * and replayed like any result (the request did execute), except 5xx ones: those mean "nothing was done, try again",
+ * so the key is released and the same key may be retried.
+ */
+export async function runIdempotent(
+  settings: IdempotencySettings,
+  tenantId: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  execute: (ctx: IdempotencyContext) => Promise<IdempotentResult>,
+): Promise<FastifyReply> {
+  const key = readIdempotencyKey(request);
+  const path = request.routeOptions.url ?? request.url;
+  const fingerprint = createHmac('sha256', settings.fingerprintKey)
+    .update(`${request.method}\n${request.url}\n${canonicalJson(request.body ?? null)}`)
+    .digest('base64url');
+
+  const claimed = await withTenantTx(settings.db, tenantId, async (tx) => {
+    const inserted = await sql<{ key: string }>`
+      INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, locked_until)
+      VALUES (${tenantId}, ${key}, ${request.method}, ${path}, ${fingerprint}, 'in_progress', now() + ${`${settings.leaseMs} milliseconds`}::interval)
+      ON CONFLICT (tenant_id, key) DO NOTHING
+      RETURNING key`.execute(tx);
+    if (inserted.rows.length > 0) return { kind: 'claimed' as const };
+    const existing = await tx
+      .selectFrom('idempotency_keys')
+      .select(['request_hash', 'state', 'response_status', 'response_body', sql<boolean>`locked_until < now()`.as('lease_expired')])
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!existing) return { kind: 'retry' as const }; // released between our INSERT and SELECT
+    if (existing.request_hash !== fingerprint) return { kind: 'mismatch' as const };
+    if (existing.state === 'completed') {
+      return { kind: 'replay' as const, status: existing.response_status!, body: existing.response_body };
+    }
+    if (!existing.lease_expired) return { kind: 'in_flight' as const };
+    await tx
+      .updateTable('idempotency_keys')
+      .set({ locked_until: sql`now() + ${`${settings.leaseMs} milliseconds`}::interval` })
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .execute();
+    return { kind: 'claimed' as const };
+  });
+
+  switch (claimed.kind) {
+    case 'retry':
+      return runIdempotent(settings, tenantId, request, reply, execute);
+    case 'mismatch':
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key.', { param: 'Idempotency-Key' });
+    case 'in_flight':
+      throw new AppError('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry later.', { param: 'Idempotency-Key', headers: { 'retry-after': '1' } });
+    case 'replay':
+      void reply.header('idempotent-replayed', 'true');
+      return reply.code(claimed.status).send(claimed.body);
+    case 'claimed':
+      break;
+  }
+
+  let result: IdempotentResult;
+  try {
+    result = await execute({ key });
+  } catch (err) {
+    if (err instanceof AppError && err.status < 500) {
+      result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
+      await completeKey(settings.db, tenantId, key, result);
+    } else {
+      await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
+    }
+    throw err;
+  }
+  const body = jsonSafe(result.body);
+  await completeKey(settings.db, tenantId, key, { status: result.status, body });
+  return reply.code(result.status).send(body);
+}
+
+async function completeKey(db: Db, tenantId: string, key: string, result: IdempotentResult): Promise<void> {
+  await withTenantTx(db, tenantId, (tx) =>
+    tx
+      .updateTable('idempotency_keys')
+      .set({ state: 'completed', response_status: result.status, response_body: JSON.stringify(result.body), completed_at: sql`now()`, locked_until: null })
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .execute(),
+  );
+}
+
+async function releaseKey(db: Db, tenantId: string, key: string): Promise<void> {
+  await withTenantTx(db, tenantId, (tx) =>
+    tx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute(),
+  );
+}
+
+/** Worker job body: forget keys older than the retention (at least 24 h). Returns how many were purged. */
+export async function purgeIdempotencyKeys(db: Db, olderThanHours: number, batch = 1000): Promise<number> {
+  return withCrossTenantTx(db, async (tx) => {
+    const res = await sql`
+      DELETE FROM idempotency_keys WHERE ctid IN (
+        SELECT ctid FROM idempotency_keys
+        WHERE created_at < now() - ${`${olderThanHours} hours`}::interval AND (state = 'completed' OR locked_until < now())
+        LIMIT ${batch})`.execute(tx);
+    return Number(res.numAffectedRows ?? 0n);
+  });
+}
