@@ -15,7 +15,7 @@ const tags = ['Payments'];
 const refundTags = ['Refunds'];
 const IdempotencyHeader = {
   type: 'object',
-  properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: 'Required: a unique key per money-moving request (e.g. a UUID). Replays return the first answer.' } },
+  properties: { 'idempotency-key': { type: 'string', description: 'Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer.' } },
 } as const;
 
 const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
@@ -31,8 +31,9 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     },
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
+    const valid = payments.validateCreatePayment(request.body, deps.now?.() ?? new Date());
     return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => {
-      const result = await payments.createPayment(deps, tenantId, request.body, key);
+      const result = await payments.createPayment(deps, tenantId, valid, key);
       return { status: result.status, body: result.payment };
     });
   });

@@ -49,11 +49,49 @@ export interface PaymentResult {
   payment: PaymentResource;
 }
 
-function validateCommon(input: CreatePaymentInput): { amountMinor: bigint; currency: string } {
+type ValidCard = Extract<ReturnType<typeof validateCard>, { ok: true }>;
+type ValidBankAccount = Extract<ReturnType<typeof validateBankAccount>, { ok: true }>;
+
+/** A create-payment request that passed every check that needs no database: safe to execute. */
+export type ValidatedPayment = {
+  input: CreatePaymentInput;
+  amountMinor: bigint;
+  currency: string;
+} & (
+  | { method: 'card'; card: NonNullable<CreatePaymentInput['payment_method']['card']>; checked: ValidCard }
+  | { method: 'bank_transfer'; account: NonNullable<CreatePaymentInput['payment_method']['bank_account']>; checked: ValidBankAccount }
+);
+
+/**
+ * Every check of a create-payment request that needs no database, run BEFORE the Idempotency-Key is claimed: a
+ * request refused here stores nothing, so the client may fix it and retry with the same key.
+ */
+export function validateCreatePayment(input: CreatePaymentInput, now: Date): ValidatedPayment {
   const currency = input.currency.toLowerCase();
   const amount = validateAmountMinor(input.amount, currency);
   if (!amount.ok) throw new AppError('invalid_request', amount.message, { param: amount.param });
-  return { amountMinor: amount.amountMinor, currency };
+  const common = { input, amountMinor: amount.amountMinor, currency };
+  const method = input.payment_method;
+  if (method.type === 'card') {
+    if (!method.card || method.bank_account) {
+      throw new AppError('invalid_request', 'A card payment needs payment_method.card (and no bank_account).', { param: 'payment_method[card]' });
+    }
+    const checked = validateCard(method.card, now);
+    if (!checked.ok) throw new AppError('invalid_card', checked.message, { param: checked.param });
+    return { ...common, method: 'card', card: method.card, checked };
+  }
+  if (!method.bank_account || method.card) {
+    throw new AppError('invalid_request', 'A bank transfer needs payment_method.bank_account (and no card).', { param: 'payment_method[bank_account]' });
+  }
+  if (currency !== BANK_TRANSFER_CURRENCY) {
+    throw new AppError('invalid_request', 'Bank transfers are in USD only.', { param: 'currency' });
+  }
+  if (input.capture_method === 'manual') {
+    throw new AppError('invalid_request', 'Bank transfers are captured automatically; capture_method must be automatic.', { param: 'capture_method' });
+  }
+  const checked = validateBankAccount(method.bank_account);
+  if (!checked.ok) throw new AppError('invalid_bank_account', checked.message, { param: checked.param });
+  return { ...common, method: 'bank_transfer', account: method.bank_account, checked };
 }
 
 /**
@@ -61,8 +99,8 @@ function validateCommon(input: CreatePaymentInput): { amountMinor: bigint; curre
  * open; transaction 2 applies the outcome. A request resumed under the same Idempotency-Key after a crash finds the
  * payment it created and returns it as it is now (the reconciler finishes whatever was left open).
  */
-export async function createPayment(deps: PaymentsDeps, tenantId: string, input: CreatePaymentInput, idempotencyKey: string): Promise<PaymentResult> {
-  const { amountMinor, currency } = validateCommon(input);
+export async function createPayment(deps: PaymentsDeps, tenantId: string, valid: ValidatedPayment, idempotencyKey: string): Promise<PaymentResult> {
+  const { input, amountMinor, currency } = valid;
   const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey));
   if (resumed) return { status: 201, payment: toPaymentResource(resumed) };
 
@@ -77,15 +115,8 @@ export async function createPayment(deps: PaymentsDeps, tenantId: string, input:
     idempotency_key: idempotencyKey,
   };
 
-  if (input.payment_method.type === 'bank_transfer') {
-    return createBankTransfer(deps, tenantId, input, common);
-  }
-  const card = input.payment_method.card;
-  if (!card || input.payment_method.bank_account) {
-    throw new AppError('invalid_request', 'A card payment needs payment_method.card (and no bank_account).', { param: 'payment_method[card]' });
-  }
-  const checked = validateCard(card, (deps.now ?? (() => new Date()))());
-  if (!checked.ok) throw new AppError('invalid_card', checked.message, { param: checked.param });
+  if (valid.method === 'bank_transfer') return createBankTransfer(deps, tenantId, valid, common);
+  const { card, checked } = valid;
   if (deps.processor.circuitState() === 'open') {
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was charged. Retry later with the same Idempotency-Key.');
   }
@@ -127,22 +158,10 @@ export async function createPayment(deps: PaymentsDeps, tenantId: string, input:
 async function createBankTransfer(
   deps: PaymentsDeps,
   tenantId: string,
-  input: CreatePaymentInput,
+  valid: Extract<ValidatedPayment, { method: 'bank_transfer' }>,
   common: { id: string; status: 'processing'; amount: bigint; currency: string; description: string | null; metadata: string; customer_reference: string | null; idempotency_key: string },
 ): Promise<PaymentResult> {
-  const account = input.payment_method.bank_account;
-  if (!account || input.payment_method.card) {
-    throw new AppError('invalid_request', 'A bank transfer needs payment_method.bank_account (and no card).', { param: 'payment_method[bank_account]' });
-  }
-  if (common.currency !== BANK_TRANSFER_CURRENCY) {
-    throw new AppError('invalid_request', 'Bank transfers are in USD only.', { param: 'currency' });
-  }
-  if (input.capture_method === 'manual') {
-    throw new AppError('invalid_request', 'Bank transfers are captured automatically; capture_method must be automatic.', { param: 'capture_method' });
-  }
-  const checked = validateBankAccount(account);
-  if (!checked.ok) throw new AppError('invalid_bank_account', checked.message, { param: checked.param });
-
+  const { account, checked } = valid;
   const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
