@@ -1,0 +1,125 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createTenant, type TestTenant } from '../helpers/tenants.js';
+import { CARDS, cardBody, ownerQuery, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function control(platform: TestPlatform, knobs: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
+  assert.equal(res.status, 200);
+}
+
+/** The API role as its own OS process (as in Kubernetes), so it can be killed with SIGKILL mid-request. */
+async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'api'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NIMBUSPAY_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: platform.db.appUrl,
+      NIMBUSPAY_MASTER_KEY: platform.config.masterKey!,
+      NIMBUSPAY_ADMIN_CLIENT_SECRET: platform.config.adminClientSecret!,
+      PROCESSOR_NOTIFICATION_SECRET: platform.config.processorNotificationSecret!,
+      NIMBUSPAY_PUBLIC_URL: platform.baseUrl,
+      NIMBUSPAY_ISSUER_URL: platform.config.issuerUrl,
+      NIMBUSPAY_DEMO_TENANT: 'false',
+      SANDBOX_PROCESSOR_URL: platform.sandboxUrl,
+      PROCESSOR_TIMEOUT_MS: '2000',
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`api exited (${code}): ${output}`))));
+  exited.catch(() => {});
+  await Promise.race([exited, waitFor(async () => (await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, 100)]);
+  return { child, url };
+}
+
+describe('faults: a process killed between the two transactions of a payment', () => {
+  let platform: TestPlatform;
+  let tenant: TestTenant;
+  before(async () => {
+    platform = await startTestPlatform();
+    tenant = await createTenant(platform);
+  });
+  after(async () => platform.close());
+
+  it('API killed with SIGKILL while the processor call is in flight: the reconciler converges the payment to succeeded, charged once', async () => {
+    const api = await spawnApi(platform);
+    await control(platform, { latency_ms: 1500 });
+    try {
+      const key = randomUUID();
+      const request = fetch(`${api.url}/v1/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(cardBody(CARDS.visa)),
+      }).catch((err: unknown) => err);
+      // transaction 1 committed: the payment exists, processing, with an open attempt at the processor
+      const [row] = await waitFor(async () => {
+        const rows = await ownerQuery<{ id: string }>(platform, "SELECT id FROM payments WHERE idempotency_key = $1 AND status = 'processing'", [key]);
+        return rows.length ? rows : undefined;
+      });
+      api.child.kill('SIGKILL');
+      assert.ok((await request) instanceof Error, 'the client lost its answer');
+      // the parked authorization still executes at the processor; later lookups must not be slowed down
+      await control(platform, { latency_ms: 0 });
+
+      await platform.startWorker();
+      const done = await waitForPaymentStatus(platform, tenant.token, row!.id, 'succeeded', 30_000);
+      assert.equal(done.amount_captured, 2000);
+      assert.equal(done.attempts.length, 1);
+      assert.ok(done.attempts[0].reconcile_count >= 1);
+      const events = await ownerQuery<{ type: string }>(platform, 'SELECT type FROM events WHERE object_id = $1 ORDER BY id', [row!.id]);
+      assert.deepEqual(events.map((e) => e.type), ['payment.processing', 'payment.succeeded']);
+
+      // the client retries with the same key on a healthy API: the same payment, no second charge
+      await control(platform, { latency_ms: 0 });
+      // (409 idempotency_key_in_use until the dead request's lease expires, as a client honouring Retry-After sees it)
+      const retry = await waitFor(async () => {
+        const res = await platform.request('POST', '/v1/payments', { token: tenant.token, body: cardBody(CARDS.visa), headers: { 'idempotency-key': key } });
+        if (res.status === 409) assert.equal(res.body.error.code, 'idempotency_key_in_use');
+        return res.status === 409 ? undefined : res;
+      }, 30_000, 500);
+      assert.equal(retry.status, 201, retry.text);
+      assert.equal(retry.body.id, row!.id);
+      assert.equal(retry.body.status, 'succeeded');
+      const count = await ownerQuery<{ n: number }>(platform, 'SELECT count(*)::int AS n FROM payment_attempts WHERE payment_id = $1', [row!.id]);
+      assert.equal(count[0]!.n, 1);
+    } finally {
+      api.child.kill('SIGKILL');
+      await control(platform, { latency_ms: 0 });
+    }
+  });
+
+  it('the processor stops answering: payments stay processing (never failed on a guess) and converge once it is back', async () => {
+    await platform.startWorker();
+    await control(platform, { stop_answering: true });
+    let id: string;
+    try {
+      const res = await platform.request('POST', '/v1/payments', { token: tenant.token, body: cardBody(CARDS.visa), headers: { 'idempotency-key': randomUUID() } });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.status, 'processing');
+      id = res.body.id;
+      await new Promise((r) => setTimeout(r, 500));
+      const still = await platform.request('GET', `/v1/payments/${id}`, { token: tenant.token });
+      assert.equal(still.body.status, 'processing');
+    } finally {
+      await control(platform, { stop_answering: false });
+    }
+    const done = await waitForPaymentStatus(platform, tenant.token, id, 'succeeded', 30_000);
+    assert.equal(done.amount_captured, 2000);
+  });
+});
