@@ -58,6 +58,9 @@ CREATE TABLE payments (
   settled_at           timestamptz,
   returned_at          timestamptz,
   expected_settlement_at timestamptz,
+  -- when the worker next asks the rail about this transfer (a lost notification must not leave it stuck); NULL once
+  -- nothing can change any more (returned, canceled, failed, or settled and past the return window)
+  rail_next_poll_at    timestamptz,
   processor_reference  text,
   failure_code         text,
   failure_message      text,
@@ -84,7 +87,8 @@ CREATE INDEX payments_tenant_id_idx ON payments (tenant_id, id);
 CREATE INDEX payments_tenant_status_idx ON payments (tenant_id, status, id);
 CREATE INDEX payments_tenant_customer_idx ON payments (tenant_id, customer_reference, id) WHERE customer_reference IS NOT NULL;
 CREATE INDEX payments_processing_idx ON payments (created_at) WHERE status = 'processing';
-CREATE INDEX payments_rail_idx ON payments (rail_status, expected_settlement_at) WHERE rail_status IN ('pending', 'submitted', 'settled');
+CREATE INDEX payments_rail_pending_idx ON payments (created_at) WHERE rail_status = 'pending' AND status = 'processing';
+CREATE INDEX payments_rail_poll_idx ON payments (rail_next_poll_at) WHERE rail_next_poll_at IS NOT NULL;
 
 CREATE FUNCTION enforce_payment_transition() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -99,7 +103,10 @@ BEGIN
      OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
     RAISE EXCEPTION 'payment method, amount, currency and tenant are immutable' USING ERRCODE = 'check_violation';
   END IF;
-  NEW.updated_at := now();
+  -- Rescheduling a rail poll is bookkeeping, not a change of the payment: it must not move updated_at.
+  IF (to_jsonb(NEW) - 'updated_at' - 'rail_next_poll_at') IS DISTINCT FROM (to_jsonb(OLD) - 'updated_at' - 'rail_next_poll_at') THEN
+    NEW.updated_at := now();
+  END IF;
   RETURN NEW;
 END
 $$;

@@ -11,7 +11,10 @@ import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, reg
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
 import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
 import { createSandboxProcessorAdapter, type SandboxProcessorAdapter } from '../modules/processors/index.js';
-import { reconcileJob, registerPaymentRoutes, type PaymentsDeps } from '../modules/payments/index.js';
+import {
+  pollBankRailJob, reconcileJob, registerPaymentRoutes, registerProcessorNotificationRoutes, submitBankTransfersJob,
+  type BankTransfersDeps, type PaymentsDeps,
+} from '../modules/payments/index.js';
 import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
 
@@ -74,6 +77,19 @@ export function paymentsDeps(deps: ModuleDeps, keyRing: KeyRing, processor: Sand
   };
 }
 
+/** Payments deps plus the bank rail's timing (expected settlement, poll interval, return window). */
+export function bankTransfersDeps(deps: ModuleDeps, payments: PaymentsDeps): BankTransfersDeps {
+  const { config } = deps;
+  return {
+    ...payments,
+    bank: {
+      expectedSettlementMs: config.bankExpectedSettlementMs,
+      pollIntervalMs: config.bankRailPollIntervalMs,
+      returnWindowMs: config.bankReturnWindowMs,
+    },
+  };
+}
+
 export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing): IdempotencySettings {
   // The lease outlives any request (processor calls are bounded): a key is only taken over after a crash.
   return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: 5 * 60_000 };
@@ -91,7 +107,13 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
   registerTenantRoutes(app, { db });
   const processor = createProcessor(config, logger, metrics);
-  registerPaymentRoutes(app, paymentsDeps(deps, keyRing, processor), idempotencySettings(deps, keyRing));
+  const payments = paymentsDeps(deps, keyRing, processor);
+  registerPaymentRoutes(app, payments, idempotencySettings(deps, keyRing));
+  registerProcessorNotificationRoutes(app, {
+    ...bankTransfersDeps(deps, payments),
+    // Only the configured processor may notify, and only when a secret is shared with it.
+    notificationSecrets: new Map(config.processorNotificationSecret ? [[config.processor, new Secret(config.processorNotificationSecret)]] : []),
+  });
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });
 
@@ -105,11 +127,13 @@ export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Prom
   const keyRing = keyRingFor(deps.config);
   const webhooks = webhookWorkerJobs({ ...deps, keyRing });
   const processor = createProcessor(deps.config, deps.logger, deps.metrics);
-  const payments = paymentsDeps(deps, keyRing, processor);
+  const payments = bankTransfersDeps(deps, paymentsDeps(deps, keyRing, processor));
   const idle = deps.config.workerPollIntervalMs;
   return {
     jobs: [
       reconcileJob(payments, { idleDelayMs: idle }),
+      submitBankTransfersJob(payments, { idleDelayMs: idle }),
+      pollBankRailJob(payments, { idleDelayMs: idle }),
       { name: 'purge-idempotency-keys', idleDelayMs: 60_000, runOnce: () => purgeIdempotencyKeys(deps.db, deps.config.idempotencyKeyTtlHours) },
       ...webhooks.jobs,
       eventPurgeJob(deps),

@@ -108,6 +108,7 @@ export interface PaymentsTable {
   settled_at: NullableTimestamp;
   returned_at: NullableTimestamp;
   expected_settlement_at: NullableTimestamp;
+  rail_next_poll_at: NullableTimestamp;
   processor_reference: string | null;
   failure_code: string | null;
   failure_message: string | null;

@@ -9,6 +9,8 @@ export const EVENT_TYPES = [
   'payment.failed',
   'payment.canceled',
   'payment.reversed',
+  /** A change that is not a status change (bank transfers: submitted to the rail). */
+  'payment.updated',
   'refund.succeeded',
   'refund.failed',
   'webhook_endpoint.disabled',

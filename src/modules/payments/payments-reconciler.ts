@@ -4,6 +4,7 @@ import type { OperationStatusResult } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
 
 /**
  * The janitor (Kill Bill's, done right): every attempt whose outcome we do not know — a timeout, a lost answer, or a
@@ -12,7 +13,7 @@ import { outcomeContext, type PaymentsDeps } from './payments.service.js';
  * "Not recorded" is only believed once the attempt is older than the longest a request could still be in flight,
  * otherwise a request still travelling to the processor could charge after we declared it failed.
  */
-export function reconcileJob(deps: PaymentsDeps, options: { batchSize?: number; idleDelayMs: number }): WorkerJob {
+export function reconcileJob(deps: PaymentsDeps & { bank?: BankRailSettings }, options: { batchSize?: number; idleDelayMs: number }): WorkerJob {
   const batchSize = options.batchSize ?? 50;
   let gaugesUpdatedAt = 0;
   return {
@@ -34,9 +35,12 @@ export function reconcileJob(deps: PaymentsDeps, options: { batchSize?: number; 
   };
 }
 
-export async function reconcileAttempt(deps: PaymentsDeps, attempt: repo.AttemptRow): Promise<void> {
-  // Bank debits are followed by the rail jobs (status polling), not by operation lookups.
-  if (attempt.operation === 'bank_debit') return;
+export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSettings }, attempt: repo.AttemptRow): Promise<void> {
+  // An open bank debit attempt is a submission whose answer we never got; once submitted, the rail jobs follow it.
+  if (attempt.operation === 'bank_debit') {
+    if (deps.bank) await resolveBankDebitAttempt({ ...deps, bank: deps.bank }, attempt);
+    return;
+  }
   const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id, attempt: attempt.reconcile_count });
   const status: OperationStatusResult = await deps.processor.getOperationStatus(attempt.id);
   if (status.kind === 'unavailable') {

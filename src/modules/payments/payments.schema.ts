@@ -200,3 +200,38 @@ export const RefundSchema = Type.Object(
   { $id: 'Refund' },
 );
 export type RefundResource = Static<typeof RefundSchema>;
+
+// ---- inbound processor notifications --------------------------------------------------------------------------
+// Extra fields are tolerated on purpose: the processor may add fields at any time, and a notification refused for
+// that would be retried forever. The body is validated only after its signature is verified.
+
+export const ProcessorNotificationParams = Type.Object(
+  { processor: Type.String({ maxLength: 64, description: 'The processor sending the notification (`sandbox`).' }) },
+  { additionalProperties: false },
+);
+
+export const ProcessorNotificationEnvelope = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128, description: 'Notification id: each id is processed once, however often it is delivered.' }),
+  type: Type.String({ minLength: 1, maxLength: 100, description: 'e.g. `bank_debit.settled`, `bank_debit.returned`.' }),
+  created: Type.Optional(Type.Integer()),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+export type ProcessorNotificationEnvelope = Static<typeof ProcessorNotificationEnvelope>;
+
+const OptionalText = Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()]));
+export const BankDebitNotificationData = Type.Object({
+  debit_id: Type.String({ minLength: 1, maxLength: 128 }),
+  idempotency_key: Type.Optional(Type.String({ maxLength: 128 })),
+  status: Type.Union([Type.Literal('submitted'), Type.Literal('settled'), Type.Literal('returned')]),
+  return_code: OptionalText,
+  return_reason: OptionalText,
+  settled_at: OptionalText,
+  returned_at: OptionalText,
+});
+export type BankDebitNotificationData = Static<typeof BankDebitNotificationData>;
+
+export const ProcessorNotificationAck = Type.Object({
+  received: Type.Literal(true),
+  duplicate: Type.Boolean({ description: 'True when this notification id had already been processed (nothing was done again).' }),
+});
+export type ProcessorNotificationAck = Static<typeof ProcessorNotificationAck>;

@@ -1,0 +1,331 @@
+import { withTenantTx, type Tx } from '../../platform/db.js';
+import type { BankDebitDecision, BankDebitSnapshot } from '../processors/index.js';
+import * as repo from './payments.repository.js';
+import * as bankRepo from './bank-transfers.repository.js';
+import {
+  applyBankRailEvent, applyPaymentEvent, assertTransition, type BankRailEvent, type BankRailStatus, type BankTransferPaymentEvent,
+} from './payment-state.js';
+import { recordPaymentEvent, type PaymentEventType } from './payment-resource.js';
+import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+
+// The bank rail side of a bank transfer: recording its submission, then converging it to what the rail reports.
+//
+// One rule for every source. Whatever tells us about a debit — the answer to the submission, a reconciliation
+// lookup, a poll, or a signed notification — is read as a SNAPSHOT of the debit (status, settled_at, returned_at,
+// return code), and the transfer is moved forward to it through the rail state machine, one rail event at a time,
+// under the payment's row lock. Moving forward is monotonic: `applyBankRailEvent` answers `duplicate` for what we
+// already know and `ignored` for what is stale (a settlement notice after a return), so notifications delivered
+// twice, late or out of order all end in the same state, and a late return whose settlement notice was lost
+// still records the settlement first (succeeded → reversed, both in the history).
+//
+// Money view (ARCHITECTURE §3): `amount_captured` is what the rail settled (the whole debit; ACH has no partial
+// settlement), `amount_reversed` what a return after settlement took back, `amount_settled` = captured − reversed.
+// A return after settlement always takes back the FULL debit, whatever was refunded before: refunds already sent
+// (credits are separate ACH entries the customer received) stay credited and stay in `amount_refunded`, so the
+// merchant's net on such a payment is −amount_refunded and recovering that from the customer is out of band.
+// A reversed payment accepts no more refunds (refunds need status `succeeded`). The CHECKs hold: reversed =
+// captured = amount, and refunded ≤ captured is untouched.
+
+export interface BankRailSettings {
+  /** Submission → expected settlement; from then on the transfer is polled if no notification came. */
+  expectedSettlementMs: number;
+  /** Between two polls of one transfer (also the lease of a claimed poll). */
+  pollIntervalMs: number;
+  /** How long after settlement a late return is still watched for. */
+  returnWindowMs: number;
+}
+
+export interface BankTransfersDeps extends PaymentsDeps {
+  bank: BankRailSettings;
+}
+
+/** The debit as the rail reports it, whatever the source. */
+export interface RailSnapshot {
+  debitReference: string;
+  status: 'submitted' | 'settled' | 'returned';
+  submittedAt?: Date | undefined;
+  settledAt?: Date | undefined;
+  returnedAt?: Date | undefined;
+  returnCode?: string | undefined;
+  returnReason?: string | undefined;
+}
+
+export type RailSource = 'submission' | 'reconciliation' | 'poll' | 'notification';
+
+/**
+ * NACHA return codes → the payment's `failure_code` (the raw code stays in `bank_transfer.return_code`). Codes
+ * not listed become `bank_account_unusable`, which is honest for the rest of the R0x/R1x family.
+ */
+const RETURN_FAILURE_CODES: Readonly<Record<string, string>> = {
+  R01: 'insufficient_funds',
+  R02: 'account_closed',
+  R03: 'no_account',
+  R04: 'invalid_account_number',
+  R05: 'debit_not_authorized',
+  R07: 'debit_not_authorized',
+  R08: 'payment_stopped',
+  R09: 'insufficient_funds',
+  R10: 'debit_not_authorized',
+  R16: 'account_frozen',
+  R20: 'bank_account_restricted',
+  R29: 'debit_not_authorized',
+};
+
+export function failureCodeForReturn(returnCode: string | undefined): string {
+  return (returnCode !== undefined ? RETURN_FAILURE_CODES[returnCode.toUpperCase()] : undefined) ?? 'bank_account_unusable';
+}
+
+export function snapshotFromDebit(debit: BankDebitSnapshot): RailSnapshot | undefined {
+  if (debit.status === 'declined') return undefined;
+  return {
+    debitReference: debit.processorReference,
+    status: debit.status,
+    submittedAt: debit.submittedAt,
+    settledAt: debit.settledAt,
+    returnedAt: debit.returnedAt,
+    returnCode: debit.returnCode,
+    returnReason: debit.returnReason,
+  };
+}
+
+/** The rail events that lead from nothing to `snapshot`, in the order the rail went through them. */
+function railEventsOf(snapshot: RailSnapshot): BankRailEvent[] {
+  switch (snapshot.status) {
+    case 'submitted':
+      return ['submitted'];
+    case 'settled':
+      return ['submitted', 'settled'];
+    case 'returned':
+      return snapshot.settledAt !== undefined ? ['submitted', 'settled', 'returned'] : ['submitted', 'returned'];
+  }
+}
+
+const PAYMENT_EVENT_TYPE: Record<BankTransferPaymentEvent, PaymentEventType> = {
+  settled: 'payment.succeeded',
+  returned_before_settlement: 'payment.failed',
+  canceled_before_submission: 'payment.canceled',
+  returned_after_settlement: 'payment.reversed',
+};
+
+export interface ConvergeResult {
+  payment: repo.PaymentRow;
+  /** Rail statuses entered, in order (empty when the snapshot told us nothing new). */
+  moved: BankRailStatus[];
+}
+
+/**
+ * Moves a bank transfer forward to `snapshot` (see the file comment). Runs in the caller's tenant transaction and
+ * takes the payment's row lock. Also completes the open `bank_debit` attempt when this is the first news of the
+ * submission (a notification can overtake the submission's own answer), and reschedules the rail poll.
+ */
+export async function convergeBankTransfer(
+  tx: Tx,
+  deps: BankTransfersDeps,
+  tenantId: string,
+  paymentId: string,
+  snapshot: RailSnapshot,
+  source: RailSource,
+  latencyMs: number | null = null,
+): Promise<ConvergeResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const locked = await repo.lockPaymentForUpdate(tx, tenantId, paymentId);
+  if (!locked || locked.method !== 'bank_transfer' || locked.rail_status === null) throw new Error(`payment ${paymentId} is not a bank transfer`);
+  let payment = locked;
+  const moved: BankRailStatus[] = [];
+  const log = deps.logger.child({ payment_id: paymentId, tenant_id: tenantId, source });
+
+  // A transfer that failed at submission (declined) keeps rail `pending`; nothing on the rail can move it.
+  if (payment.rail_status === 'pending' && payment.status !== 'processing') {
+    log.error({ status: payment.status, rail_status: snapshot.status }, 'rail reports a debit for a transfer that never reached the rail; ignored');
+    return { payment, moved };
+  }
+
+  for (const event of railEventsOf(snapshot)) {
+    const rail = payment.rail_status as BankRailStatus;
+    const step = applyBankRailEvent(rail, event);
+    if (step.outcome === 'duplicate' || step.outcome === 'ignored') continue;
+    if (step.outcome === 'invalid') {
+      // E.g. `submitted` on a canceled transfer: our row lock makes it impossible, so it is a bug to alert on.
+      log.error({ rail_status: rail, event }, 'rail event impossible in this rail status; ignored');
+      continue;
+    }
+    payment = await applyRailStep(tx, deps, tenantId, payment, step.to, step.paymentEvent, snapshot, { now, source, latencyMs });
+    moved.push(step.to);
+  }
+  await bankRepo.setRailNextPollAt(tx, tenantId, paymentId, nextRailPollAt(payment, deps.bank, now));
+  if (moved.length > 0) log.info({ moved, rail_status: payment.rail_status, status: payment.status }, 'bank transfer moved on the rail');
+  return { payment, moved };
+}
+
+async function applyRailStep(
+  tx: Tx,
+  deps: BankTransfersDeps,
+  tenantId: string,
+  payment: repo.PaymentRow,
+  to: BankRailStatus,
+  paymentEvent: BankTransferPaymentEvent | null,
+  snapshot: RailSnapshot,
+  context: { now: Date; source: RailSource; latencyMs: number | null },
+): Promise<repo.PaymentRow> {
+  const { now } = context;
+  const status = paymentEvent === null ? payment.status : applyPaymentEvent('bank_transfer', payment.status, paymentEvent);
+  let patch: Parameters<typeof repo.updatePayment>[4];
+  let reason: string;
+  switch (to) {
+    case 'submitted': {
+      const open = await repo.findOpenAttempt(tx, tenantId, payment.id, ['bank_debit']);
+      if (open) {
+        await repo.completeAttempt(tx, tenantId, open.id, { status: 'succeeded', processor_reference: snapshot.debitReference, latency_ms: context.latencyMs });
+      }
+      patch = {
+        rail_status: 'submitted',
+        rail_reference: snapshot.debitReference,
+        processor_reference: snapshot.debitReference,
+        submitted_at: snapshot.submittedAt ?? now,
+        expected_settlement_at: new Date(now.getTime() + deps.bank.expectedSettlementMs),
+        // The rail has the account now: the only copy we held (encrypted, for the cancel window) goes.
+        bank_account_number_enc: null,
+      };
+      reason = `submitted to the rail (${context.source})`;
+      break;
+    }
+    case 'settled':
+      patch = { rail_status: 'settled', settled_at: snapshot.settledAt ?? now, amount_captured: payment.amount };
+      reason = `settled (${context.source})`;
+      break;
+    case 'returned': {
+      const returnCode = snapshot.returnCode ?? null;
+      const common = { rail_status: 'returned' as const, returned_at: snapshot.returnedAt ?? now, return_code: returnCode, return_reason: snapshot.returnReason ?? null };
+      if (paymentEvent === 'returned_after_settlement') {
+        // The full debit comes back, whatever was refunded before (see the money view rule above).
+        patch = { ...common, amount_reversed: payment.amount_captured };
+        reason = `returned after settlement${returnCode ? ` ${returnCode}` : ''} (${context.source})`;
+      } else {
+        patch = {
+          ...common,
+          failure_code: failureCodeForReturn(snapshot.returnCode),
+          failure_message: snapshot.returnReason ?? 'The bank returned the debit.',
+        };
+        reason = `returned before settlement${returnCode ? ` ${returnCode}` : ''} (${context.source})`;
+      }
+      break;
+    }
+    default:
+      throw new Error(`rail status ${to} is not reached from the rail`);
+  }
+  const updated = await repo.updatePayment(tx, tenantId, payment.id, payment.status, { ...patch, status });
+  if (!updated) throw new Error(`payment ${payment.id} changed under its row lock`);
+  await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: status, rail_status: to, reason });
+  await recordPaymentEvent(tx, tenantId, updated, paymentEvent === null ? 'payment.updated' : PAYMENT_EVENT_TYPE[paymentEvent]);
+  if (status !== payment.status) {
+    deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status, failure_code: updated.failure_code ?? (updated.return_code ? failureCodeForReturn(updated.return_code) : '') });
+  }
+  return updated;
+}
+
+/**
+ * When the worker should next ask the rail: at the expected settlement, then every poll interval while submitted;
+ * while settled, every poll interval until the return window closes; never once nothing can change.
+ */
+export function nextRailPollAt(payment: repo.PaymentRow, bank: BankRailSettings, now: Date): Date | null {
+  const later = new Date(now.getTime() + bank.pollIntervalMs);
+  if (payment.rail_status === 'submitted') {
+    const expected = payment.expected_settlement_at;
+    return expected !== null && expected > now ? expected : later;
+  }
+  if (payment.rail_status === 'settled') {
+    const windowEnd = new Date((payment.settled_at ?? now).getTime() + bank.returnWindowMs);
+    if (now >= windowEnd) return null;
+    return later < windowEnd ? later : windowEnd;
+  }
+  return null;
+}
+
+/**
+ * The rail refused the debit at submission (e.g. an ABA-valid routing number it does not serve): no money moved,
+ * the payment fails with the decline code. The rail status stays `pending` (the transfer never reached the rail).
+ */
+export async function failDeclinedSubmission(
+  tx: Tx,
+  deps: BankTransfersDeps,
+  tenantId: string,
+  attempt: repo.AttemptRow,
+  decline: { code: string; message: string; processorReference?: string | undefined },
+  latencyMs: number | null,
+): Promise<repo.PaymentRow> {
+  const payment = await repo.lockPaymentForUpdate(tx, tenantId, attempt.payment_id);
+  if (!payment) throw new Error(`attempt ${attempt.id} has no payment`);
+  const done = await repo.completeAttempt(tx, tenantId, attempt.id, {
+    status: 'failed', failure_code: decline.code, failure_message: decline.message, latency_ms: latencyMs, processor_reference: decline.processorReference ?? null,
+  });
+  if (!done || payment.status !== 'processing' || payment.rail_status !== 'pending') return payment;
+  // No rail event names a refusal at submission; the payment edge processing → failed is the one a return takes.
+  assertTransition('bank_transfer', payment.status, 'failed');
+  const updated = await repo.updatePayment(tx, tenantId, payment.id, payment.status, {
+    status: 'failed', failure_code: decline.code, failure_message: decline.message, bank_account_number_enc: null, rail_next_poll_at: null,
+  });
+  if (!updated) throw new Error(`payment ${payment.id} changed under its row lock`);
+  await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: 'failed', rail_status: 'pending', reason: `submission declined: ${decline.code}` });
+  await recordPaymentEvent(tx, tenantId, updated, 'payment.failed');
+  deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: 'failed', failure_code: decline.code });
+  return updated;
+}
+
+/**
+ * Applies the answer to a submission (from the call itself or, after an unknown outcome, from the processor's
+ * record of the idempotency key).
+ */
+export async function applyBankDebitDecision(
+  tx: Tx,
+  deps: BankTransfersDeps,
+  tenantId: string,
+  attempt: repo.AttemptRow,
+  decision: BankDebitDecision,
+  source: RailSource,
+  latencyMs: number | null,
+): Promise<repo.PaymentRow> {
+  if (decision.kind === 'declined') {
+    return failDeclinedSubmission(tx, deps, tenantId, attempt, { code: decision.code, message: decision.message, processorReference: decision.processorReference }, latencyMs);
+  }
+  const snapshot = snapshotFromDebit(decision.debit);
+  if (!snapshot) {
+    const code = decision.debit.declineCode ?? 'processor_declined';
+    return failDeclinedSubmission(tx, deps, tenantId, attempt, { code, message: 'The bank rail refused the debit.', processorReference: decision.processorReference }, latencyMs);
+  }
+  return (await convergeBankTransfer(tx, deps, tenantId, attempt.payment_id, snapshot, source, latencyMs)).payment;
+}
+
+/**
+ * Reconciler branch for an open `bank_debit` attempt (a submission whose answer we never got): asks the processor
+ * what it recorded under the attempt id. Not recorded (and no longer possibly in flight) means the debit never
+ * happened: the attempt fails and the transfer, still `pending` with its encrypted account number, goes back to
+ * the submission queue under a new attempt.
+ */
+export async function resolveBankDebitAttempt(deps: BankTransfersDeps, attempt: repo.AttemptRow): Promise<void> {
+  const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id });
+  const status = await deps.processor.getOperationStatus(attempt.id);
+  const tenantId = attempt.tenant_id;
+  if (status.kind === 'unavailable') {
+    log.warn({ reason: status.reason }, 'processor unavailable for reconciliation; will ask again');
+    return;
+  }
+  if (status.kind === 'not_found') {
+    if (Date.now() - attempt.created_at.getTime() < deps.inFlightMs) return;
+    await withTenantTx(deps.db, tenantId, (tx) =>
+      repo.completeAttempt(tx, tenantId, attempt.id, { status: 'failed', failure_code: 'processor_timeout', failure_message: 'The processor recorded no such debit; the transfer will be submitted again.' }));
+    log.info('bank debit was never recorded; transfer returns to the submission queue');
+    return;
+  }
+  if (status.operation !== 'bank_debit') {
+    log.error({ operation: status.operation }, 'processor recorded another operation under a bank debit key');
+    return;
+  }
+  const decision = status.outcome;
+  await withTenantTx(deps.db, tenantId, (tx) => applyBankDebitDecision(tx, deps, tenantId, attempt, decision, 'reconciliation', attempt.latency_ms));
+  log.info({ outcome: decision.kind }, 'bank debit attempt reconciled');
+}
+
+/** Delay before an unknown submission is first looked up, and before a failed one is tried again. */
+export function bankRetryDelayMs(deps: PaymentsDeps): number {
+  return outcomeContext(deps).firstReconcileDelayMs;
+}

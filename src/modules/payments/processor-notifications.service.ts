@@ -1,0 +1,112 @@
+import { Value } from '@sinclair/typebox/value';
+import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import type { Secret } from '../../platform/secret.js';
+import { DEFAULT_SIGNATURE_TOLERANCE_SEC, verifyProcessorNotification } from '../processors/index.js';
+import * as bankRepo from './bank-transfers.repository.js';
+import { convergeBankTransfer, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
+import {
+  BankDebitNotificationData, ProcessorNotificationEnvelope, type ProcessorNotificationAck,
+} from './payments.schema.js';
+
+// POST /v1/processor_notifications/{processor}: the rail pushing news about debits. Authenticated by the HMAC
+// signature alone (no bearer token); nothing is read from the body before the signature over the exact bytes
+// received has been verified. Each notification id is recorded in processor_notifications in the transaction
+// that applies it, so a redelivery (or a concurrent duplicate, which waits on the primary key) changes nothing.
+// A notification is applied as a snapshot (see bank-transfers.service.ts), never as "the next step", so the
+// order of delivery does not matter.
+
+export interface ProcessorNotificationsDeps extends BankTransfersDeps {
+  /** Shared secret per processor that may notify us; a processor not listed here is unknown (404). */
+  notificationSecrets: ReadonlyMap<string, Secret<string>>;
+  signatureToleranceSec?: number;
+}
+
+export interface InboundNotification {
+  processor: string;
+  rawBody: string;
+  signatureHeader: string | undefined;
+}
+
+function invalid(message: string): AppError {
+  return new AppError('invalid_request', message);
+}
+
+function parseTime(value: string | null | undefined, field: string): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalid(`data.${field} is not a valid time.`);
+  return date;
+}
+
+function snapshotOf(data: BankDebitNotificationData): RailSnapshot {
+  const snapshot: RailSnapshot = {
+    debitReference: data.debit_id,
+    status: data.status,
+    settledAt: parseTime(data.settled_at, 'settled_at'),
+    returnedAt: parseTime(data.returned_at, 'returned_at'),
+    returnCode: data.return_code ?? undefined,
+    returnReason: data.return_reason ?? undefined,
+  };
+  if (snapshot.status === 'settled' && !snapshot.settledAt) throw invalid('A settled debit needs data.settled_at.');
+  if (snapshot.status === 'returned' && !snapshot.returnCode) throw invalid('A returned debit needs data.return_code.');
+  return snapshot;
+}
+
+export async function receiveProcessorNotification(deps: ProcessorNotificationsDeps, inbound: InboundNotification): Promise<ProcessorNotificationAck> {
+  const secret = deps.notificationSecrets.get(inbound.processor);
+  if (!secret) throw notFound('processor', inbound.processor);
+  const log = deps.logger.child({ processor: inbound.processor });
+
+  const verified = verifyProcessorNotification({
+    secret: secret.reveal(),
+    rawBody: inbound.rawBody,
+    header: inbound.signatureHeader,
+    nowSec: Math.floor(((deps.now ?? (() => new Date()))()).getTime() / 1000),
+    toleranceSec: deps.signatureToleranceSec ?? DEFAULT_SIGNATURE_TOLERANCE_SEC,
+  });
+  if (!verified.ok) {
+    log.warn({ reason: verified.reason }, 'processor notification refused: bad signature');
+    // One message for every reason: which check failed is for our logs, not for whoever is probing the endpoint.
+    throw new AppError('invalid_signature', 'The Processor-Signature header is missing, malformed, expired or does not match the body.');
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(inbound.rawBody);
+  } catch {
+    throw new AppError('invalid_json', 'The notification body is not valid JSON.');
+  }
+  if (!Value.Check(ProcessorNotificationEnvelope, json)) throw invalid('The notification needs an id, a type and a data object.');
+  const envelope = json;
+  const record = { processor: inbound.processor, id: envelope.id, type: envelope.type, payload: json as Record<string, unknown> };
+
+  if (!envelope.type.startsWith('bank_debit.')) {
+    const fresh = await deps.db.transaction().execute((tx) => bankRepo.recordProcessorNotification(tx, record));
+    log.info({ notification_id: envelope.id, type: envelope.type }, 'processor notification of a type we do not act on; recorded');
+    return { received: true, duplicate: !fresh };
+  }
+  if (!Value.Check(BankDebitNotificationData, envelope.data)) throw invalid('The bank debit notification data is malformed.');
+  const data = envelope.data;
+  const snapshot = snapshotOf(data);
+
+  // The attempt → payment mapping never changes, so finding the tenant outside the applying transaction is safe.
+  const target = await withCrossTenantTx(deps.db, (tx) =>
+    bankRepo.findBankDebitTarget(tx, { idempotencyKey: data.idempotency_key, debitReference: data.debit_id }));
+  if (!target) {
+    const fresh = await deps.db.transaction().execute((tx) => bankRepo.recordProcessorNotification(tx, record));
+    log.warn({ notification_id: envelope.id, debit_id: data.debit_id }, 'processor notification about a debit we do not know; recorded, nothing applied');
+    return { received: true, duplicate: !fresh };
+  }
+
+  const result = await withTenantTx(deps.db, target.tenantId, async (tx) => {
+    if (!(await bankRepo.recordProcessorNotification(tx, record))) return undefined;
+    return convergeBankTransfer(tx, deps, target.tenantId, target.paymentId, snapshot, 'notification');
+  });
+  if (!result) {
+    log.info({ notification_id: envelope.id, payment_id: target.paymentId }, 'duplicate processor notification; already processed');
+    return { received: true, duplicate: true };
+  }
+  log.info({ notification_id: envelope.id, type: envelope.type, payment_id: target.paymentId, tenant_id: target.tenantId, moved: result.moved }, 'processor notification applied');
+  return { received: true, duplicate: false };
+}
