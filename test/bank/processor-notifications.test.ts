@@ -32,7 +32,7 @@ describe('processor notifications: signature, exactly-once, order', () => {
     return { id: created.id, ...debitOf(submitted) };
   }
 
-  function notification(debit: { attemptId: string; debitId: string }, data: Record<string, unknown>, id = `ntf_${randomUUID()}`) {
+  function notification(debit: { attemptId: string; debitId: string }, data: Record<string, unknown>, id = `ntf_${randomUUID()}`): { id: string; type: string; created: number; data: Record<string, any> } {
     const type = data.status === 'returned' ? 'bank_debit.returned' : 'bank_debit.settled';
     return { id, type, created: Math.floor(Date.now() / 1000), data: { debit_id: debit.debitId, idempotency_key: debit.attemptId, ...data } };
   }
