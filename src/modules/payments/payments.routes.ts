@@ -32,8 +32,8 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
     const valid = payments.validateCreatePayment(request.body, deps.now?.() ?? new Date());
-    return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => {
-      const result = await payments.createPayment(deps, tenantId, valid, key);
+    return runIdempotent(idempotency, tenantId, request, reply, async ({ key, complete }) => {
+      const result = await payments.createPayment(deps, tenantId, valid, { key, complete });
       return { status: result.status, body: result.payment };
     });
   });

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db.js';
-import { withTenantTx } from '../../platform/db.js';
+import { withTenantTx, type Tx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import type { KeyRing } from '../../platform/crypto.js';
@@ -99,10 +99,14 @@ export function validateCreatePayment(input: CreatePaymentInput, now: Date): Val
  * open; transaction 2 applies the outcome. A request resumed under the same Idempotency-Key after a crash finds the
  * payment it created and returns it as it is now (the reconciler finishes whatever was left open).
  */
-export async function createPayment(deps: PaymentsDeps, tenantId: string, valid: ValidatedPayment, idempotencyKey: string): Promise<PaymentResult> {
+export async function createPayment(
+  deps: PaymentsDeps,
+  tenantId: string,
+  valid: ValidatedPayment,
+  idempotency: { key: string; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
+): Promise<PaymentResult> {
   const { input, amountMinor, currency } = valid;
-  const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey));
-  if (resumed) return { status: 201, payment: toPaymentResource(resumed) };
+  const idempotencyKey = idempotency.key;
 
   const common = {
     id: newId('payment'),
@@ -122,7 +126,11 @@ export async function createPayment(deps: PaymentsDeps, tenantId: string, valid:
   }
   const captureMethod = input.capture_method ?? 'automatic';
 
-  const { payment, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
+  const created = await withTenantTx(deps.db, tenantId, async (tx) => {
+    // A request resumed under its Idempotency-Key (after a crash) finds the payment it created; the key's claim makes
+    // sure only one request per key gets here at a time.
+    const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey);
+    if (resumed) return { kind: 'resumed' as const, payment: resumed };
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
       method: 'card',
@@ -136,8 +144,10 @@ export async function createPayment(deps: PaymentsDeps, tenantId: string, valid:
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: payment.id, operation: 'authorize', amount: amountMinor, reconcileAfterMs: deps.inFlightMs });
     await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', reason: 'created' });
     await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
-    return { payment, attempt };
+    return { kind: 'created' as const, payment, attempt };
   });
+  if (created.kind === 'resumed') return { status: 201, payment: toPaymentResource(created.payment) };
+  const { payment, attempt } = created;
 
   const started = process.hrtime.bigint();
   const outcome = await deps.processor.authorize({
@@ -148,11 +158,15 @@ export async function createPayment(deps: PaymentsDeps, tenantId: string, valid:
     capture: captureMethod === 'automatic',
   });
   const latency = elapsedMs(started);
-  const updated = await withTenantTx(deps.db, tenantId, (tx) => applyAuthorizeOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  const resource = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const updated = toPaymentResource(await applyAuthorizeOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+    await idempotency.complete?.(tx, { status: 201, body: updated });
+    return updated;
+  });
   if (outcome.kind === 'unknown') {
     deps.logger.warn({ payment_id: payment.id, attempt_id: attempt.id, reason: outcome.reason }, 'authorization outcome unknown; left for reconciliation');
   }
-  return { status: 201, payment: toPaymentResource(updated) };
+  return { status: 201, payment: resource };
 }
 
 async function createBankTransfer(
@@ -163,6 +177,8 @@ async function createBankTransfer(
 ): Promise<PaymentResult> {
   const { account, checked } = valid;
   const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
+    const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, common.idempotency_key);
+    if (resumed) return resumed;
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
       method: 'bank_transfer',

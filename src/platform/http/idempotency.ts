@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { withCrossTenantTx, withTenantTx, type Db } from '../db.js';
+import { withCrossTenantTx, withTenantTx, type Db, type Tx } from '../db.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -35,6 +35,11 @@ export interface IdempotentResult {
 export interface IdempotencyContext {
   /** The client's key, for handlers that record it on the object they create (resumability). */
   key: string;
+  /**
+   * Stores the final answer inside the handler's last transaction, so the state change and its idempotent answer
+   * commit together (and the request saves a transaction). Optional: without it the answer is stored afterwards.
+   */
+  complete(tx: Tx, result: IdempotentResult): Promise<void>;
 }
 
 function canonicalJson(value: unknown): string {
@@ -126,8 +131,14 @@ export async function runIdempotent(
   }
 
   let result: IdempotentResult;
+  let storedInTx: IdempotentResult | undefined;
+  const complete = async (tx: Tx, done: IdempotentResult): Promise<void> => {
+    const stored = { status: done.status, body: jsonSafe(done.body) };
+    await completeKeyIn(tx, tenantId, key, stored);
+    storedInTx = stored;
+  };
   try {
-    result = await execute({ key });
+    result = await execute({ key, complete });
   } catch (err) {
     if (err instanceof AppError && err.status < 500) {
       result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
@@ -137,20 +148,23 @@ export async function runIdempotent(
     }
     throw err;
   }
+  if (storedInTx) return reply.code(storedInTx.status).send(storedInTx.body);
   const body = jsonSafe(result.body);
   await completeKey(settings.db, tenantId, key, { status: result.status, body });
   return reply.code(result.status).send(body);
 }
 
+async function completeKeyIn(tx: Tx, tenantId: string, key: string, result: IdempotentResult): Promise<void> {
+  await tx
+    .updateTable('idempotency_keys')
+    .set({ state: 'completed', response_status: result.status, response_body: JSON.stringify(result.body), completed_at: sql`now()`, locked_until: null })
+    .where('tenant_id', '=', tenantId)
+    .where('key', '=', key)
+    .execute();
+}
+
 async function completeKey(db: Db, tenantId: string, key: string, result: IdempotentResult): Promise<void> {
-  await withTenantTx(db, tenantId, (tx) =>
-    tx
-      .updateTable('idempotency_keys')
-      .set({ state: 'completed', response_status: result.status, response_body: JSON.stringify(result.body), completed_at: sql`now()`, locked_until: null })
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .execute(),
-  );
+  await withTenantTx(db, tenantId, (tx) => completeKeyIn(tx, tenantId, key, result));
 }
 
 async function releaseKey(db: Db, tenantId: string, key: string): Promise<void> {

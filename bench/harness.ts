@@ -1,0 +1,158 @@
+// Shared benchmark plumbing: a throwaway embedded PostgreSQL, platform roles as separate OS processes (as they run
+// in Kubernetes), a tenant with a token, and percentile printing. Benchmarks only ever talk to loopback.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../src/platform/logger.js';
+import { runMigrations } from '../src/platform/migrations.js';
+import { ensureAppLoginRole, startEmbeddedPostgres } from '../src/main/embedded-postgres.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ADMIN_SECRET = 'bench-admin-secret-0123456789abcdef';
+export const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
+const APP_ROLE = 'nimbuspay_bench_app';
+const APP_PASSWORD = 'nimbuspay-bench-app';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface BenchDatabase {
+  ownerUrl: string;
+  appUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh, migrated database: embedded PostgreSQL in a temp dir, or BENCH_DATABASE_URL (owner) if given. */
+export async function startBenchDatabase(): Promise<BenchDatabase> {
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  const external = process.env.BENCH_DATABASE_URL;
+  let stop = async () => {};
+  let ownerUrl: string;
+  if (external) {
+    ownerUrl = external;
+  } else {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-bench-'));
+    await chmod(dir, 0o755);
+    const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), database: 'nimbuspay_bench', logger, persistent: false });
+    ownerUrl = pg.ownerUrl;
+    stop = async () => {
+      await pg.stop().catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    };
+  }
+  await runMigrations({ connectionString: ownerUrl, logger });
+  await ensureAppLoginRole(ownerUrl, APP_ROLE, APP_PASSWORD);
+  const u = new URL(ownerUrl);
+  u.username = APP_ROLE;
+  u.password = APP_PASSWORD;
+  return { ownerUrl, appUrl: u.toString(), stop };
+}
+
+export interface Role {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `nimbuspay <role>` as its own process and waits until it answers on `readyPath`. */
+export async function startRole(role: 'api' | 'sandbox-processor' | 'worker', env: Record<string, string>, port: number, readyPath: string): Promise<Role> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', role], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${role} exited: ${stderr}`);
+    const ok = await fetch(`${url}${readyPath}`).then((r) => r.status < 500).catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${role} did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+/** Environment shared by the roles of a benchmark platform. */
+export function platformEnv(db: BenchDatabase, ports: { api: number; sandbox: number }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NIMBUSPAY_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(ports.api),
+    NIMBUSPAY_PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
+    DATABASE_URL: db.appUrl,
+    NIMBUSPAY_MASTER_KEY: MASTER_KEY,
+    NIMBUSPAY_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
+    PROCESSOR_NOTIFICATION_SECRET: 'bench-notification-secret-0123456789',
+    NIMBUSPAY_DEMO_TENANT: 'false',
+    SANDBOX_PROCESSOR_PORT: String(ports.sandbox),
+    SANDBOX_PROCESSOR_URL: `http://127.0.0.1:${ports.sandbox}`,
+    SANDBOX_LATENCY_MS: '0',
+    ...extra,
+  };
+}
+
+async function token(apiUrl: string, clientId: string, secret: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  const json = (await res.json()) as { access_token: string };
+  if (!res.ok) throw new Error(`token: ${res.status} ${JSON.stringify(json)}`);
+  return json.access_token;
+}
+
+/** A tenant and a client with every tenant scope, through the admin API; returns a bearer token. */
+export async function createBenchTenant(apiUrl: string): Promise<{ tenantId: string; token: string }> {
+  const admin = await token(apiUrl, 'platform-admin', ADMIN_SECRET);
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const tenant = (await (await fetch(`${apiUrl}/v1/admin/tenants`, { method: 'POST', headers, body: JSON.stringify({ name: 'Bench Co' }) })).json()) as { id: string };
+  const client = (await (
+    await fetch(`${apiUrl}/v1/admin/tenants/${tenant.id}/clients`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'bench', scopes: ['payments:read', 'payments:write', 'refunds:write', 'events:read', 'webhooks:read', 'webhooks:write'] }),
+    })
+  ).json()) as { client_id: string; client_secret: string };
+  return { tenantId: tenant.id, token: await token(apiUrl, client.client_id, client.client_secret) };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number.parseInt(v, 10);
+}
+
+export function machineLine(): string {
+  return `node ${process.version}, ${os.cpus().length} cpu (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
+}
