@@ -131,14 +131,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       { method: request.method, route, status_code: String(reply.statusCode) },
       latencyMs / 1000,
     );
-    const auth = request.auth;
+    // client_id and tenant_id are already bound to request.log by the auth hook
     request.log.info(
       {
         method: request.method,
         route,
         status_code: reply.statusCode,
         latency_ms: Math.round(latencyMs * 100) / 100,
-        ...(auth ? { client_id: auth.clientId, tenant_id: auth.tenantId } : {}),
       },
       'request completed',
     );
