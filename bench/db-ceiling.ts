@@ -1,5 +1,5 @@
-// bench:db-ceiling — the SQL a card payment's request path issues (idempotency claim, resume check, transaction 1,
-// transaction 2, idempotency completion; the same repository functions, so the same statements), run straight
+// bench:db-ceiling — the SQL a card payment's request path issues (idempotency claim; transaction 1 with the resume
+// check; transaction 2 with the idempotent answer; the same repository functions, so the same statements), run straight
 // through pg at the API benchmark's concurrency with no HTTP, auth or processor in the way. Prints payments/s and
 // latency percentiles: the ceiling the API can approach on this machine.
 import { randomUUID } from 'node:crypto';
@@ -34,8 +34,8 @@ export async function runDbCeiling(options: { appUrl: string; tenantId: string; 
           VALUES (${tenantId}, ${key}, 'POST', '/v1/payments', ${'h'.repeat(43)}, 'in_progress', now() + interval '60 seconds')
           ON CONFLICT (tenant_id, key) DO NOTHING RETURNING key`.execute(tx),
     );
-    await withTenantTx(db, tenantId, (tx) => repo.findPaymentByIdempotencyKey(tx, tenantId, key));
     const { payment, attempt } = await withTenantTx(db, tenantId, async (tx) => {
+      await repo.findPaymentByIdempotencyKey(tx, tenantId, key);
       const payment = await repo.insertPayment(tx, tenantId, {
         id: newId('payment'), status: 'processing', amount: 2000n, currency: 'usd', description: null, metadata: '{}', customer_reference: null,
         idempotency_key: key, method: 'card', capture_method: 'automatic', card_brand: 'visa', card_last4: '4242', card_exp_month: 12, card_exp_year: 2030,
@@ -52,12 +52,10 @@ export async function runDbCeiling(options: { appUrl: string; tenantId: string; 
       const updated = await repo.updatePayment(tx, tenantId, payment.id, locked!.status, { status: 'succeeded', processor_reference: 'auth_x', amount_capturable: 0n, amount_captured: 2000n });
       await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: 'processing', to_status: 'succeeded', reason: 'authorized and captured' });
       await recordEvent(tx, tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: payment.id, object: { id: updated!.id } });
-    });
-    await withTenantTx(db, tenantId, (tx) =>
-      tx.updateTable('idempotency_keys')
+      await tx.updateTable('idempotency_keys')
         .set({ state: 'completed', response_status: 201, response_body: JSON.stringify({ id: payment.id }), completed_at: sql`now()`, locked_until: null })
-        .where('tenant_id', '=', tenantId).where('key', '=', key).execute(),
-    );
+        .where('tenant_id', '=', tenantId).where('key', '=', key).execute();
+    });
     metrics.paymentsTotal.inc({ method: 'card', status: 'succeeded', failure_code: '' });
   }
 
