@@ -68,7 +68,10 @@ CREATE TABLE webhook_deliveries (
   created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
   CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- The delivery claim walks enabled endpoints and takes each one's oldest due deliveries (a short index range per
+-- endpoint, whatever the backlog), and counts each endpoint's running leases through the second, tiny index.
+CREATE INDEX webhook_deliveries_endpoint_due_idx ON webhook_deliveries (endpoint_id, next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (endpoint_id) WHERE status = 'pending' AND locked_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (tenant_id, endpoint_id, id);
 
 CREATE TABLE webhook_delivery_attempts (

@@ -50,11 +50,12 @@ export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRi
       pollIntervalMs: Math.min(config.workerPollIntervalMs, MAX_DELIVERY_POLL_INTERVAL_MS),
     },
   });
+  let closing: Promise<void> | undefined;
   return {
     jobs: [dispatcher, createWebhookGaugesJob({ db: deps.db, metrics: deps.metrics, intervalMs: GAUGES_INTERVAL_MS })],
-    async close() {
-      await dispatcher.drain();
-      await transport.close();
+    close() {
+      closing ??= dispatcher.drain().then(() => transport.close());
+      return closing;
     },
   };
 }

@@ -36,6 +36,8 @@ const CLAIM_LOCK_KEY = 7_310_420_001;
  * Claims up to `limit` due deliveries and leases them for `leaseMs`:
  * - only to enabled endpoints, and never more than `maxPerEndpoint` in flight per endpoint (leases still running,
  *   whichever worker holds them) — a slow endpoint holds at most that many slots;
+ * - per endpoint, only its oldest due rows are read (an index range of at most `maxPerEndpoint` rows), so the
+ *   cost follows the number of endpoints, not the size of the backlog;
  * - fair: rows are ranked within their endpoint (oldest first), then within their tenant by that rank, and taken
  *   round-robin over tenants — a tenant with a huge backlog gets one row per round like everyone else;
  * - FOR UPDATE SKIP LOCKED, so rows being recorded or retried by someone else are skipped, never waited for.
@@ -48,23 +50,26 @@ export async function claimDueDeliveries(
 ): Promise<ClaimedDelivery[]> {
   await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY}::bigint)`.execute(tx);
   const result = await sql<ClaimedDelivery>`
-    WITH in_flight AS (
-      SELECT endpoint_id, count(*) AS n
-      FROM webhook_deliveries
-      WHERE status = 'pending' AND locked_until > now()
-      GROUP BY endpoint_id
-    ), ranked AS (
-      SELECT d.id, d.tenant_id, d.next_attempt_at, coalesce(f.n, 0) AS in_flight,
-             row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS endpoint_rank
-      FROM webhook_deliveries d
-      JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.status = 'enabled'
-      LEFT JOIN in_flight f ON f.endpoint_id = d.endpoint_id
-      WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until <= now())
+    WITH candidates AS (
+      SELECT c.id, c.tenant_id, c.next_attempt_at, c.endpoint_rank
+      FROM webhook_endpoints e
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM webhook_deliveries f
+        WHERE f.endpoint_id = e.id AND f.status = 'pending' AND f.locked_until IS NOT NULL AND f.locked_until > now()
+      ) busy
+      CROSS JOIN LATERAL (
+        SELECT d.id, d.tenant_id, d.next_attempt_at, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS endpoint_rank
+        FROM webhook_deliveries d
+        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+          AND (d.locked_until IS NULL OR d.locked_until <= now())
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT greatest(${options.maxPerEndpoint}::int - busy.n, 0)
+      ) c
+      WHERE e.status = 'enabled'
     ), eligible AS (
       SELECT id, next_attempt_at,
              row_number() OVER (PARTITION BY tenant_id ORDER BY endpoint_rank, next_attempt_at, id) AS tenant_rank
-      FROM ranked
-      WHERE endpoint_rank + in_flight <= ${options.maxPerEndpoint}
+      FROM candidates
     ), picked AS (
       SELECT id FROM eligible ORDER BY tenant_rank, next_attempt_at, id LIMIT ${options.limit}
     ), locked AS (
@@ -82,22 +87,18 @@ export async function claimDueDeliveries(
   return result.rows;
 }
 
-export interface AttemptRecord {
+export interface AttemptOutcome {
+  tenantId: string;
+  deliveryId: string;
+  /** The lease the attempt ran under: the delivery's state changes only if it is still this worker's lease. */
+  lease: Date;
   attemptedAt: Date;
   outcome: 'delivered' | 'failed' | 'endpoint_gone';
   statusCode: number | null;
   latencyMs: number;
   error: string | null;
   responseBody: string | null;
-}
-
-/** The attempt happened, whatever became of the lease: it is always recorded (if the delivery still exists). */
-export async function insertAttempt(tx: Tx, tenantId: string, deliveryId: string, a: AttemptRecord): Promise<void> {
-  await sql`
-    INSERT INTO webhook_delivery_attempts (id, tenant_id, delivery_id, attempted_at, outcome, status_code, latency_ms, error, response_body)
-    SELECT new_prefixed_id('wha'), tenant_id, id, ${a.attemptedAt}, ${a.outcome}, ${a.statusCode}, ${a.latencyMs}, ${a.error}, ${a.responseBody}
-    FROM webhook_deliveries WHERE tenant_id = ${tenantId} AND id = ${deliveryId}
-  `.execute(tx);
+  next: NextDeliveryState;
 }
 
 export type NextDeliveryState =
@@ -105,33 +106,49 @@ export type NextDeliveryState =
   | { status: 'failed' }
   | { status: 'pending'; nextAttemptAt: Date };
 
-/** Applies the outcome of one attempt if this worker still holds the lease; returns whether it did. */
-export async function finishAttempt(
-  tx: Tx,
-  tenantId: string,
-  deliveryId: string,
-  lease: Date,
-  attempt: AttemptRecord,
-  next: NextDeliveryState,
-): Promise<boolean> {
-  const result = await tx
-    .updateTable('webhook_deliveries')
-    .set((eb) => ({
-      status: next.status,
-      attempt_count: eb('attempt_count', '+', 1),
-      next_attempt_at: next.status === 'pending' ? next.nextAttemptAt : null,
-      locked_until: null,
-      last_attempt_at: attempt.attemptedAt,
-      last_status_code: attempt.statusCode,
-      last_error: attempt.error,
-      ...(next.status === 'succeeded' ? { delivered_at: next.deliveredAt } : {}),
-    }))
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', deliveryId)
-    .where('status', '=', 'pending')
-    .where('locked_until', '=', lease)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+/**
+ * Records a batch of attempts in one statement (the worker records everything that finished since its last
+ * round at once). Every attempt is stored — it happened, whatever became of the lease — if its delivery still
+ * exists; the delivery's state changes only where this worker still holds the lease. Returns the ids of the
+ * deliveries whose state changed.
+ */
+export async function recordAttempts(tx: Tx, outcomes: readonly AttemptOutcome[]): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const rows = JSON.stringify(outcomes.map((o) => ({
+    tenant_id: o.tenantId,
+    delivery_id: o.deliveryId,
+    lease: o.lease.toISOString(),
+    attempted_at: o.attemptedAt.toISOString(),
+    outcome: o.outcome,
+    status_code: o.statusCode,
+    latency_ms: o.latencyMs,
+    error: o.error,
+    response_body: o.responseBody,
+    status: o.next.status,
+    next_attempt_at: o.next.status === 'pending' ? o.next.nextAttemptAt.toISOString() : null,
+    delivered_at: o.next.status === 'succeeded' ? o.next.deliveredAt.toISOString() : null,
+  })));
+  // One statement: the attempts are inserted from the rows as they were before the update (a data-modifying CTE
+  // sees the snapshot of the statement), which is all the insert needs.
+  const updated = await sql<{ id: string }>`
+    WITH r AS (
+      SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS r(
+        tenant_id text, delivery_id text, lease timestamptz, attempted_at timestamptz, outcome text, status_code integer,
+        latency_ms integer, error text, response_body text, status text, next_attempt_at timestamptz, delivered_at timestamptz)
+    ), attempts AS (
+      INSERT INTO webhook_delivery_attempts (id, tenant_id, delivery_id, attempted_at, outcome, status_code, latency_ms, error, response_body)
+      SELECT new_prefixed_id('wha'), d.tenant_id, d.id, r.attempted_at, r.outcome, r.status_code, r.latency_ms, r.error, r.response_body
+      FROM r JOIN webhook_deliveries d ON d.tenant_id = r.tenant_id AND d.id = r.delivery_id
+    )
+    UPDATE webhook_deliveries d
+    SET status = r.status, attempt_count = d.attempt_count + 1, next_attempt_at = r.next_attempt_at, locked_until = NULL,
+        last_attempt_at = r.attempted_at, last_status_code = r.status_code, last_error = r.error,
+        delivered_at = coalesce(r.delivered_at, d.delivered_at)
+    FROM r
+    WHERE d.tenant_id = r.tenant_id AND d.id = r.delivery_id AND d.status = 'pending' AND d.locked_until = r.lease
+    RETURNING d.id
+  `.execute(tx);
+  return new Set(updated.rows.map((r) => r.id));
 }
 
 const deliveryColumns = [

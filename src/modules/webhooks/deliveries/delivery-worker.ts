@@ -1,4 +1,4 @@
-import { withCrossTenantTx, type Db } from '../../../platform/db.js';
+import { withCrossTenantTx, type Db, type Tx } from '../../../platform/db.js';
 import type { KeyRing } from '../../../platform/crypto.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { Metrics } from '../../../platform/metrics.js';
@@ -57,52 +57,72 @@ export function nextDeliveryState(
   return delayMs === null ? { status: 'failed' } : { status: 'pending', nextAttemptAt: new Date(now.getTime() + delayMs) };
 }
 
+interface FinishedAttempt {
+  claim: repo.ClaimedDelivery;
+  outcome: repo.AttemptOutcome;
+}
+
 /**
- * The delivery dispatcher of one worker process. Each iteration claims as many due deliveries as it has free
- * slots, starts them and returns at once: a slow receiver holds its slots (at most
+ * The delivery dispatcher of one worker process. It works in rounds; each round is one short transaction that
+ * records every attempt finished since the previous round, then claims as many due deliveries as there are free
+ * slots. The HTTP requests run outside any transaction, concurrently: a slow receiver holds its slots (at most
  * WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT of them, across all workers) while every other endpoint keeps flowing.
- * The HTTP request runs outside any transaction; its outcome is recorded in a short one.
+ * Recording in batches is what lets one worker sustain thousands of deliveries per second: the per-delivery
+ * cost is a share of two statements and one commit, not a transaction of its own.
  */
 export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & { drain(): Promise<void> } {
   const { db, settings, metrics } = deps;
   const log = deps.logger.child({ job: 'webhook-delivery' });
   const inFlight = new Set<Promise<void>>();
+  let finished: FinishedAttempt[] = [];
+  let wake: (() => void) | undefined;
 
-  async function record(claim: repo.ClaimedDelivery, result: DeliveryResult, attemptedAt: Date): Promise<void> {
-    const now = new Date();
-    const attempt: repo.AttemptRecord = {
-      attemptedAt,
-      outcome: result.outcome,
-      statusCode: result.statusCode ?? null,
-      latencyMs: result.latencyMs,
-      error: result.error ?? null,
-      responseBody: result.responseBody ?? null,
-    };
-    const next = nextDeliveryState(result, claim.attempt_count + 1, settings, now, deps.random);
-    const applied = await withCrossTenantTx(db, async (tx) => {
-      await repo.insertAttempt(tx, claim.tenant_id, claim.id, attempt);
-      const finished = await repo.finishAttempt(tx, claim.tenant_id, claim.id, claim.locked_until, attempt, next);
-      if (result.outcome === 'delivered') {
-        await endpointsRepo.markEndpointHealthy(tx, claim.tenant_id, claim.endpoint_id);
-      } else if (result.outcome === 'endpoint_gone') {
-        await disableEndpointWithEvent(tx, claim.tenant_id, claim.endpoint_id, 'endpoint_gone');
-      } else {
-        const failingSince = await endpointsRepo.markEndpointFailing(tx, claim.tenant_id, claim.endpoint_id, attemptedAt);
-        if (failingSince && now.getTime() - failingSince.getTime() >= settings.disableAfterMs) {
-          await disableEndpointWithEvent(tx, claim.tenant_id, claim.endpoint_id, 'failing');
-        }
+  async function applyEndpointHealth(tx: Tx, batch: readonly FinishedAttempt[], now: Date): Promise<void> {
+    const byEndpoint = new Map<string, { tenantId: string; delivered: boolean; gone: boolean; failedAt?: Date }>();
+    for (const { claim, outcome } of batch) {
+      const e = byEndpoint.get(claim.endpoint_id) ?? { tenantId: claim.tenant_id, delivered: false, gone: false };
+      if (outcome.outcome === 'delivered') e.delivered = true;
+      else if (outcome.outcome === 'endpoint_gone') e.gone = true;
+      else if (!e.failedAt || outcome.attemptedAt < e.failedAt) e.failedAt = outcome.attemptedAt;
+      byEndpoint.set(claim.endpoint_id, e);
+    }
+    const healthy: Array<{ tenantId: string; endpointId: string }> = [];
+    const failing: Array<{ tenantId: string; endpointId: string; failedAt: Date }> = [];
+    for (const [endpointId, e] of byEndpoint) {
+      if (e.gone) await disableEndpointWithEvent(tx, e.tenantId, endpointId, 'endpoint_gone');
+      // Any success in the round means the endpoint is not failing continuously.
+      else if (e.delivered) healthy.push({ tenantId: e.tenantId, endpointId });
+      else if (e.failedAt) failing.push({ tenantId: e.tenantId, endpointId, failedAt: e.failedAt });
+    }
+    await endpointsRepo.markEndpointsHealthy(tx, healthy);
+    for (const row of await endpointsRepo.markEndpointsFailing(tx, failing)) {
+      if (now.getTime() - row.failing_since.getTime() >= settings.disableAfterMs) {
+        await disableEndpointWithEvent(tx, row.tenant_id, row.id, 'failing');
       }
-      return finished;
-    });
-    metrics.webhookDeliveryAttempts.inc({ outcome: result.outcome });
-    if (!applied) {
-      log.warn({ delivery_id: claim.id, tenant_id: claim.tenant_id }, 'delivery lease lost before the outcome was recorded');
-    } else if (next.status === 'succeeded') {
-      metrics.webhookDeliveryLag.observe((now.getTime() - claim.created_at.getTime()) / 1000);
     }
   }
 
-  async function deliverOne(claim: repo.ClaimedDelivery): Promise<void> {
+  async function recordBatch(tx: Tx, batch: readonly FinishedAttempt[]): Promise<Set<string>> {
+    const applied = await repo.recordAttempts(tx, batch.map((f) => f.outcome));
+    await applyEndpointHealth(tx, batch, new Date());
+    return applied;
+  }
+
+  function afterCommit(batch: readonly FinishedAttempt[], applied: Set<string>): void {
+    const now = Date.now();
+    for (const { claim, outcome } of batch) {
+      metrics.webhookDeliveryAttempts.inc({ outcome: outcome.outcome });
+      if (!applied.has(claim.id)) {
+        log.warn({ delivery_id: claim.id, tenant_id: claim.tenant_id }, 'delivery lease lost before the outcome was recorded');
+      } else if (outcome.next.status === 'succeeded') {
+        // From the delivery being queued: for a live event that is its commit; replays and manual retries
+        // start their own clock instead of reporting the age of the event.
+        metrics.webhookDeliveryLag.observe((now - claim.created_at.getTime()) / 1000);
+      }
+    }
+  }
+
+  async function attempt(claim: repo.ClaimedDelivery): Promise<repo.AttemptOutcome> {
     const attemptedAt = new Date();
     const body = JSON.stringify(toEventResource({
       id: claim.event_id,
@@ -127,17 +147,38 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       log.error({ err, delivery_id: claim.id, tenant_id: claim.tenant_id }, 'could not prepare webhook delivery');
       result = { outcome: 'failed', retryable: true, latencyMs: 0, error: 'internal_error' };
     }
-    await record(claim, result, attemptedAt);
+    return {
+      tenantId: claim.tenant_id,
+      deliveryId: claim.id,
+      lease: claim.locked_until,
+      attemptedAt,
+      outcome: result.outcome,
+      statusCode: result.statusCode ?? null,
+      latencyMs: result.latencyMs,
+      error: result.error ?? null,
+      responseBody: result.responseBody ?? null,
+      next: nextDeliveryState(result, claim.attempt_count + 1, settings, new Date(), deps.random),
+    };
   }
 
   function start(claim: repo.ClaimedDelivery): void {
-    const p: Promise<void> = deliverOne(claim)
-      .catch((err: unknown) => {
-        // Recording failed (database unreachable): the lease expires and the delivery is attempted again.
-        log.error({ err, delivery_id: claim.id, tenant_id: claim.tenant_id }, 'could not record webhook delivery attempt');
+    const p: Promise<void> = attempt(claim)
+      .then((outcome) => {
+        finished.push({ claim, outcome });
+        wake?.();
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
+  }
+
+  async function idle(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    wake = undefined;
+    clearTimeout(timer);
   }
 
   return {
@@ -145,26 +186,41 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     // The dispatcher waits by itself (below), so the loop never adds a sleep of its own.
     idleDelayMs: 0,
     async runOnce() {
+      const batch = finished;
+      finished = [];
       const free = settings.maxInFlight - inFlight.size;
-      if (free > 0) {
-        const claimed = await withCrossTenantTx(db, (tx) =>
-          repo.claimDueDeliveries(tx, { limit: free, maxPerEndpoint: settings.maxConcurrencyPerEndpoint, leaseMs: settings.leaseMs }),
-        );
-        for (const claim of claimed) start(claim);
-        if (claimed.length > 0) return claimed.length;
+      let round: { applied: Set<string>; claimed: repo.ClaimedDelivery[] };
+      try {
+        round = await withCrossTenantTx(db, async (tx) => ({
+          applied: await recordBatch(tx, batch),
+          claimed: free > 0
+            ? await repo.claimDueDeliveries(tx, { limit: free, maxPerEndpoint: settings.maxConcurrencyPerEndpoint, leaseMs: settings.leaseMs })
+            : [],
+        }));
+      } catch (err) {
+        // Database unreachable: keep the outcomes for the next round (their leases protect the deliveries meanwhile).
+        finished = [...batch, ...finished];
+        log.error({ err, finished: finished.length }, 'webhook delivery round failed');
+        await idle(settings.pollIntervalMs);
+        return 0;
       }
-      // Nothing claimable: wait for a slot to free up (an endpoint at its limit may then take another
-      // delivery) or for the poll interval, whichever comes first.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => { timer = setTimeout(resolve, settings.pollIntervalMs); }),
-        ...(inFlight.size > 0 ? [Promise.race(inFlight)] : []),
-      ]);
-      clearTimeout(timer);
-      return 0;
+      afterCommit(batch, round.applied);
+      for (const claim of round.claimed) start(claim);
+      const handled = batch.length + round.claimed.length;
+      // Nothing to do: sleep until an attempt finishes (its slot and its outcome make work) or the poll interval.
+      if (handled === 0 && finished.length === 0) await idle(settings.pollIntervalMs);
+      return handled;
     },
     async drain() {
       await Promise.allSettled([...inFlight]);
+      const batch = finished;
+      finished = [];
+      if (batch.length === 0) return;
+      const applied = await withCrossTenantTx(db, (tx) => recordBatch(tx, batch)).catch((err: unknown) => {
+        log.error({ err }, 'could not record the last webhook delivery attempts; their leases will expire and they will be retried');
+        return undefined;
+      });
+      if (applied) afterCommit(batch, applied);
     },
   };
 }

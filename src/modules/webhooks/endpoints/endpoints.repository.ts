@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Queryable, Tx } from '../../../platform/db.js';
 import type { WebhookEndpointsTable } from '../../../platform/db-schema.js';
 import { pageWindow, type PageQuery } from '../../../platform/http/pagination.js';
@@ -70,27 +70,34 @@ export async function deleteEndpoint(tx: Tx, tenantId: string, endpointId: strin
   return result.numDeletedRows > 0n;
 }
 
-/** Endpoint health after a failed attempt: starts the failure clock if it is not running; returns when it started. */
-export async function markEndpointFailing(tx: Tx, tenantId: string, endpointId: string, at: Date): Promise<Date | null> {
-  const row = await tx
-    .updateTable('webhook_endpoints')
-    .set((eb) => ({ failing_since: eb.fn.coalesce('failing_since', eb.val(at)) }))
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', endpointId)
-    .where('status', '=', 'enabled')
-    .returning('failing_since')
-    .executeTakeFirst();
-  return row?.failing_since ?? null;
+/**
+ * Endpoint health after a round of failed attempts: starts each endpoint's failure clock if it is not running
+ * (at its earliest failure in the round); returns when each clock started.
+ */
+export async function markEndpointsFailing(
+  tx: Tx,
+  failures: ReadonlyArray<{ tenantId: string; endpointId: string; failedAt: Date }>,
+): Promise<Array<{ tenant_id: string; id: string; failing_since: Date }>> {
+  if (failures.length === 0) return [];
+  const rows = JSON.stringify(failures.map((f) => ({ tenant_id: f.tenantId, id: f.endpointId, failed_at: f.failedAt.toISOString() })));
+  const result = await sql<{ tenant_id: string; id: string; failing_since: Date }>`
+    UPDATE webhook_endpoints e SET failing_since = coalesce(e.failing_since, f.failed_at)
+    FROM jsonb_to_recordset(${rows}::jsonb) AS f(tenant_id text, id text, failed_at timestamptz)
+    WHERE e.tenant_id = f.tenant_id AND e.id = f.id AND e.status = 'enabled'
+    RETURNING e.tenant_id, e.id, e.failing_since
+  `.execute(tx);
+  return result.rows;
 }
 
-export async function markEndpointHealthy(tx: Tx, tenantId: string, endpointId: string): Promise<void> {
-  await tx
-    .updateTable('webhook_endpoints')
-    .set({ failing_since: null })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', endpointId)
-    .where('failing_since', 'is not', null)
-    .execute();
+/** A success stops the failure clock of its endpoint. */
+export async function markEndpointsHealthy(tx: Tx, endpoints: ReadonlyArray<{ tenantId: string; endpointId: string }>): Promise<void> {
+  if (endpoints.length === 0) return;
+  const rows = JSON.stringify(endpoints.map((e) => ({ tenant_id: e.tenantId, id: e.endpointId })));
+  await sql`
+    UPDATE webhook_endpoints e SET failing_since = NULL
+    FROM jsonb_to_recordset(${rows}::jsonb) AS h(tenant_id text, id text)
+    WHERE e.tenant_id = h.tenant_id AND e.id = h.id AND e.failing_since IS NOT NULL
+  `.execute(tx);
 }
 
 /** Cross-tenant, for the metrics gauge. */
