@@ -25,7 +25,7 @@ async function closeAll(closers: Closer[], timeoutMs: number, logger: Logger): P
   }
 }
 
-export function installShutdown(closers: Closer[], config: Config, logger: Logger): void {
+export function installShutdown(closers: Closer[], config: Config, logger: Logger): { isStopping(): boolean } {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -38,6 +38,7 @@ export function installShutdown(closers: Closer[], config: Config, logger: Logge
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  return { isStopping: () => stopping };
 }
 
 /** `nimbuspay start`: the whole platform in one process, on an embedded PostgreSQL unless DATABASE_URL is set. */
@@ -46,8 +47,17 @@ export async function startAll(env: EnvSource): Promise<void> {
   const config = loadConfig(withAdmin);
   const logger = createLogger({ level: config.logLevel, name: 'all' });
   const closers: Closer[] = [];
-  installShutdown(closers, config, logger);
+  const shutdown = installShutdown(closers, config, logger);
+  try {
+    await startRoles(config, logger, closers, generatedAdminSecret);
+  } catch (err) {
+    // A signal during start-up closes what is running; what was still starting then fails, expectedly.
+    if (shutdown.isStopping()) return;
+    throw err;
+  }
+}
 
+async function startRoles(config: Config, logger: Logger, closers: Closer[], generatedAdminSecret: string | undefined): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let appUrl = config.databaseUrl;
   let ownerUrl = config.migrationDatabaseUrl;

@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/platform.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
+
+/** `nimbuspay start` exactly as `npm start` runs it, with its own data directory and ports. */
+async function startPlatform(dataDir: string, ports: { api: number; sandbox: number; health: number; pg: number }) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'start'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NIMBUSPAY_DATA_DIR: dataDir,
+      PORT: String(ports.api),
+      SANDBOX_PROCESSOR_PORT: String(ports.sandbox),
+      HEALTH_PORT: String(ports.health),
+      NIMBUSPAY_PG_PORT: String(ports.pg),
+      NIMBUSPAY_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const url = `http://127.0.0.1:${ports.api}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`start exited ${child.exitCode}: ${output}`);
+    if (await fetch(`${url}/readyz`).then((r) => r.status === 200).catch(() => false)) break;
+    if (Date.now() - started > 90_000) throw new Error(`not ready in time: ${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    readyAfterMs: Date.now() - started,
+    output: () => output,
+    stop: () =>
+      new Promise<number | null>((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function adminToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`platform-admin:${ADMIN_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+function postgresProcessesUsing(dataDir: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes('postgres') && line.includes(dataDir));
+}
+
+test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SIGTERM leaves no postgres behind', { timeout: 240_000 }, async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-start-'));
+  await chmod(dataDir, 0o755);
+  const ports = { api: await freePort(), sandbox: await freePort(), health: await freePort(), pg: await freePort() };
+  try {
+    const first = await startPlatform(dataDir, ports);
+    assert.ok(first.readyAfterMs < 60_000, `first start ready in ${first.readyAfterMs} ms`);
+    assert.match(first.output(), /NimbusPay is running/);
+    assert.match(first.output(), /Demo tenant/);
+    assert.match(first.output(), /curl -s -u '/);
+    const token = await adminToken(first.url);
+    const created = await fetch(`${first.url}/v1/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Survivor Inc' }) });
+    assert.equal(created.status, 201);
+    const tenant = (await created.json()) as { id: string };
+    assert.equal(await first.stop(), 0, first.output());
+    assert.deepEqual(postgresProcessesUsing(dataDir), [], 'no postgres left after SIGTERM');
+
+    const second = await startPlatform(dataDir, ports);
+    assert.ok(second.readyAfterMs < 15_000, `restart ready in ${second.readyAfterMs} ms`);
+    const again = await fetch(`${second.url}/v1/admin/tenants/${tenant.id}`, { headers: { authorization: `Bearer ${await adminToken(second.url)}` } });
+    assert.equal(again.status, 200, 'the tenant survived the restart');
+    assert.equal(await second.stop(), 0);
+    assert.deepEqual(postgresProcessesUsing(dataDir), []);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
