@@ -73,12 +73,13 @@ export async function claimDueDeliveries(
     ), picked AS (
       SELECT id FROM eligible ORDER BY tenant_rank, next_attempt_at, id LIMIT ${options.limit}
     ), locked AS (
-      SELECT d.id FROM webhook_deliveries d WHERE d.id IN (SELECT id FROM picked) FOR UPDATE SKIP LOCKED
+      SELECT d.id FROM webhook_deliveries d WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) FOR UPDATE SKIP LOCKED
     )
     UPDATE webhook_deliveries d
     SET locked_until = date_trunc('milliseconds', now() + ${options.leaseMs} * interval '1 millisecond')
-    FROM locked, webhook_endpoints e, events ev
-    WHERE d.id = locked.id AND e.id = d.endpoint_id AND ev.id = d.event_id
+    FROM webhook_endpoints e, events ev
+    -- = ANY(ARRAY(…)): primary-key probes for the few claimed rows, never a scan of the backlog
+    WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND e.id = d.endpoint_id AND ev.id = d.event_id
     RETURNING d.id, d.tenant_id, d.endpoint_id, d.attempt_count, d.locked_until, d.created_at,
               e.url, e.secret_enc, e.previous_secret_enc, e.previous_secret_expires_at,
               ev.id AS event_id, ev.type AS event_type, ev.object_type AS event_object_type,
