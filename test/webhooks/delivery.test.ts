@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import type { Metrics } from '../../src/platform/metrics.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createEndpoint, emitEvent, startReceiver, waitUntil, type ReceivedRequest, type Receiver } from './helpers.js';
 
@@ -29,8 +30,10 @@ async function deliveries(endpointId: string) {
   return res.body.data as Array<Record<string, any>>;
 }
 
+let metrics: Metrics;
 before(async () => {
-  platform = await startTestPlatform({ worker: true });
+  platform = await startTestPlatform();
+  metrics = ((await platform.startWorker()) as unknown as { metrics: Metrics }).metrics;
   tenant = await createTenant(platform);
 });
 after(async () => {
@@ -246,5 +249,15 @@ describe('webhook delivery', () => {
     assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [committed]);
     const events = await platform.request('GET', '/v1/events', { token: rollbackTenant.token });
     assert.deepEqual(events.body.data.map((e: any) => e.id), [committed]);
+  });
+
+  it('exports attempt outcomes, delivery lag, backlog and disabled endpoints as metrics', async () => {
+    await waitUntil(async () => (await metrics.registry.getSingleMetricAsString('nimbuspay_webhook_endpoints_disabled')).includes('nimbuspay_webhook_endpoints_disabled{role="worker"} 1'), 8000, 'disabled gauge');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /nimbuspay_webhook_delivery_attempts_total\{outcome="delivered",role="worker"\} [1-9]/);
+    assert.match(text, /nimbuspay_webhook_delivery_attempts_total\{outcome="failed",role="worker"\} [1-9]/);
+    assert.match(text, /nimbuspay_webhook_delivery_attempts_total\{outcome="endpoint_gone",role="worker"\} 1/);
+    assert.match(text, /nimbuspay_webhook_delivery_lag_seconds_count\{role="worker"\} [1-9]/);
+    assert.match(text, /nimbuspay_webhook_deliveries_pending\{role="worker"\} \d+/);
   });
 });

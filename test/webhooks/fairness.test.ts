@@ -21,7 +21,9 @@ describe('delivery fairness and concurrency', () => {
   let platform: TestPlatform;
   before(async () => {
     platform = await startTestPlatform({ worker: true, env: { WEBHOOK_TIMEOUT_MS: '3000' } });
-    await platform.startWorker(); // two workers compete for the same deliveries
+    // three workers compete for the same deliveries
+    await platform.startWorker();
+    await platform.startWorker();
   });
   after(() => platform.close());
 
@@ -57,7 +59,7 @@ describe('delivery fairness and concurrency', () => {
     assert.equal(slow.requests.length, 4, 'the slow endpoint got no more than 4 requests before the first timed out');
   });
 
-  it('two workers deliver every event exactly once per endpoint', async () => {
+  it('three workers deliver every event exactly once per endpoint', async () => {
     const t1 = await createTenant(platform, { name: 'Load 1' });
     const t2 = await createTenant(platform, { name: 'Load 2' });
     const r1 = await receiver();
