@@ -33,7 +33,8 @@ async function startPlatform(dataDir: string, ports: { api: number; sandbox: num
   const started = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`start exited ${child.exitCode}: ${output}`);
-    if (await fetch(`${url}/readyz`).then((r) => r.status === 200).catch(() => false)) break;
+    // ready = /readyz answers 200 and the banner (printed after the development bootstrap) is out
+    if (output.includes('Ctrl-C stops everything') && (await fetch(`${url}/readyz`).then((r) => r.status === 200).catch(() => false))) break;
     if (Date.now() - started > 90_000) throw new Error(`not ready in time: ${output}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -87,6 +88,6 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
     assert.equal(await second.stop(), 0);
     assert.deepEqual(postgresProcessesUsing(dataDir), []);
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
   }
 });

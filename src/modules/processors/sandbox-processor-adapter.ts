@@ -108,6 +108,7 @@ function invalidAmount(amountMinor: bigint): ErrorOutcome {
  * idempotency key, a cockatiel circuit breaker around every call, and normalization of every answer.
  */
 export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOptions): SandboxProcessorAdapter {
+  let closing: Promise<void> | undefined;
   const logger = options.logger.child({ component: 'processor', processor: 'sandbox' });
   const transport = createProcessorHttpTransport({
     baseUrl: options.baseUrl,
@@ -285,7 +286,9 @@ export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOp
     },
 
     async close() {
-      await transport.close();
+      // idempotent: several owners (API services, worker jobs) may close the same adapter at shutdown
+      closing ??= transport.close();
+      await closing;
     },
   };
 }
