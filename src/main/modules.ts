@@ -90,9 +90,13 @@ export function bankTransfersDeps(deps: ModuleDeps, payments: PaymentsDeps): Ban
   };
 }
 
-export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing): IdempotencySettings {
-  // The lease outlives any request (processor calls are bounded): a key is only taken over after a crash.
-  return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: 5 * 60_000 };
+/**
+ * The lease outlives a normal request (its processor call is bounded by inFlightMs), so a key is taken over only
+ * after a crash. Even an early takeover is safe: the resumed handler finds the payment or refund created under the
+ * key (unique per tenant) or the attempt still open, and never charges twice.
+ */
+export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing, inFlightMs: number): IdempotencySettings {
+  return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: inFlightMs + 5_000 };
 }
 
 /** Registers every module's routes on the API app. */
@@ -108,7 +112,7 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   registerTenantRoutes(app, { db });
   const processor = createProcessor(config, logger, metrics);
   const payments = paymentsDeps(deps, keyRing, processor);
-  registerPaymentRoutes(app, payments, idempotencySettings(deps, keyRing));
+  registerPaymentRoutes(app, payments, idempotencySettings(deps, keyRing, payments.inFlightMs));
   registerProcessorNotificationRoutes(app, {
     ...bankTransfersDeps(deps, payments),
     // Only the configured processor may notify, and only when a secret is shared with it.
