@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { withCrossTenantTx, type Db, type Tx } from '../../../platform/db.js';
 import type { KeyRing } from '../../../platform/crypto.js';
 import type { Logger } from '../../../platform/logger.js';
@@ -36,6 +37,8 @@ export interface DeliveryWorkerDeps {
 }
 
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+// After the first attempt of a round finishes, how long to let the others catch up so they are recorded together.
+const BATCH_WINDOW_MS = 2;
 
 /** Next state of a delivery after an attempt, from the transport's result and the retry schedule. */
 export function nextDeliveryState(
@@ -206,10 +209,12 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       }
       afterCommit(batch, round.applied);
       for (const claim of round.claimed) start(claim);
-      const handled = batch.length + round.claimed.length;
-      // Nothing to do: sleep until an attempt finishes (its slot and its outcome make work) or the poll interval.
-      if (handled === 0 && finished.length === 0) await idle(settings.pollIntervalMs);
-      return handled;
+      // Until an attempt finishes there is nothing to record and (if claiming stopped short) no slot to fill, so
+      // the next round waits for the first finished attempt or the poll interval (new events). Starting it at
+      // once would mostly run empty rounds and split every batch in two.
+      if (finished.length === 0) await idle(settings.pollIntervalMs);
+      if (finished.length > 0 && inFlight.size > 0) await sleep(BATCH_WINDOW_MS);
+      return batch.length + round.claimed.length;
     },
     async drain() {
       await Promise.allSettled([...inFlight]);
