@@ -28,11 +28,17 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     ...env,
   };
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], { cwd: root, env: base, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], { cwd: root, env: base, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+async function inBatches<T>(size: number, jobs: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < jobs.length; i += size) out.push(...(await Promise.all(jobs.slice(i, i + size).map((j) => j()))));
+  return out;
 }
 
 describe('nimbuspay admin CLI', () => {
@@ -96,17 +102,18 @@ describe('nimbuspay admin CLI', () => {
   });
 
   it('errors: clear messages and distinct exit codes', async () => {
-    // independent child processes: run them side by side (each pays tsx's start-up)
-    const [missing, usage, unknownOption, unknownCommand, badScope, badSecret, noSecret, down] = await Promise.all([
-      cli(['tenants', 'get', 'ten_00000000000000000000000000']),
-      cli(['clients', 'create', '--name', 'x', '--scopes', 'payments:read']),
-      cli(['tenants', 'create', '--nmae', 'x']),
-      cli(['tenants', 'destroy']),
-      cli(['clients', 'create', '--tenant', 'ten_00000000000000000000000000', '--name', 'x', '--scopes', 'platform:admin']),
-      cli(['tenants', 'list'], { NIMBUSPAY_ADMIN_CLIENT_SECRET: 'definitely-not-the-admin-secret' }),
-      cli(['tenants', 'list'], { NIMBUSPAY_ADMIN_CLIENT_SECRET: '' }),
-      freePort().then((port) => cli(['tenants', 'list', '--url', `http://127.0.0.1:${port}`])),
+    // independent child processes: a few side by side (each pays tsx's start-up; too many at once starve a busy machine)
+    const runs = await inBatches(3, [
+      () => cli(['tenants', 'get', 'ten_00000000000000000000000000']),
+      () => cli(['clients', 'create', '--name', 'x', '--scopes', 'payments:read']),
+      () => cli(['tenants', 'create', '--nmae', 'x']),
+      () => cli(['tenants', 'destroy']),
+      () => cli(['clients', 'create', '--tenant', 'ten_00000000000000000000000000', '--name', 'x', '--scopes', 'platform:admin']),
+      () => cli(['tenants', 'list'], { NIMBUSPAY_ADMIN_CLIENT_SECRET: 'definitely-not-the-admin-secret' }),
+      () => cli(['tenants', 'list'], { NIMBUSPAY_ADMIN_CLIENT_SECRET: '' }),
+      () => freePort().then((port) => cli(['tenants', 'list', '--url', `http://127.0.0.1:${port}`])),
     ]);
+    const [missing, usage, unknownOption, unknownCommand, badScope, badSecret, noSecret, down] = runs as [Run, Run, Run, Run, Run, Run, Run, Run];
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No such tenant.*resource_not_found, HTTP 404, request_id/);
 
