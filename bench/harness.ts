@@ -2,10 +2,10 @@
 // in Kubernetes), a tenant with a token, and percentile printing. Benchmarks only ever talk to loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/net.js';
 import { createLogger } from '../src/platform/logger.js';
 import { runMigrations } from '../src/platform/migrations.js';
 import { ensureAppLoginRole, startEmbeddedPostgres } from '../src/main/embedded-postgres.js';
@@ -16,16 +16,6 @@ export const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 const APP_ROLE = 'nimbuspay_bench_app';
 const APP_PASSWORD = 'nimbuspay-bench-app';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export interface BenchDatabase {
   ownerUrl: string;
@@ -34,6 +24,8 @@ export interface BenchDatabase {
 }
 
 /** A fresh, migrated database: embedded PostgreSQL in a temp dir, or BENCH_DATABASE_URL (owner) if given. */
+export { freePort };
+
 export async function startBenchDatabase(): Promise<BenchDatabase> {
   const logger = createLogger({ level: 'warn', name: 'bench' });
   const external = process.env.BENCH_DATABASE_URL;

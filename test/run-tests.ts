@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from '../src/platform/logger.js';
 import { runMigrations } from '../src/platform/migrations.js';
 import { ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/main/embedded-postgres.js';
+import { freePort } from './helpers/net.js';
 import { TEST_APP_PASSWORD, TEST_APP_ROLE, TEMPLATE_DATABASE } from './helpers/database.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -26,16 +26,6 @@ async function findTestFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function main(): Promise<number> {
   const logger = createLogger({ level: process.env.TEST_HARNESS_LOG_LEVEL ?? 'warn', name: 'test-harness' });

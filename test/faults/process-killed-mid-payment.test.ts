@@ -6,14 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, ownerQuery, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
+import { CARDS, cardBody, ownerQuery, sandboxControl, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function control(platform: TestPlatform, knobs: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
-  assert.equal(res.status, 200);
-}
 
 /** The API role as its own OS process (as in Kubernetes), so it can be killed with SIGKILL mid-request. */
 async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; url: string }> {
@@ -59,7 +54,7 @@ describe('faults: a process killed between the two transactions of a payment', (
 
   it('API killed with SIGKILL while the processor call is in flight: the reconciler converges the payment to succeeded, charged once', async () => {
     const api = await spawnApi(platform);
-    await control(platform, { latency_ms: 1500 });
+    await sandboxControl(platform, { latency_ms: 1500 });
     try {
       const key = randomUUID();
       const request = fetch(`${api.url}/v1/payments`, {
@@ -75,7 +70,7 @@ describe('faults: a process killed between the two transactions of a payment', (
       api.child.kill('SIGKILL');
       assert.ok((await request) instanceof Error, 'the client lost its answer');
       // the parked authorization still executes at the processor; later lookups must not be slowed down
-      await control(platform, { latency_ms: 0 });
+      await sandboxControl(platform, { latency_ms: 0 });
 
       await platform.startWorker();
       const done = await waitForPaymentStatus(platform, tenant.token, row!.id, 'succeeded', 30_000);
@@ -86,7 +81,7 @@ describe('faults: a process killed between the two transactions of a payment', (
       assert.deepEqual(events.map((e) => e.type), ['payment.processing', 'payment.succeeded']);
 
       // the client retries with the same key on a healthy API: the same payment, no second charge
-      await control(platform, { latency_ms: 0 });
+      await sandboxControl(platform, { latency_ms: 0 });
       // (409 idempotency_key_in_use until the dead request's lease expires, as a client honouring Retry-After sees it)
       const retry = await waitFor(async () => {
         const res = await platform.request('POST', '/v1/payments', { token: tenant.token, body: cardBody(CARDS.visa), headers: { 'idempotency-key': key } });
@@ -100,13 +95,13 @@ describe('faults: a process killed between the two transactions of a payment', (
       assert.equal(count[0]!.n, 1);
     } finally {
       api.child.kill('SIGKILL');
-      await control(platform, { latency_ms: 0 });
+      await sandboxControl(platform, { latency_ms: 0 });
     }
   });
 
   it('the processor stops answering: payments stay processing (never failed on a guess) and converge once it is back', async () => {
     await platform.startWorker();
-    await control(platform, { stop_answering: true });
+    await sandboxControl(platform, { stop_answering: true });
     let id: string;
     try {
       const res = await platform.request('POST', '/v1/payments', { token: tenant.token, body: cardBody(CARDS.visa), headers: { 'idempotency-key': randomUUID() } });
@@ -117,7 +112,7 @@ describe('faults: a process killed between the two transactions of a payment', (
       const still = await platform.request('GET', `/v1/payments/${id}`, { token: tenant.token });
       assert.equal(still.body.status, 'processing');
     } finally {
-      await control(platform, { stop_answering: false });
+      await sandboxControl(platform, { stop_answering: false });
     }
     const done = await waitForPaymentStatus(platform, tenant.token, id, 'succeeded', 30_000);
     assert.equal(done.amount_captured, 2000);

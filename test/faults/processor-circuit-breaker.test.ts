@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, post } from '../payments/helpers.js';
+import { CARDS, cardBody, countRows, post, sandboxControl } from '../payments/helpers.js';
 
 describe('faults: the processor fails every request', () => {
   let platform: TestPlatform;
@@ -14,7 +14,7 @@ describe('faults: the processor fails every request', () => {
   after(async () => platform.close());
 
   it('payments fail with processing_error, then the circuit opens: new payments fail fast with 503 and nothing written', async () => {
-    await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error_rate: 1 }) });
+    await sandboxControl(platform, { error_rate: 1 });
     try {
       let opened = false;
       for (let i = 0; i < 10 && !opened; i++) {
@@ -41,7 +41,7 @@ describe('faults: the processor fails every request', () => {
       assert.deepEqual([await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')], before,
         'nothing half-written, and the key is released so the client can retry it');
     } finally {
-      await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error_rate: 0 }) });
+      await sandboxControl(platform, { error_rate: 0 });
     }
   });
 });

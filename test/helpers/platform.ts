@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/platform/config.js';
 import { createDb, type DbHandle } from '../../src/platform/db.js';
@@ -7,17 +6,7 @@ import { startApi, type ApiRuntime } from '../../src/main/api.js';
 import { startWorker } from '../../src/main/worker.js';
 import { startSandboxProcessorRole } from '../../src/main/sandbox-processor.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freePort } from './net.js';
 
 /** Every log line the platform wrote, parsed; tests grep it for secrets and request ids. */
 export class LogCapture extends Writable {
@@ -34,6 +23,8 @@ export class LogCapture extends Writable {
     return this.lines.join('\n');
   }
 }
+
+export { freePort };
 
 export interface TestPlatform {
   config: Config;

@@ -62,3 +62,9 @@ export async function ownerQuery<T>(platform: TestPlatform, text: string, values
     await client.end();
   }
 }
+
+/** Fault knobs of the sandbox processor (`POST /_control`): latency_ms, error_rate, stop_answering, drop_notifications. */
+export async function sandboxControl(platform: TestPlatform, knobs: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
+  if (res.status !== 200) throw new Error(`sandbox control failed: ${res.status}`);
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, ownerQuery, post } from './helpers.js';
+import { CARDS, cardBody, countRows, ownerQuery, post, sandboxControl } from './helpers.js';
 
 describe('idempotency keys and concurrency on money-moving requests', () => {
   let platform: TestPlatform;
@@ -81,7 +81,7 @@ describe('idempotency keys and concurrency on money-moving requests', () => {
   });
 
   it('20 parallel requests with one key → exactly one payment and one processor authorization; others 409 or replay', async () => {
-    await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency_ms: 300 }) });
+    await sandboxControl(platform, { latency_ms: 300 });
     try {
       const key = randomUUID();
       const results = await Promise.all(Array.from({ length: 20 }, () => post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa), key)));
@@ -99,7 +99,7 @@ describe('idempotency keys and concurrency on money-moving requests', () => {
       const op = await fetch(`${platform.sandboxUrl}/v1/operations/${attempts[0]!.id}`);
       assert.equal(op.status, 200, 'the processor recorded the one authorization');
     } finally {
-      await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency_ms: 0 }) });
+      await sandboxControl(platform, { latency_ms: 0 });
     }
   });
 

@@ -106,9 +106,13 @@ export async function applyAuthorizeOutcome(
   return transitionCardPayment(tx, ctx, tenantId, payment, 'authorization_failed', { failure_code: failure.code, failure_message: failure.message }, `authorization failed: ${failure.code}`);
 }
 
-/** A capture that fails leaves the authorization held: the payment stays `requires_capture`. */
-export async function applyCaptureOutcome(
-  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: CaptureOutcome | NotRecorded, latencyMs: number | null,
+/**
+ * Capture and void of a held authorization: approved moves the payment (captured / voided); a refusal leaves the
+ * authorization held, so the payment stays `requires_capture` and the caller reports the failure.
+ */
+async function applyAuthorizationOperationOutcome(
+  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: CaptureOutcome | VoidOutcome | NotRecorded, latencyMs: number | null,
+  onApproved: (payment: repo.PaymentRow, approved: Extract<CaptureOutcome | VoidOutcome, { kind: 'approved' }>) => Promise<repo.PaymentRow>,
 ): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
   const payment = await loadPayment(tx, tenantId, attempt);
   if (outcome.kind === 'unknown') {
@@ -117,32 +121,29 @@ export async function applyCaptureOutcome(
   }
   if (outcome.kind === 'approved') {
     const done = await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'succeeded', processor_reference: outcome.processorReference, latency_ms: latencyMs });
-    if (!done) return { payment };
-    return {
-      payment: await transitionCardPayment(tx, ctx, tenantId, payment, 'captured', { amount_captured: outcome.capturedAmountMinor, amount_capturable: 0n }, `captured ${outcome.capturedAmountMinor}`),
-    };
+    return { payment: done ? await onApproved(payment, outcome) : payment };
   }
   const failure = failureOf(outcome);
   await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'failed', failure_code: failure.code, failure_message: failure.message, latency_ms: latencyMs });
   return { payment, failure };
 }
 
-export async function applyVoidOutcome(
+export function applyCaptureOutcome(
+  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: CaptureOutcome | NotRecorded, latencyMs: number | null,
+): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
+  return applyAuthorizationOperationOutcome(tx, ctx, tenantId, attempt, outcome, latencyMs, (payment, approved) => {
+    // the processor's figure is authoritative for what moved
+    const captured = 'capturedAmountMinor' in approved ? approved.capturedAmountMinor : attempt.amount;
+    return transitionCardPayment(tx, ctx, tenantId, payment, 'captured', { amount_captured: captured, amount_capturable: 0n }, `captured ${captured}`);
+  });
+}
+
+export function applyVoidOutcome(
   tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: VoidOutcome | NotRecorded, latencyMs: number | null,
 ): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
-  const payment = await loadPayment(tx, tenantId, attempt);
-  if (outcome.kind === 'unknown') {
-    await repo.markAttemptUnknown(tx, tenantId, attempt.id, ctx.firstReconcileDelayMs, { failure_message: outcome.message, latency_ms: latencyMs });
-    return { payment };
-  }
-  if (outcome.kind === 'approved') {
-    const done = await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'succeeded', processor_reference: outcome.processorReference, latency_ms: latencyMs });
-    if (!done) return { payment };
-    return { payment: await transitionCardPayment(tx, ctx, tenantId, payment, 'voided', { amount_capturable: 0n }, 'authorization voided') };
-  }
-  const failure = failureOf(outcome);
-  await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'failed', failure_code: failure.code, failure_message: failure.message, latency_ms: latencyMs });
-  return { payment, failure };
+  return applyAuthorizationOperationOutcome(tx, ctx, tenantId, attempt, outcome, latencyMs, (payment) =>
+    transitionCardPayment(tx, ctx, tenantId, payment, 'voided', { amount_capturable: 0n }, 'authorization voided'),
+  );
 }
 
 /**
