@@ -64,11 +64,25 @@ export function createDb(options: {
  * next user of the pooled connection.
  */
 export async function withTenantTx<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
-    await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
-    return fn(tx);
+  // The tenant id goes into the SQL text so BEGIN and the setting travel in one round trip (simple protocol,
+  // no parameters): it is checked against the id format first, so it can never carry SQL.
+  if (!TENANT_ID.test(tenantId)) throw new Error('withTenantTx: malformed tenant id');
+  return db.connection().execute(async (conn) => {
+    await sql.raw(`BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true)`).execute(conn);
+    let result: T;
+    try {
+      // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
+      result = await fn(conn as unknown as Tx);
+    } catch (err) {
+      await sql.raw('ROLLBACK').execute(conn).catch(() => {});
+      throw err;
+    }
+    await sql.raw('COMMIT').execute(conn);
+    return result;
   });
 }
+
+const TENANT_ID = /^ten_[0-9a-z]{26}$/;
 
 /**
  * The explicit cross-tenant path (worker, reconciler, token endpoint, platform admin, support). Callers must
