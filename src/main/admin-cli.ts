@@ -257,20 +257,8 @@ async function dispatch(args: string[], env: EnvSource, io: Output): Promise<voi
   }
 }
 
-/**
- * Entry point used by cli.ts. cli.ts parses leniently without knowing admin options, which turns `--name Acme`
- * into a boolean flag plus a stray positional; so the raw words are re-read here when they are available.
- */
-export async function runAdminCommand(
-  command: string,
-  positionals: string[],
-  values: Record<string, string | boolean | undefined>,
-  env: EnvSource,
-): Promise<void> {
-  const raw = process.argv.indexOf(command, 2);
-  const args = raw >= 0
-    ? process.argv.slice(raw + 1)
-    : [...positionals, ...Object.entries(values).flatMap(([k, v]) => (v === true ? [`--${k}`] : typeof v === 'string' ? [`--${k}`, v] : []))];
+/** Entry point used by cli.ts, with the command's own words, unparsed. */
+export async function runAdminCommand(command: string, args: string[], env: EnvSource): Promise<void> {
   const code = await runAdminCli([command, ...args], env, {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
@@ -282,3 +270,4 @@ export async function runAdminCommand(
     process.exit(code);
   }
 }
+

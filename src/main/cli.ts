@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type EnvSource } from '../platform/config.js';
 import { createDb } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
@@ -73,10 +72,8 @@ async function main(argv: string[]): Promise<void> {
     case '-h':
       process.stdout.write(USAGE);
       return;
-    default: {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false });
-      return runAdminCommand(command, positionals, values, env);
-    }
+    default:
+      return runAdminCommand(command, rest, env);
   }
 }
 
