@@ -1,5 +1,6 @@
-// bench:db-ceiling — the SQL a card payment's request path issues (idempotency claim; transaction 1 with the resume
-// check; transaction 2 with the idempotent answer; the same repository functions, so the same statements), run straight
+// bench:db-ceiling — the SQL a card payment's request path issues (transaction 1: idempotency claim, resume check,
+// payment, attempt, transition, event; transaction 2: lock, outcome, transition, event, idempotent answer; the same
+// repository functions, so the same statements), run straight
 // through pg at the API benchmark's concurrency with no HTTP, auth or processor in the way. Prints payments/s and
 // latency percentiles: the ceiling the API can approach on this machine.
 import { randomUUID } from 'node:crypto';
@@ -29,12 +30,10 @@ export async function runDbCeiling(options: { appUrl: string; tenantId: string; 
 
   async function onePayment(): Promise<void> {
     const key = randomUUID();
-    await withTenantTx(db, tenantId, (tx) =>
-      sql`INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, locked_until)
-          VALUES (${tenantId}, ${key}, 'POST', '/v1/payments', ${'h'.repeat(43)}, 'in_progress', now() + interval '60 seconds')
-          ON CONFLICT (tenant_id, key) DO NOTHING RETURNING key`.execute(tx),
-    );
     const { payment, attempt } = await withTenantTx(db, tenantId, async (tx) => {
+      await sql`INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, locked_until)
+          VALUES (${tenantId}, ${key}, 'POST', '/v1/payments', ${'h'.repeat(43)}, 'in_progress', now() + interval '60 seconds')
+          ON CONFLICT (tenant_id, key) DO NOTHING RETURNING key`.execute(tx);
       await repo.findPaymentByIdempotencyKey(tx, tenantId, key);
       const payment = await repo.insertPayment(tx, tenantId, {
         id: newId('payment'), status: 'processing', amount: 2000n, currency: 'usd', description: null, metadata: '{}', customer_reference: null,

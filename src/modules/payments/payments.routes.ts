@@ -32,10 +32,10 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
     const valid = payments.validateCreatePayment(request.body, deps.now?.() ?? new Date());
-    return runIdempotent(idempotency, tenantId, request, reply, async ({ key, complete }) => {
-      const result = await payments.createPayment(deps, tenantId, valid, { key, complete });
+    return runIdempotent(idempotency, tenantId, request, reply, async ({ key, claim, complete }) => {
+      const result = await payments.createPayment(deps, tenantId, valid, { key, claim, complete });
       return { status: result.status, body: result.payment };
-    });
+    }, { claimInHandler: true });
   });
 
   app.get('/v1/payments', {

@@ -103,7 +103,13 @@ export async function createPayment(
   deps: PaymentsDeps,
   tenantId: string,
   valid: ValidatedPayment,
-  idempotency: { key: string; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
+  idempotency: {
+    key: string;
+    /** Claims the key as the first statement of transaction 1 (see runIdempotent's claimInHandler). */
+    claim?: (tx: Tx) => Promise<void>;
+    /** Stores the idempotent answer in transaction 2. */
+    complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void>;
+  },
 ): Promise<PaymentResult> {
   const { input, amountMinor, currency } = valid;
   const idempotencyKey = idempotency.key;
@@ -119,7 +125,7 @@ export async function createPayment(
     idempotency_key: idempotencyKey,
   };
 
-  if (valid.method === 'bank_transfer') return createBankTransfer(deps, tenantId, valid, common);
+  if (valid.method === 'bank_transfer') return createBankTransfer(deps, tenantId, valid, common, idempotency);
   const { card, checked } = valid;
   if (deps.processor.circuitState() === 'open') {
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was charged. Retry later with the same Idempotency-Key.');
@@ -127,6 +133,7 @@ export async function createPayment(
   const captureMethod = input.capture_method ?? 'automatic';
 
   const created = await withTenantTx(deps.db, tenantId, async (tx) => {
+    await idempotency.claim?.(tx);
     // A request resumed under its Idempotency-Key (after a crash) finds the payment it created; the key's claim makes
     // sure only one request per key gets here at a time.
     const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey);
@@ -174,11 +181,13 @@ async function createBankTransfer(
   tenantId: string,
   valid: Extract<ValidatedPayment, { method: 'bank_transfer' }>,
   common: { id: string; status: 'processing'; amount: bigint; currency: string; description: string | null; metadata: string; customer_reference: string | null; idempotency_key: string },
+  idempotency: { claim?: (tx: Tx) => Promise<void>; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
 ): Promise<PaymentResult> {
   const { account, checked } = valid;
   const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
+    await idempotency.claim?.(tx);
     const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, common.idempotency_key);
-    if (resumed) return resumed;
+    if (resumed) return toPaymentResource(resumed);
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
       method: 'bank_transfer',
@@ -194,9 +203,12 @@ async function createBankTransfer(
     });
     await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', rail_status: 'pending', reason: 'created' });
     await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
-    return payment;
+    // the transfer's only transaction in this request: it also stores the idempotent answer
+    const resource = toPaymentResource(payment);
+    await idempotency.complete?.(tx, { status: 201, body: resource });
+    return resource;
   });
-  return { status: 201, payment: toPaymentResource(payment) };
+  return { status: 201, payment };
 }
 
 export async function getPayment(deps: PaymentsDeps, tenantId: string, id: string, expand: boolean): Promise<PaymentResource> {

@@ -40,6 +40,11 @@ export interface IdempotencyContext {
    * commit together (and the request saves a transaction). Optional: without it the answer is stored afterwards.
    */
   complete(tx: Tx, result: IdempotentResult): Promise<void>;
+  /**
+   * With `claimInHandler`, the handler MUST call this first in its first transaction; it throws (rolling that
+   * transaction back) when the key belongs to another request. A no-op otherwise.
+   */
+  claim(tx: Tx): Promise<void>;
 }
 
 function canonicalJson(value: unknown): string {
@@ -74,12 +79,36 @@ function jsonSafe(body: unknown): unknown {
  * and replayed like any result (the request did execute), except 5xx ones: those mean "nothing was done, try again",
  * so the key is released and the same key may be retried.
  */
+type Claim =
+  | { kind: 'claimed' }
+  | { kind: 'retry' }
+  | { kind: 'mismatch' }
+  | { kind: 'in_flight' }
+  | { kind: 'replay'; status: number; body: unknown };
+
+/** Thrown by `ctx.claim` inside the handler's first transaction (rolling it back) when the key is not ours. */
+class KeyNotClaimed extends Error {
+  constructor(readonly claim: Exclude<Claim, { kind: 'claimed' }>) {
+    super('idempotency key not claimed');
+  }
+}
+
+export interface RunIdempotentOptions {
+  /**
+   * The handler claims the key itself, as the first statement of its first transaction (`ctx.claim(tx)`), instead
+   * of in a transaction of its own: a concurrent duplicate waits on the key row until that transaction commits and
+   * then sees it. For the hottest path (payment creation) this saves a transaction per request.
+   */
+  claimInHandler?: boolean;
+}
+
 export async function runIdempotent(
   settings: IdempotencySettings,
   tenantId: string,
   request: FastifyRequest,
   reply: FastifyReply,
   execute: (ctx: IdempotencyContext) => Promise<IdempotentResult>,
+  options: RunIdempotentOptions = {},
 ): Promise<FastifyReply> {
   const key = readIdempotencyKey(request);
   const path = request.routeOptions.url ?? request.url;
@@ -87,13 +116,13 @@ export async function runIdempotent(
     .update(`${request.method}\n${request.url}\n${canonicalJson(request.body ?? null)}`)
     .digest('base64url');
 
-  const claimed = await withTenantTx(settings.db, tenantId, async (tx) => {
+  const claimIn = async (tx: Tx): Promise<Claim> => {
     const inserted = await sql<{ key: string }>`
       INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, locked_until)
       VALUES (${tenantId}, ${key}, ${request.method}, ${path}, ${fingerprint}, 'in_progress', now() + ${`${settings.leaseMs} milliseconds`}::interval)
       ON CONFLICT (tenant_id, key) DO NOTHING
       RETURNING key`.execute(tx);
-    if (inserted.rows.length > 0) return { kind: 'claimed' as const };
+    if (inserted.rows.length > 0) return { kind: 'claimed' };
     const existing = await tx
       .selectFrom('idempotency_keys')
       .select(['request_hash', 'state', 'response_status', 'response_body', sql<boolean>`locked_until < now()`.as('lease_expired')])
@@ -101,34 +130,42 @@ export async function runIdempotent(
       .where('key', '=', key)
       .forUpdate()
       .executeTakeFirst();
-    if (!existing) return { kind: 'retry' as const }; // released between our INSERT and SELECT
-    if (existing.request_hash !== fingerprint) return { kind: 'mismatch' as const };
-    if (existing.state === 'completed') {
-      return { kind: 'replay' as const, status: existing.response_status!, body: existing.response_body };
-    }
-    if (!existing.lease_expired) return { kind: 'in_flight' as const };
+    if (!existing) return { kind: 'retry' }; // released between our INSERT and SELECT
+    if (existing.request_hash !== fingerprint) return { kind: 'mismatch' };
+    if (existing.state === 'completed') return { kind: 'replay', status: existing.response_status!, body: existing.response_body };
+    if (!existing.lease_expired) return { kind: 'in_flight' };
     await tx
       .updateTable('idempotency_keys')
       .set({ locked_until: sql`now() + ${`${settings.leaseMs} milliseconds`}::interval` })
       .where('tenant_id', '=', tenantId)
       .where('key', '=', key)
       .execute();
-    return { kind: 'claimed' as const };
-  });
+    return { kind: 'claimed' };
+  };
 
-  switch (claimed.kind) {
-    case 'retry':
-      return runIdempotent(settings, tenantId, request, reply, execute);
-    case 'mismatch':
-      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key.', { param: 'Idempotency-Key' });
-    case 'in_flight':
-      throw new AppError('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry later.', { param: 'Idempotency-Key', headers: { 'retry-after': '1' } });
-    case 'replay':
-      void reply.header('idempotent-replayed', 'true');
-      return reply.code(claimed.status).send(claimed.body);
-    case 'claimed':
-      break;
+  const answer = (claim: Exclude<Claim, { kind: 'claimed' }>): Promise<FastifyReply> | FastifyReply => {
+    switch (claim.kind) {
+      case 'retry':
+        return runIdempotent(settings, tenantId, request, reply, execute, options);
+      case 'mismatch':
+        throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key.', { param: 'Idempotency-Key' });
+      case 'in_flight':
+        throw new AppError('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry later.', { param: 'Idempotency-Key', headers: { 'retry-after': '1' } });
+      case 'replay':
+        void reply.header('idempotent-replayed', 'true');
+        return reply.code(claim.status).send(claim.body);
+    }
+  };
+
+  if (!options.claimInHandler) {
+    const claimed = await withTenantTx(settings.db, tenantId, claimIn);
+    if (claimed.kind !== 'claimed') return answer(claimed);
   }
+  const claim = async (tx: Tx): Promise<void> => {
+    if (!options.claimInHandler) return;
+    const claimed = await claimIn(tx);
+    if (claimed.kind !== 'claimed') throw new KeyNotClaimed(claimed);
+  };
 
   let result: IdempotentResult;
   let storedInTx: IdempotentResult | undefined;
@@ -138,8 +175,9 @@ export async function runIdempotent(
     storedInTx = stored;
   };
   try {
-    result = await execute({ key, complete });
+    result = await execute({ key, complete, claim });
   } catch (err) {
+    if (err instanceof KeyNotClaimed) return answer(err.claim);
     if (err instanceof AppError && err.status < 500) {
       result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
       await completeKey(settings.db, tenantId, key, result);
