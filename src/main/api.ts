@@ -2,7 +2,7 @@ import type { Config } from '../platform/config.js';
 import type { DbHandle } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { createMetrics, registerPoolMetrics, type Metrics } from '../platform/metrics.js';
-import { createHttpApp, type HttpApp } from '../platform/http/app.js';
+import { createHttpApp, drainHandlers, type HttpApp } from '../platform/http/app.js';
 import { registerHealthRoutes, registerMetricsRoute, type ReadinessState } from '../platform/http/health-routes.js';
 import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
@@ -65,6 +65,7 @@ export async function startApi(deps: { config: Config; logger: Logger; database:
     async close() {
       runtime.readiness.shuttingDown = true;
       await runtime.app.close();
+      if (!(await drainHandlers(runtime.app, config.shutdownTimeoutMs))) deps.logger.warn('shutdown: handlers still running after the drain timeout');
       await metricsServer?.close();
       await runtime.services.close();
     },

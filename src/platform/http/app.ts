@@ -27,6 +27,29 @@ declare module 'fastify' {
 
 const routeLists = new WeakMap<object, Array<{ method: string; url: string; hidden: boolean }>>();
 
+interface HandlerTracker {
+  running: number;
+  waiters: Array<() => void>;
+}
+const handlerTrackers = new WeakMap<object, HandlerTracker>();
+
+/**
+ * Resolves when no API handler is running any more (or after `timeoutMs`). Closing the server is not enough at
+ * shutdown: a handler whose client hung up keeps running — e.g. between the processor's answer and the
+ * transaction that records it — and must finish before the database pool closes.
+ */
+export async function drainHandlers(app: object, timeoutMs: number): Promise<boolean> {
+  const tracker = handlerTrackers.get(app);
+  if (!tracker || tracker.running === 0) return true;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    tracker.waiters.push(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 /** Every route registered on an app built by createHttpApp (tests check the OpenAPI document covers them). */
 export function listRoutes(app: object): ReadonlyArray<{ method: string; url: string; hidden: boolean }> {
   return routeLists.get(app) ?? [];
@@ -98,7 +121,21 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const knownRoutes = FindMyWay();
   const routes: Array<{ method: string; url: string; hidden: boolean }> = [];
   routeLists.set(app, routes);
+  const tracker: HandlerTracker = { running: 0, waiters: [] };
+  handlerTrackers.set(app, tracker);
   app.addHook('onRoute', (route) => {
+    // Our API handlers are async; count them so shutdown can wait for the ones whose client already left.
+    if (route.url.startsWith('/v1/') || route.url.startsWith('/oauth/')) {
+      const handler = route.handler;
+      route.handler = async function trackedHandler(this: unknown, request, reply) {
+        tracker.running++;
+        try {
+          return await (handler as (this: unknown, ...args: unknown[]) => unknown).call(this, request, reply);
+        } finally {
+          if (--tracker.running === 0) for (const wake of tracker.waiters.splice(0)) wake();
+        }
+      };
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const m of methods) {
       if (m !== 'HEAD') routes.push({ method: m, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
