@@ -40,17 +40,18 @@ try {
     requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) }],
   });
   const ok = result['2xx'];
+  const apiRate = ok / durationS;
+  console.log(`api: ${apiRate.toFixed(0)} payments/s (${ok} created with 201, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}); ` +
+    `latency p50 ${result.latency.p50} ms, p90 ${result.latency.p90} ms, p97.5 ${result.latency.p97_5} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
+
+  // after the API drained the requests autocannon abandoned at the end of the run
+  await api.stop();
+  await sandbox.stop();
   const owner = new pg.Client({ connectionString: db.ownerUrl });
   await owner.connect();
   const counts = (await owner.query("SELECT status, count(*)::int AS n FROM payments GROUP BY status ORDER BY status")).rows as Array<{ status: string; n: number }>;
   await owner.end();
-  const apiRate = ok / durationS;
-  console.log(`api: ${apiRate.toFixed(0)} payments/s (${ok} created with 201, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}); ` +
-    `latency p50 ${result.latency.p50} ms, p90 ${result.latency.p90} ms, p97.5 ${result.latency.p97_5} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
-  console.log(`payments in the database by status (warm-up included): ${counts.map((c) => `${c.status}=${c.n}`).join(', ')}`);
-
-  await api.stop();
-  await sandbox.stop();
+  console.log(`payments in the database by status (warm-up included, after the API drained): ${counts.map((c) => `${c.status}=${c.n}`).join(', ')}`);
   const ceiling = await runDbCeiling({ appUrl: db.appUrl, tenantId, concurrency: connections, durationMs: durationS * 1000, poolMax });
   printCeiling(ceiling, connections);
   console.log(`ratio api/ceiling: ${(apiRate / ceiling.paymentsPerSecond).toFixed(2)} (targets: ≥ 1000 payments/s, p99 ≤ 50 ms, ratio ≥ 0.6)`);
