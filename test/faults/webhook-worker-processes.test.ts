@@ -1,0 +1,96 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
+import { freePort } from '../helpers/net.js';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createTenant, type TestTenant } from '../helpers/tenants.js';
+import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TIMEOUT_MS = 1500;
+
+/** `nimbuspay worker` as its own OS process against the test database, as replicas run in Kubernetes. */
+async function spawnWorker(platform: TestPlatform): Promise<ChildProcess> {
+  const health = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'worker'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NIMBUSPAY_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      HEALTH_PORT: String(health),
+      DATABASE_URL: platform.db.appUrl,
+      NIMBUSPAY_MASTER_KEY: platform.config.masterKey!,
+      NIMBUSPAY_ADMIN_CLIENT_SECRET: platform.config.adminClientSecret!,
+      PROCESSOR_NOTIFICATION_SECRET: platform.config.processorNotificationSecret!,
+      SANDBOX_PROCESSOR_URL: platform.sandboxUrl,
+      WORKER_POLL_INTERVAL_MS: '20',
+      WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+      WEBHOOK_RETRY_SCHEDULE_MS: '100,200,400,800,1600',
+    },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  await waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`worker exited: ${stderr}`);
+    return fetch(`http://127.0.0.1:${health}/readyz`).then((r) => r.ok).catch(() => false);
+  }, 30_000, 'worker ready');
+  return child;
+}
+
+describe('faults: webhook workers as separate processes', () => {
+  let platform: TestPlatform;
+  let tenant: TestTenant;
+  let receiver: Receiver;
+  const workers: ChildProcess[] = [];
+  before(async () => {
+    platform = await startTestPlatform();
+    tenant = await createTenant(platform);
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await receiver.close();
+    await platform.close();
+  });
+
+  it('three worker processes deliver each event exactly once, signed; a worker killed mid-delivery is replaced and the event re-sent with the same webhook-id', async () => {
+    const endpoint = await createEndpoint(platform, tenant.token, { url: receiver.url });
+    const verifier = new Webhook(endpoint.secret);
+    for (let i = 0; i < 3; i++) workers.push(await spawnWorker(platform));
+
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await emitEvent(platform, tenant.tenantId));
+    await receiver.waitFor((reqs) => new Set(reqs.map((r) => r.headers['webhook-id'])).size >= ids.length, 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive now
+    const deliveredIds = receiver.requests.map((r) => r.headers['webhook-id'] as string);
+    assert.deepEqual([...deliveredIds].sort(), [...ids].sort(), 'each event once, none lost');
+    for (const req of receiver.requests) verifier.verify(req.body, req.headers as Record<string, string>);
+
+    // One delivery hangs at the receiver; the worker holding it is killed; another worker re-sends it once the
+    // lease expires, under the same webhook-id.
+    receiver.requests.length = 0;
+    let hung = false;
+    receiver.respond((_req, res) => {
+      if (!hung) {
+        hung = true; // hold the first request open: its worker dies while waiting
+        return;
+      }
+      res.writeHead(200).end('ok');
+    });
+    const slowId = await emitEvent(platform, tenant.tenantId);
+    await receiver.waitFor((reqs) => reqs.length >= 1, 10_000);
+    // whichever worker is sending it, kill them all but keep the platform's ability to deliver: start a fresh one
+    for (const w of workers.splice(0)) w.kill('SIGKILL');
+    workers.push(await spawnWorker(platform));
+    await receiver.waitFor((reqs) => reqs.length >= 2, 60_000);
+    assert.equal(receiver.requests[0]!.headers['webhook-id'], slowId);
+    assert.equal(receiver.requests[1]!.headers['webhook-id'], slowId, 'the retry carries the same webhook-id');
+    verifier.verify(receiver.requests[1]!.body, receiver.requests[1]!.headers as Record<string, string>);
+  });
+});
