@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { freePort, roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, sandboxControl, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
 
@@ -16,22 +16,7 @@ async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'api'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      NIMBUSPAY_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: platform.db.appUrl,
-      NIMBUSPAY_MASTER_KEY: platform.config.masterKey!,
-      NIMBUSPAY_ADMIN_CLIENT_SECRET: platform.config.adminClientSecret!,
-      PROCESSOR_NOTIFICATION_SECRET: platform.config.processorNotificationSecret!,
-      NIMBUSPAY_PUBLIC_URL: platform.baseUrl,
-      NIMBUSPAY_ISSUER_URL: platform.config.issuerUrl,
-      NIMBUSPAY_DEMO_TENANT: 'false',
-      SANDBOX_PROCESSOR_URL: platform.sandboxUrl,
-      PROCESSOR_TIMEOUT_MS: '2000',
-    },
+    env: roleProcessEnv(platform, { PORT: String(port), PROCESSOR_TIMEOUT_MS: '2000' }),
   });
   const url = `http://127.0.0.1:${port}`;
   let output = '';

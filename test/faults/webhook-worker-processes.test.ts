@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { freePort } from '../helpers/net.js';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
 
@@ -18,21 +18,12 @@ async function spawnWorker(platform: TestPlatform): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'worker'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      NIMBUSPAY_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
+    env: roleProcessEnv(platform, {
       HEALTH_PORT: String(health),
-      DATABASE_URL: platform.db.appUrl,
-      NIMBUSPAY_MASTER_KEY: platform.config.masterKey!,
-      NIMBUSPAY_ADMIN_CLIENT_SECRET: platform.config.adminClientSecret!,
-      PROCESSOR_NOTIFICATION_SECRET: platform.config.processorNotificationSecret!,
-      SANDBOX_PROCESSOR_URL: platform.sandboxUrl,
       WORKER_POLL_INTERVAL_MS: '20',
       WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
       WEBHOOK_RETRY_SCHEDULE_MS: '100,200,400,800,1600',
-    },
+    }),
   });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));

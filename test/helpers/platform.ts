@@ -26,6 +26,28 @@ export class LogCapture extends Writable {
 
 export { freePort };
 
+/**
+ * Environment for a platform role started as its own OS process (`nimbuspay api|worker`) against this test
+ * platform's database, keys and sandbox, as replicas run beside each other in Kubernetes.
+ */
+export function roleProcessEnv(platform: TestPlatform, extra: Record<string, string>): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    NIMBUSPAY_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    DATABASE_URL: platform.db.appUrl,
+    NIMBUSPAY_MASTER_KEY: platform.config.masterKey!,
+    NIMBUSPAY_ADMIN_CLIENT_SECRET: platform.config.adminClientSecret!,
+    PROCESSOR_NOTIFICATION_SECRET: platform.config.processorNotificationSecret!,
+    NIMBUSPAY_PUBLIC_URL: platform.baseUrl,
+    NIMBUSPAY_ISSUER_URL: platform.config.issuerUrl,
+    NIMBUSPAY_DEMO_TENANT: 'false',
+    SANDBOX_PROCESSOR_URL: platform.sandboxUrl,
+    ...extra,
+  };
+}
+
 export interface TestPlatform {
   config: Config;
   db: TestDatabase;
