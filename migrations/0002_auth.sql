@@ -40,8 +40,12 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((true)) WHERE statu
 
 -- Failed client authentications, for throttling per client id (shared by all API replicas).
 CREATE TABLE client_auth_failures (
-  client_id     text PRIMARY KEY,
+  client_id     text NOT NULL,
+  -- the client address (as the trusted proxy reports it): failures from one address never lock a client out
+  -- for everyone else (client ids are not secret)
+  source        text NOT NULL,
   failures      integer NOT NULL,
   window_start  timestamptz NOT NULL,
-  locked_until  timestamptz
+  locked_until  timestamptz,
+  PRIMARY KEY (client_id, source)
 );

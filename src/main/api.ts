@@ -29,7 +29,7 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     publicUrl: config.publicUrl,
-    trustProxy: config.env !== 'development',
+    trustProxy: config.trustProxyHops,
     title: 'NimbusPay API',
     description: 'Card payments, bank transfers and signed webhooks for B2B platforms.',
     openapi: true,

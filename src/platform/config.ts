@@ -62,6 +62,7 @@ export const CONFIG_VARIABLES = [
   ['WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT', '4', 'Deliveries in flight to one endpoint.'],
   ['SHUTDOWN_TIMEOUT_MS', '10000', 'Bound on draining in-flight work at SIGTERM.'],
   ['BODY_LIMIT_BYTES', '65536', 'Largest accepted request body.'],
+  ['TRUST_PROXY_HOPS', '0 (development), 1 (elsewhere: the ALB)', 'Proxies in front of the API whose X-Forwarded-For entry is trusted; the client address is that many hops back (never the client-supplied left end).'],
 ] as const;
 
 const ConfigSchema = Type.Object({
@@ -111,6 +112,7 @@ const ConfigSchema = Type.Object({
   webhookMaxConcurrencyPerEndpoint: Type.Integer({ minimum: 1, maximum: 100 }),
   shutdownTimeoutMs: Type.Integer({ minimum: 0 }),
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+  trustProxyHops: Type.Integer({ minimum: 0, maximum: 10 }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -225,6 +227,7 @@ export function loadConfig(env: EnvSource): Config {
     webhookMaxConcurrencyPerEndpoint: num('WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT', 4),
     shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 10_000),
     bodyLimitBytes: num('BODY_LIMIT_BYTES', 65_536),
+    trustProxyHops: num('TRUST_PROXY_HOPS', dev ? 0 : 1),
   };
 
   for (const err of Value.Errors(ConfigSchema, candidate)) {
@@ -276,7 +279,7 @@ const PATH_TO_VAR: Record<string, string> = {
   '/processorNotificationSecret': 'PROCESSOR_NOTIFICATION_SECRET', '/sandboxErrorRate': 'SANDBOX_ERROR_RATE',
   '/idempotencyKeyTtlHours': 'IDEMPOTENCY_KEY_TTL_HOURS', '/webhookTimeoutMs': 'WEBHOOK_TIMEOUT_MS',
   '/reconcileIntervalsMs': 'RECONCILE_INTERVALS_MS', '/webhookRetryScheduleMs': 'WEBHOOK_RETRY_SCHEDULE_MS',
-  '/bodyLimitBytes': 'BODY_LIMIT_BYTES',
+  '/bodyLimitBytes': 'BODY_LIMIT_BYTES', '/trustProxyHops': 'TRUST_PROXY_HOPS',
 };
 
 function configNameForPath(path: string): string {

@@ -65,6 +65,7 @@ export interface SigningKeysTable {
 
 export interface ClientAuthFailuresTable {
   client_id: string;
+  source: string;
   failures: number;
   window_start: Timestamp;
   locked_until: NullableTimestamp;

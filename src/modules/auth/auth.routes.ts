@@ -112,17 +112,17 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         count('invalid_client');
         return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
       }
-      const retryAfter = await lockedForSeconds(db, creds.clientId);
+      const retryAfter = await lockedForSeconds(db, creds.clientId, request.ip);
       if (retryAfter > 0) {
         count('throttled');
         void reply.header('retry-after', String(retryAfter));
         return reply.code(429).headers({ 'cache-control': 'no-store' }).send({
-          error: 'slow_down', error_description: 'Too many failed authentications for this client; retry later.',
+          error: 'slow_down', error_description: 'Too many failed authentications for this client from this address; retry later.',
         });
       }
       const result = await authenticateClient(db, creds.clientId, creds.secret);
       if (!result.ok) {
-        if (result.reason === 'invalid') await recordFailure(db, creds.clientId, throttle);
+        if (result.reason === 'invalid') await recordFailure(db, creds.clientId, request.ip, throttle);
         if (result.reason === 'tenant_suspended') {
           count('unauthorized_client');
           return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
@@ -131,7 +131,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         request.log.info({ client_id: creds.clientId, reason: result.reason }, 'client authentication failed');
         return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
       }
-      await clearFailures(db, creds.clientId);
+      await clearFailures(db, creds.clientId, request.ip);
       if (body.grant_type === undefined) {
         count('invalid_request');
         return oauthError(reply, 400, 'invalid_request', 'grant_type is required.');

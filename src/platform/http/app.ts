@@ -80,7 +80,8 @@ export interface HttpAppOptions {
   publicUrl: string;
   title: string;
   description?: string;
-  trustProxy?: boolean;
+  /** How many proxy hops to trust for the client address (a number, never `true`: the left end is spoofable). */
+  trustProxy?: number;
   /** serve the OpenAPI document and /docs */
   openapi?: boolean;
   tokenUrl?: string;
@@ -101,7 +102,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('request');
     },
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy ?? false,
+    // the nth-hop rule of proxy-addr, as a function (Fastify's types do not take the number form)
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxy ?? 0),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false },
