@@ -6,7 +6,8 @@ import { AppError } from '../errors.js';
 
 /**
  * Idempotency-Key (IETF draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics) for POSTs that move
- * money. The key is claimed in its own short transaction before anything runs, so a concurrent duplicate sees it:
+ * money. The key is claimed in a committed transaction before the request does anything outside the database (its
+ * own short transaction, or the handler's first one with `claimInHandler`), so a concurrent duplicate sees it:
  * - same key, same request, completed  → the stored status and body, with `Idempotent-Replayed: true`;
  * - same key while the first still runs → 409 `idempotency_key_in_use`;
  * - same key, different request         → 422 `idempotency_key_reused`.
@@ -74,11 +75,6 @@ function jsonSafe(body: unknown): unknown {
   return JSON.parse(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
 }
 
-/**
- * Runs `execute` at most once per (tenant, key) and answers the request. AppErrors thrown by `execute` are stored
- * and replayed like any result (the request did execute), except 5xx ones: those mean "nothing was done, try again",
- * so the key is released and the same key may be retried.
- */
 type Claim =
   | { kind: 'claimed' }
   | { kind: 'retry' }
@@ -102,6 +98,11 @@ export interface RunIdempotentOptions {
   claimInHandler?: boolean;
 }
 
+/**
+ * Runs `execute` at most once per (tenant, key) and answers the request. AppErrors thrown by `execute` are stored
+ * and replayed like any result (the request did execute), except 5xx ones: those mean "nothing was done, try again",
+ * so the key is released and the same key may be retried.
+ */
 export async function runIdempotent(
   settings: IdempotencySettings,
   tenantId: string,
