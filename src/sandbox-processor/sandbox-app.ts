@@ -17,6 +17,7 @@ function describeControl(runtime: SandboxRuntime, store: SandboxStore): Record<s
     error_rate: runtime.knobs.errorRate,
     stop_answering: runtime.knobs.stopAnswering,
     drop_notifications: runtime.knobs.dropNotifications,
+    held_requests: runtime.heldRequests(),
     counts: {
       operations: store.operations.size,
       authorizations: store.authorizations.size,

@@ -21,6 +21,8 @@ export interface SandboxRuntime {
   /** Resolves true when `stop_answering` is (or becomes) off, false if the server closes first. */
   waitUntilAnswering(): Promise<boolean>;
   setStopAnswering(stop: boolean): void;
+  /** Requests received in full and now held (latency, lost-response delay) or parked (`stop_answering`). */
+  heldRequests(): number;
   trackSockets(server: Server): void;
   shutdown(): void;
 }
@@ -57,6 +59,7 @@ export function createSandboxRuntime(initial: { latencyMs: number; errorRate: nu
       if (!knobs.stopAnswering) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => parked.add(resolve));
     },
+    heldRequests: () => holds.size + parked.size,
     setStopAnswering(stop) {
       knobs.stopAnswering = stop;
       if (!stop) {

@@ -16,7 +16,7 @@ async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'api'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: roleProcessEnv(platform, { PORT: String(port), PROCESSOR_TIMEOUT_MS: '2000' }),
+    env: roleProcessEnv(platform, { PORT: String(port), PROCESSOR_TIMEOUT_MS: '4000' }),
   });
   const url = `http://127.0.0.1:${port}`;
   let output = '';
@@ -39,7 +39,7 @@ describe('faults: a process killed between the two transactions of a payment', (
 
   it('API killed with SIGKILL while the processor call is in flight: the reconciler converges the payment to succeeded, charged once', async () => {
     const api = await spawnApi(platform);
-    await sandboxControl(platform, { latency_ms: 1500 });
+    await sandboxControl(platform, { latency_ms: 2500 });
     try {
       const key = randomUUID();
       const request = fetch(`${api.url}/v1/payments`, {
@@ -52,13 +52,18 @@ describe('faults: a process killed between the two transactions of a payment', (
         const rows = await ownerQuery<{ id: string }>(platform, "SELECT id FROM payments WHERE idempotency_key = $1 AND status = 'processing'", [key]);
         return rows.length ? rows : undefined;
       });
+      // and the processor has received the authorization in full (held by the added latency): kill now
+      await waitFor(async () => {
+        const knobs = (await (await fetch(`${platform.sandboxUrl}/_control`)).json()) as { held_requests: number };
+        return knobs.held_requests > 0 || undefined;
+      }, 15_000, 10);
       api.child.kill('SIGKILL');
       assert.ok((await request) instanceof Error, 'the client lost its answer');
       // the parked authorization still executes at the processor; later lookups must not be slowed down
       await sandboxControl(platform, { latency_ms: 0 });
 
       await platform.startWorker();
-      const done = await waitForPaymentStatus(platform, tenant.token, row!.id, 'succeeded', 30_000);
+      const done = await waitForPaymentStatus(platform, tenant.token, row!.id, 'succeeded', 45_000);
       assert.equal(done.amount_captured, 2000);
       assert.equal(done.attempts.length, 1);
       assert.ok(done.attempts[0].reconcile_count >= 1);
