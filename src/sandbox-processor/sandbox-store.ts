@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DebitScenario } from './sandbox-bank-accounts.js';
 import type { SandboxCardBrand } from './sandbox-cards.js';
+import { canonicalJson } from '../platform/canonical-json.js';
 
 /** In-memory records of the sandbox. Card numbers and account numbers are never stored, only last4 and hashes. */
 
@@ -90,16 +91,6 @@ export function newSandboxId(prefix: 'auth' | 'rf' | 'bd' | 'bc' | 'ntf'): strin
   return `${prefix}_${randomBytes(12).toString('hex')}`;
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** Key order must not matter: a client may re-serialize the same request differently on retry. */
 export function fingerprintRequest(operation: WireOperation, target: string, body: unknown): string {

@@ -5,7 +5,7 @@ import * as bankRepo from './bank-transfers.repository.js';
 import {
   applyBankRailEvent, applyPaymentEvent, assertTransition, type BankRailEvent, type BankRailStatus, type BankTransferPaymentEvent,
 } from './payment-state.js';
-import { recordPaymentEvent, type PaymentEventType } from './payment-resource.js';
+import { PAYMENT_STATUS_EVENT, recordPaymentEvent } from './payment-resource.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
 
 // The bank rail side of a bank transfer: recording its submission, then converging it to what the rail reports.
@@ -99,13 +99,6 @@ function railEventsOf(snapshot: RailSnapshot): BankRailEvent[] {
       return snapshot.settledAt !== undefined ? ['submitted', 'settled', 'returned'] : ['submitted', 'returned'];
   }
 }
-
-const PAYMENT_EVENT_TYPE: Record<BankTransferPaymentEvent, PaymentEventType> = {
-  settled: 'payment.succeeded',
-  returned_before_settlement: 'payment.failed',
-  canceled_before_submission: 'payment.canceled',
-  returned_after_settlement: 'payment.reversed',
-};
 
 export interface ConvergeResult {
   payment: repo.PaymentRow;
@@ -216,7 +209,7 @@ async function applyRailStep(
   const updated = await repo.updatePayment(tx, tenantId, payment.id, payment.status, { ...patch, status });
   if (!updated) throw new Error(`payment ${payment.id} changed under its row lock`);
   await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: status, rail_status: to, reason });
-  await recordPaymentEvent(tx, tenantId, updated, paymentEvent === null ? 'payment.updated' : PAYMENT_EVENT_TYPE[paymentEvent]);
+  await recordPaymentEvent(tx, tenantId, updated, paymentEvent === null ? 'payment.updated' : PAYMENT_STATUS_EVENT[status]);
   if (status !== payment.status) {
     deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status, failure_code: updated.failure_code ?? (updated.return_code ? failureCodeForReturn(updated.return_code) : '') });
   }

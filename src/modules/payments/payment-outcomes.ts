@@ -3,11 +3,10 @@ import type { Metrics } from '../../platform/metrics.js';
 import type {
   AuthorizeOutcome, CaptureOutcome, DeclinedOutcome, FailedOutcome, RefundOutcome, VoidOutcome, BankCreditOutcome,
 } from '../processors/index.js';
-import type { PaymentStatus } from '../../platform/db-schema.js';
 import * as repo from './payments.repository.js';
 import { applyPaymentEvent, type CardPaymentEvent } from './payment-state.js';
 import { applyRefundEvent } from './refund-state.js';
-import { recordPaymentEvent, recordRefundEvent, type PaymentEventType } from './payment-resource.js';
+import { PAYMENT_STATUS_EVENT, recordPaymentEvent, recordRefundEvent } from './payment-resource.js';
 
 // Transaction 2 of the payment path (ARCHITECTURE §4): a normalized processor outcome applied through the state
 // machine, with the transition, the event and its webhooks, in one transaction. The API path and the reconciler
@@ -24,15 +23,6 @@ export interface OutcomeContext {
 export interface NotRecorded {
   kind: 'not_recorded';
 }
-
-const STATUS_EVENT: Record<PaymentStatus, PaymentEventType> = {
-  processing: 'payment.processing',
-  requires_capture: 'payment.requires_capture',
-  succeeded: 'payment.succeeded',
-  failed: 'payment.failed',
-  canceled: 'payment.canceled',
-  reversed: 'payment.reversed',
-};
 
 interface Failure {
   code: string;
@@ -68,7 +58,7 @@ async function transitionCardPayment(
   const updated = await repo.updatePayment(tx, tenantId, payment.id, payment.status, { ...patch, status: to });
   if (!updated) throw new Error(`payment ${payment.id} changed under a held attempt`);
   await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: to, reason });
-  await recordPaymentEvent(tx, tenantId, updated, STATUS_EVENT[to]);
+  await recordPaymentEvent(tx, tenantId, updated, PAYMENT_STATUS_EVENT[to]);
   ctx.metrics.paymentsTotal.inc({ method: 'card', status: to, failure_code: updated.failure_code ?? '' });
   return updated;
 }

@@ -1,5 +1,6 @@
 import type { Tx } from '../../platform/db.js';
-import { recordEvent } from '../events/index.js';
+import { recordEvent, type EventType } from '../events/index.js';
+import type { PaymentStatus } from '../../platform/db-schema.js';
 import type { AttemptRow, PaymentRow, RefundRow, TransitionRow } from './payments.repository.js';
 import type { PaymentResource, RefundResource } from './payments.schema.js';
 
@@ -103,15 +104,18 @@ export function toRefundResource(row: RefundRow): RefundResource {
   };
 }
 
-export type PaymentEventType =
-  | 'payment.processing'
-  | 'payment.requires_capture'
-  | 'payment.succeeded'
-  | 'payment.failed'
-  | 'payment.canceled'
-  | 'payment.reversed'
-  | 'payment.updated';
-export type RefundEventType = 'refund.pending' | 'refund.succeeded' | 'refund.failed';
+export type PaymentEventType = Extract<EventType, `payment.${string}`>;
+export type RefundEventType = Extract<EventType, `refund.${string}`>;
+
+/** The event announcing that a payment entered a status (rail-only changes are `payment.updated`). */
+export const PAYMENT_STATUS_EVENT: Record<PaymentStatus, PaymentEventType> = {
+  processing: 'payment.processing',
+  requires_capture: 'payment.requires_capture',
+  succeeded: 'payment.succeeded',
+  failed: 'payment.failed',
+  canceled: 'payment.canceled',
+  reversed: 'payment.reversed',
+};
 
 /** In the caller's transaction, so the event (and its webhooks) exist exactly when the change committed. */
 export async function recordPaymentEvent(tx: Tx, tenantId: string, row: PaymentRow, type: PaymentEventType): Promise<void> {

@@ -11,7 +11,7 @@ import type { PaymentProcessor } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import { cardFingerprint, validateCard } from './card.js';
 import { BANK_TRANSFER_CURRENCY, bankAccountFingerprint, validateBankAccount } from './bank-account.js';
-import { InvalidStateError, applyPaymentEvent, assertOperationAllowed } from './payment-state.js';
+import { InvalidStateError, applyPaymentEvent, assertOperationAllowed, type PaymentOperation } from './payment-state.js';
 import { recordPaymentEvent, toPaymentResource } from './payment-resource.js';
 import { applyAuthorizeOutcome, applyCaptureOutcome, applyVoidOutcome, type OutcomeContext } from './payment-outcomes.js';
 import type { CreatePaymentInput, ListPaymentsFilter, PaymentResource } from './payments.schema.js';
@@ -34,10 +34,14 @@ export function outcomeContext(deps: PaymentsDeps): OutcomeContext {
   return { metrics: deps.metrics, firstReconcileDelayMs: deps.reconcileIntervalsMs[0]! };
 }
 
-/** State-machine refusals become the documented 409, naming the current status. */
-export function asInvalidState(err: unknown): never {
-  if (err instanceof InvalidStateError) throw new AppError('invalid_state', err.message);
-  throw err;
+/** The state machine's answer to "may this payment be captured / canceled / refunded now?", as the documented 409. */
+export function requireOperationAllowed(payment: Pick<repo.PaymentRow, 'method' | 'status'>, operation: PaymentOperation): void {
+  try {
+    assertOperationAllowed(payment.method, payment.status, operation);
+  } catch (err) {
+    if (err instanceof InvalidStateError) throw new AppError('invalid_state', err.message);
+    throw err;
+  }
 }
 
 function elapsedMs(started: bigint): number {
@@ -233,11 +237,7 @@ export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: s
   const { payment, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.lockPaymentForUpdate(tx, tenantId, id);
     if (!payment) throw notFound('payment', id);
-    try {
-      assertOperationAllowed(payment.method, payment.status, 'capture');
-    } catch (err) {
-      asInvalidState(err);
-    }
+    requireOperationAllowed(payment, 'capture');
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const captureMinor = amount === undefined ? payment.amount_capturable : BigInt(amount);
@@ -261,11 +261,7 @@ export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: st
   const prepared = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.lockPaymentForUpdate(tx, tenantId, id);
     if (!payment) throw notFound('payment', id);
-    try {
-      assertOperationAllowed(payment.method, payment.status, 'cancel');
-    } catch (err) {
-      asInvalidState(err);
-    }
+    requireOperationAllowed(payment, 'cancel');
     if (payment.method === 'bank_transfer') {
       const submitting = await repo.findOpenAttempt(tx, tenantId, id, ['bank_debit']);
       if (payment.rail_status !== 'pending' || submitting) {

@@ -3,10 +3,9 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import { toPage } from '../../platform/http/pagination.js';
 import * as repo from './payments.repository.js';
-import { assertOperationAllowed } from './payment-state.js';
 import { toRefundResource } from './payment-resource.js';
 import { applyRefundOutcome } from './payment-outcomes.js';
-import { asInvalidState, outcomeContext, type PaymentsDeps } from './payments.service.js';
+import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payments.service.js';
 import type { CreateRefundInput, RefundResource } from './payments.schema.js';
 
 /**
@@ -26,11 +25,7 @@ export async function createRefund(deps: PaymentsDeps, tenantId: string, payment
   const { payment, refund, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.lockPaymentForUpdate(tx, tenantId, paymentId);
     if (!payment) throw notFound('payment', paymentId);
-    try {
-      assertOperationAllowed(payment.method, payment.status, 'refund');
-    } catch (err) {
-      asInvalidState(err);
-    }
+    requireOperationAllowed(payment, 'refund');
     const refundable = payment.amount_captured - payment.amount_refunded - payment.amount_reversed;
     if (refundable <= 0n) throw new AppError('invalid_state', 'This payment has nothing left to refund.');
     const amount = input.amount === undefined ? refundable : BigInt(input.amount);

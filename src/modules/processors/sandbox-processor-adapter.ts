@@ -1,6 +1,6 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import type { Logger } from 'pino';
-import { createProcessorHttpTransport, type TransportRequest, type TransportResult } from './processor-http-transport.js';
+import { createProcessorHttpTransport, type ProcessorHttpTransportOptions, type TransportRequest, type TransportResult } from './processor-http-transport.js';
 import type {
   CircuitStateName,
   ErrorOutcome,
@@ -23,24 +23,14 @@ import {
   parseVoidDecision,
 } from './sandbox-outcome-mapper.js';
 
-export interface SandboxProcessorAdapterOptions {
-  /** e.g. `http://127.0.0.1:4010`; a path prefix is kept. */
-  baseUrl: string;
-  /** Deadline of one HTTP attempt, from dispatch to the last body byte; expiry makes the outcome `unknown`. */
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  /** Extra attempts after 5xx/429/refused connection, same idempotency key (e.g. 2). */
-  maxRetries: number;
-  retryBaseDelayMs: number;
-  logger: Logger;
+/** The HTTP transport's options (timeouts, bounded same-key retries, pool) plus the circuit breaker and hooks. */
+export interface SandboxProcessorAdapterOptions extends Omit<ProcessorHttpTransportOptions, 'random'> {
   circuitBreaker?: {
     /** Consecutive failed calls that open the circuit (default 5). */
     consecutiveFailures?: number;
     /** Time the circuit stays open before one trial call is let through (default 10000). */
     halfOpenAfterMs?: number;
   };
-  /** Concurrent connections to the processor (default 16). */
-  connections?: number;
   /** Called after every port call, e.g. to feed Prometheus. Must not throw (errors are logged and ignored). */
   onCall?: (report: ProcessorCallReport) => void;
   onCircuitStateChange?: (state: CircuitStateName) => void;
@@ -110,15 +100,8 @@ function invalidAmount(amountMinor: bigint): ErrorOutcome {
 export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOptions): SandboxProcessorAdapter {
   let closing: Promise<void> | undefined;
   const logger = options.logger.child({ component: 'processor', processor: 'sandbox' });
-  const transport = createProcessorHttpTransport({
-    baseUrl: options.baseUrl,
-    timeoutMs: options.timeoutMs,
-    connectTimeoutMs: options.connectTimeoutMs,
-    maxRetries: options.maxRetries,
-    retryBaseDelayMs: options.retryBaseDelayMs,
-    logger,
-    ...(options.connections !== undefined ? { connections: options.connections } : {}),
-  });
+  const { circuitBreaker: _breaker, onCall: _onCall, onCircuitStateChange: _onChange, ...transportOptions } = options;
+  const transport = createProcessorHttpTransport({ ...transportOptions, logger });
   const breaker = circuitBreaker(
     handleAll.orWhenResult((value) => countsAsFailure((value as { outcome: AnyOutcome }).outcome)),
     {

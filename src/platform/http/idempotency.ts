@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { withCrossTenantTx, withTenantTx, type Db, type Tx } from '../db.js';
 import { AppError } from '../errors.js';
+import { canonicalJson } from '../canonical-json.js';
 
 /**
  * Idempotency-Key (IETF draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics) for POSTs that move
@@ -48,16 +49,6 @@ export interface IdempotencyContext {
   claim(tx: Tx): Promise<void>;
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 export function readIdempotencyKey(request: FastifyRequest): string {
   const raw = request.headers[IDEMPOTENCY_KEY_HEADER];
