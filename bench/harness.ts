@@ -42,6 +42,8 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
       await pg.stop().catch(() => {});
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     };
+    // Ctrl-C during a benchmark must not leave the throwaway cluster running
+    process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   }
   await runMigrations({ connectionString: ownerUrl, logger });
   await ensureAppLoginRole(ownerUrl, APP_ROLE, APP_PASSWORD);

