@@ -7,6 +7,8 @@ import { Value } from '@sinclair/typebox/value';
  */
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+export const PROCESSORS = ['sandbox', 'stripe'] as const;
+export type ProcessorName = (typeof PROCESSORS)[number];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -35,9 +37,13 @@ export const CONFIG_VARIABLES = [
   ['NIMBUSPAY_ADMIN_CLIENT_ID', 'platform-admin', 'Client id of the platform admin OAuth client.'],
   ['NIMBUSPAY_ADMIN_CLIENT_SECRET', '(generated in development)', 'Secret of the platform admin client. Required in production.'],
   ['NIMBUSPAY_DEMO_TENANT', 'true (development)', 'Create a demo tenant and client at start and print its credentials.'],
-  ['PROCESSOR', 'sandbox', 'Payment processor adapter. Only `sandbox` exists today; refused in production.'],
+  ['PROCESSOR', 'sandbox', 'Payment processor adapter: `sandbox` (development, staging; refused in production) or `stripe`.'],
+  ['STRIPE_SECRET_KEY', '(unset)', 'Stripe secret key (`sk_…` or restricted `rk_…`). Required with PROCESSOR=stripe; a test key is refused in production, a live key everywhere else.'],
+  ['STRIPE_WEBHOOK_SECRETS', '(unset)', 'Comma-separated `whsec_…` signing secrets of the Stripe webhook endpoint (several during rotation). Required with PROCESSOR=stripe.'],
+  ['STRIPE_API_BASE', '(unset: api.stripe.com)', 'Base URL of a Stripe-compatible server (tests and `npm start -- --processor=stripe-local` only). Refused in production.'],
   ['SANDBOX_PROCESSOR_PORT', '3100', 'Port of the sandbox processor role.'],
   ['SANDBOX_PROCESSOR_URL', 'http://127.0.0.1:$SANDBOX_PROCESSOR_PORT', 'Where the API and worker reach the processor.'],
+  ['SANDBOX_DATABASE_URL', '(unset: the embedded PostgreSQL\'s `nimbuspay_sandbox` database)', 'PostgreSQL URL where the sandbox processor (and the local Stripe server) keep their state, in schemas of their own. Required to run the sandbox role outside `npm start`.'],
   ['PROCESSOR_TIMEOUT_MS', '10000', 'Read timeout of processor calls; past it the outcome is unknown and reconciled.'],
   ['PROCESSOR_CONNECT_TIMEOUT_MS', '2000', 'Connect timeout of processor calls.'],
   ['PROCESSOR_NOTIFICATION_SECRET', '(generated in development)', 'HMAC secret shared with the processor for inbound notifications. Required in production.'],
@@ -85,7 +91,11 @@ const ConfigSchema = Type.Object({
   adminClientId: Type.String({ minLength: 1, maxLength: 64 }),
   adminClientSecret: Type.Optional(Type.String({ minLength: 24 })),
   demoTenant: Type.Boolean(),
-  processor: Type.Literal('sandbox'),
+  processor: Type.Union(PROCESSORS.map((p) => Type.Literal(p))),
+  stripeSecretKey: Type.Optional(Type.String({ pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$' })),
+  stripeWebhookSecrets: Type.Array(Type.String({ pattern: '^whsec_[A-Za-z0-9_+/=-]+$' })),
+  stripeApiBase: Type.Optional(Type.String({ pattern: '^https?://' })),
+  sandboxDatabaseUrl: Type.Optional(Type.String({ minLength: 1 })),
   sandboxProcessorPort: Type.Integer({ minimum: 0, maximum: 65535 }),
   sandboxProcessorUrl: Type.String({ minLength: 1 }),
   processorTimeoutMs: Type.Integer({ minimum: 1, maximum: 120_000 }),
@@ -197,6 +207,10 @@ export function loadConfig(env: EnvSource): Config {
     ...(get('NIMBUSPAY_ADMIN_CLIENT_SECRET') ? { adminClientSecret: get('NIMBUSPAY_ADMIN_CLIENT_SECRET') } : {}),
     demoTenant: bool(get('NIMBUSPAY_DEMO_TENANT'), dev, 'NIMBUSPAY_DEMO_TENANT', problems),
     processor: get('PROCESSOR') ?? 'sandbox',
+    ...(get('STRIPE_SECRET_KEY') ? { stripeSecretKey: get('STRIPE_SECRET_KEY') } : {}),
+    stripeWebhookSecrets: (get('STRIPE_WEBHOOK_SECRETS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(get('STRIPE_API_BASE') ? { stripeApiBase: get('STRIPE_API_BASE')!.replace(/\/+$/, '') } : {}),
+    ...(get('SANDBOX_DATABASE_URL') ? { sandboxDatabaseUrl: get('SANDBOX_DATABASE_URL') } : {}),
     sandboxProcessorPort: sandboxPort,
     sandboxProcessorUrl: (get('SANDBOX_PROCESSOR_URL') ?? `http://127.0.0.1:${sandboxPort}`).replace(/\/+$/, ''),
     processorTimeoutMs: num('PROCESSOR_TIMEOUT_MS', 10_000),
@@ -231,9 +245,11 @@ export function loadConfig(env: EnvSource): Config {
   };
 
   for (const err of Value.Errors(ConfigSchema, candidate)) {
-    problems.push(`${configNameForPath(err.path)}: ${err.message} (got ${JSON.stringify(err.value)})`);
+    const shown = SECRET_PATHS.has(err.path.replace(/\/\d+$/, '')) ? 'a value that is not shown' : JSON.stringify(err.value);
+    problems.push(`${configNameForPath(err.path)}: ${err.message} (got ${shown})`);
   }
   if (resolvedEnv === 'production') problems.push(...productionProblems(candidate));
+  problems.push(...stripeProblems(candidate));
   if (candidate.masterKey !== undefined && Buffer.from(candidate.masterKey, 'base64').length !== 32) {
     problems.push('NIMBUSPAY_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
   }
@@ -260,7 +276,7 @@ function productionProblems(c: {
   if (!c.databaseUrl) p.push('DATABASE_URL is required in production (the embedded PostgreSQL is for development only)');
   if (!c.masterKey) p.push('NIMBUSPAY_MASTER_KEY is required in production (a generated development key is not allowed)');
   if (!c.adminClientSecret) p.push('NIMBUSPAY_ADMIN_CLIENT_SECRET is required in production (a generated development secret is not allowed)');
-  if (!c.processorNotificationSecret) p.push('PROCESSOR_NOTIFICATION_SECRET is required in production');
+  if (!c.processorNotificationSecret && c.processor === 'sandbox') p.push('PROCESSOR_NOTIFICATION_SECRET is required in production');
   if (c.processor === 'sandbox') p.push('PROCESSOR=sandbox is not allowed in production: configure a real processor adapter');
   if (isLoopbackUrl(c.sandboxProcessorUrl) && c.processor === 'sandbox') {
     p.push('SANDBOX_PROCESSOR_URL points at a loopback sandbox processor, which is not allowed in production');
@@ -271,7 +287,32 @@ function productionProblems(c: {
   return p;
 }
 
+/**
+ * A Stripe key says which world it moves money in: a test key in production would take no real payments, a live key
+ * anywhere else would take real ones from a development or staging machine.
+ */
+function stripeProblems(c: { env: Environment; processor: string; stripeSecretKey?: string | undefined; stripeWebhookSecrets: string[]; stripeApiBase?: string | undefined }): string[] {
+  const p: string[] = [];
+  if (c.processor === 'stripe') {
+    if (!c.stripeSecretKey) p.push('STRIPE_SECRET_KEY is required with PROCESSOR=stripe');
+    if (c.stripeWebhookSecrets.length === 0) p.push('STRIPE_WEBHOOK_SECRETS is required with PROCESSOR=stripe (the whsec_… secret of the webhook endpoint)');
+  }
+  const live = c.stripeSecretKey !== undefined && /^(sk|rk)_live_/.test(c.stripeSecretKey);
+  const test = c.stripeSecretKey !== undefined && /^(sk|rk)_test_/.test(c.stripeSecretKey);
+  if (c.env === 'production' && test) p.push('STRIPE_SECRET_KEY is a test key (sk_test_…), which is not allowed in production');
+  if (c.env !== 'production' && live) p.push(`STRIPE_SECRET_KEY is a live key (sk_live_…), which is not allowed in ${c.env}`);
+  if (c.env === 'production' && c.stripeApiBase !== undefined) p.push('STRIPE_API_BASE is for tests and local servers only; it is not allowed in production');
+  return p;
+}
+
+/** Settings whose values never appear in an error message. */
+const SECRET_PATHS: ReadonlySet<string> = new Set([
+  '/masterKey', '/adminClientSecret', '/processorNotificationSecret', '/stripeSecretKey', '/stripeWebhookSecrets',
+]);
+
 const PATH_TO_VAR: Record<string, string> = {
+  '/stripeSecretKey': 'STRIPE_SECRET_KEY', '/stripeWebhookSecrets': 'STRIPE_WEBHOOK_SECRETS', '/stripeApiBase': 'STRIPE_API_BASE',
+  '/sandboxDatabaseUrl': 'SANDBOX_DATABASE_URL',
   '/env': 'NIMBUSPAY_ENV', '/logLevel': 'LOG_LEVEL', '/host': 'HOST', '/port': 'PORT', '/metricsPort': 'METRICS_PORT',
   '/healthPort': 'HEALTH_PORT', '/dbPoolMax': 'DB_POOL_MAX', '/embeddedPgPort': 'NIMBUSPAY_PG_PORT',
   '/accessTokenTtlSeconds': 'ACCESS_TOKEN_TTL_SECONDS', '/adminClientSecret': 'NIMBUSPAY_ADMIN_CLIENT_SECRET',
