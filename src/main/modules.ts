@@ -10,7 +10,7 @@ import { registerAuthHook } from '../platform/http/auth-hook.js';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle } from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
 import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
-import { createSandboxProcessorAdapter, type SandboxProcessorAdapter } from '../modules/processors/index.js';
+import { createSandboxProcessorAdapter, type ProcessorAdapter } from '../modules/processors/index.js';
 import {
   pollBankRailJob, reconcileJob, registerPaymentRoutes, registerProcessorNotificationRoutes, submitBankTransfersJob,
   type BankTransfersDeps, type PaymentsDeps,
@@ -46,7 +46,7 @@ const PROCESSOR_RETRIES = 2;
 const PROCESSOR_RETRY_BASE_DELAY_MS = 100;
 
 /** The processor adapter (sandbox today), feeding processor latency, outcomes and circuit state to Prometheus. */
-export function createProcessor(config: Config, logger: Logger, metrics: Metrics): SandboxProcessorAdapter {
+export function createProcessor(config: Config, logger: Logger, metrics: Metrics): ProcessorAdapter {
   metrics.processorCircuitState.set(CIRCUIT_GAUGE.closed);
   return createSandboxProcessorAdapter({
     baseUrl: config.sandboxProcessorUrl,
@@ -62,7 +62,7 @@ export function createProcessor(config: Config, logger: Logger, metrics: Metrics
 }
 
 /** Everything the payments module needs; `inFlightMs` bounds how long one processor call (with retries) can last. */
-export function paymentsDeps(deps: ModuleDeps, keyRing: KeyRing, processor: SandboxProcessorAdapter): PaymentsDeps {
+export function paymentsDeps(deps: ModuleDeps, keyRing: KeyRing, processor: ProcessorAdapter): PaymentsDeps {
   const { config } = deps;
   const inFlightMs = config.processorTimeoutMs * (PROCESSOR_RETRIES + 1) + PROCESSOR_RETRY_BASE_DELAY_MS * 2 ** PROCESSOR_RETRIES + 1_000;
   return {

@@ -296,10 +296,12 @@ export async function applyBankDebitDecision(
  */
 export async function resolveBankDebitAttempt(deps: BankTransfersDeps, attempt: repo.AttemptRow): Promise<void> {
   const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id });
-  const status = await deps.processor.getOperationStatus(attempt.id);
+  const status = await deps.processor.getOperationStatus({ idempotencyKey: attempt.id, operation: 'bank_debit', createdAt: attempt.created_at });
   const tenantId = attempt.tenant_id;
   if (status.kind === 'unavailable') {
-    log.warn({ reason: status.reason }, 'processor unavailable for reconciliation; will ask again');
+    log.warn({ reason: status.reason }, status.reason === 'not_yet_consistent'
+      ? 'processor lookup not yet conclusive for so recent a debit; will ask again'
+      : 'processor unavailable for reconciliation; will ask again');
     return;
   }
   if (status.kind === 'not_found') {

@@ -1,6 +1,6 @@
 import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
-import type { OperationStatusResult } from '../processors/index.js';
+import type { OperationLookup, OperationStatusResult } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
@@ -42,9 +42,11 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
     return;
   }
   const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id, attempt: attempt.reconcile_count });
-  const status: OperationStatusResult = await deps.processor.getOperationStatus(attempt.id);
+  const status: OperationStatusResult = await deps.processor.getOperationStatus(await operationLookup(deps, attempt));
   if (status.kind === 'unavailable') {
-    log.warn({ reason: status.reason }, 'processor unavailable for reconciliation; will ask again');
+    log.warn({ reason: status.reason }, status.reason === 'not_yet_consistent'
+      ? 'processor lookup not yet conclusive for so recent an operation; will ask again'
+      : 'processor unavailable for reconciliation; will ask again');
     return;
   }
   let outcome: NotRecorded | Extract<OperationStatusResult, { kind: 'found' }>['outcome'];
@@ -52,6 +54,10 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
     const ageMs = Date.now() - attempt.created_at.getTime();
     if (ageMs < deps.inFlightMs) return;
     outcome = { kind: 'not_recorded' };
+  } else if (status.operation !== attempt.operation) {
+    // Applying another operation's answer would move money on a guess: leave the attempt open and say so.
+    log.error({ recorded_operation: status.operation, operation: attempt.operation }, 'processor recorded another operation under this attempt; not applied');
+    return;
   } else {
     outcome = status.outcome;
   }
@@ -75,6 +81,17 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
     }
   });
   log.info({ outcome: outcome.kind, operation: attempt.operation }, 'attempt reconciled');
+}
+
+/**
+ * What the processor needs to find the attempt's operation: its key, and for operations on an existing
+ * authorization or debit, that object's reference (the payment's `processor_reference`).
+ */
+export async function operationLookup(deps: PaymentsDeps, attempt: repo.AttemptRow): Promise<OperationLookup> {
+  const lookup: OperationLookup = { idempotencyKey: attempt.id, operation: attempt.operation, createdAt: attempt.created_at };
+  if (attempt.operation === 'authorize' || attempt.operation === 'bank_debit') return lookup;
+  const payment = await withTenantTx(deps.db, attempt.tenant_id, (tx) => repo.findPayment(tx, attempt.tenant_id, attempt.payment_id));
+  return { ...lookup, targetReference: payment?.processor_reference ?? undefined };
 }
 
 async function updateProcessingGauges(deps: PaymentsDeps): Promise<void> {

@@ -12,3 +12,4 @@ export type {
 } from './notification-signature.js';
 export { createSandboxProcessorAdapter } from './sandbox-processor-adapter.js';
 export type { SandboxProcessorAdapter, SandboxProcessorAdapterOptions } from './sandbox-processor-adapter.js';
+export type { CallGuardOptions } from './processor-call-guard.js';

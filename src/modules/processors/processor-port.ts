@@ -10,7 +10,7 @@
  * - `error`     we KNOW nothing was done (request rejected as invalid, refused after bounded 5xx retries, or never
  *               sent because the circuit is open). Safe to fail the attempt, or to retry when `retryable`.
  * - `unknown`   the processor MAY have acted (timeout, connection lost after sending, unreadable answer). The caller
- *               must keep the payment pending and reconcile with `getOperationStatus(idempotencyKey)`; retrying the
+ *               must keep the payment pending and reconcile with `getOperationStatus(lookup)`; retrying the
  *               same operation is only safe with the SAME idempotency key.
  */
 
@@ -52,8 +52,11 @@ export type DeclineCode =
  */
 export type ProcessorErrorCode = 'processing_error' | 'processor_unavailable';
 
-/** Why an outcome is unknown: the request may have been executed. */
-export type UnknownReason = 'timeout' | 'connection_error' | 'bad_response';
+/**
+ * Why an outcome is unknown: the request may have been executed. `server_error` is for processors whose 5xx
+ * answers do not prove that nothing was done (Stripe documents a 500 as indeterminate).
+ */
+export type UnknownReason = 'timeout' | 'connection_error' | 'bad_response' | 'server_error';
 
 export interface DeclinedOutcome {
   kind: 'declined';
@@ -265,7 +268,11 @@ export type BankCreditOutcome = BankCreditDecision | FailedOutcome;
  */
 export interface QueryUnavailable {
   kind: 'unavailable';
-  reason: 'circuit_open' | 'connect_failed' | 'timeout' | 'connection_error' | 'server_error' | 'client_error' | 'bad_response';
+  /**
+   * `not_yet_consistent`: the processor's lookup for this operation is eventually consistent (Stripe's search) and
+   * the operation is too recent for "not found" to be believed yet.
+   */
+  reason: 'circuit_open' | 'connect_failed' | 'timeout' | 'connection_error' | 'server_error' | 'client_error' | 'bad_response' | 'not_yet_consistent';
   message: string;
   sent: boolean;
   httpStatus?: number;
@@ -291,6 +298,22 @@ export type RecordedOperation =
 /** `not_found` is authoritative: the processor recorded nothing under this key, so the operation did not happen. */
 export type OperationStatusResult = RecordedOperation | NotFound | QueryUnavailable;
 
+export type RecordedOperationName = RecordedOperation['operation'];
+
+/**
+ * What the reconciler knows about an attempt whose outcome it must find out. A processor that records operations
+ * by idempotency key (the sandbox) needs only the key; one that does not (Stripe) finds the operation from the
+ * object it acted on (`targetReference`) or from the key stored in the object's metadata, and may need the
+ * attempt's age to know whether its lookup can be trusted yet.
+ */
+export interface OperationLookup {
+  idempotencyKey: string;
+  operation: RecordedOperationName;
+  createdAt: Date;
+  /** The authorization (capture, void, refund) or debit (bank credit) the operation acted on. */
+  targetReference?: string | undefined;
+}
+
 export type BankDebitQueryResult = { kind: 'found'; debit: BankDebitSnapshot } | NotFound | QueryUnavailable;
 
 // ---- the port ------------------------------------------------------------------------------------------------
@@ -306,13 +329,19 @@ export interface PaymentProcessor {
   capture(request: CaptureRequest): Promise<CaptureOutcome>;
   voidAuthorization(request: VoidRequest): Promise<VoidOutcome>;
   refund(request: RefundRequest): Promise<RefundOutcome>;
-  /** Reconciliation: what happened to the operation sent with this idempotency key (any operation type). */
-  getOperationStatus(idempotencyKey: string): Promise<OperationStatusResult>;
+  /** Reconciliation: what happened to the operation sent with this idempotency key. */
+  getOperationStatus(lookup: OperationLookup): Promise<OperationStatusResult>;
   createBankDebit(request: CreateBankDebitRequest): Promise<BankDebitOutcome>;
   /** Current status of a debit, computed by the rail at query time (polling complements pushed notifications). */
   getBankDebit(debitReference: string): Promise<BankDebitQueryResult>;
   createBankCredit(request: CreateBankCreditRequest): Promise<BankCreditOutcome>;
   circuitState(): CircuitStateName;
+}
+
+/** A port implementation the process owns: it holds connections that must be closed at shutdown. */
+export interface ProcessorAdapter extends PaymentProcessor {
+  /** Closes the connection pool (waits for in-flight calls). Idempotent. */
+  close(): Promise<void>;
 }
 
 /** Reported after every port call (for metrics). `outcome` is the result's `kind`. */

@@ -49,6 +49,8 @@ const extraServers: Array<{ close(): Promise<unknown> | void }> = [];
 
 let seq = 0;
 const key = (label: string) => `att_${label}_${process.pid}_${++seq}`;
+// The sandbox finds an operation by its key alone; the rest of the lookup is for processors that need it.
+const lookup = (idempotencyKey: string) => ({ idempotencyKey, operation: 'authorize' as const, createdAt: new Date() });
 const futureYear = new Date().getUTCFullYear() + 3;
 const card = (number: string, cvc = '123') => ({ number, expMonth: 12, expYear: futureYear, cvc });
 
@@ -205,7 +207,7 @@ describe('sandbox processor adapter: card outcomes', () => {
     );
     assert.equal(sandboxRequests - before, 3, '1 attempt + 2 retries');
     assert.equal(reports.at(-1)?.attempts, 3);
-    assert.deepEqual(await adapter.getOperationStatus(k), { kind: 'not_found' });
+    assert.deepEqual(await adapter.getOperationStatus(lookup(k)), { kind: 'not_found' });
   });
 
   it('lost response (…0408): unknown/timeout within the deadline, status query finds the approval, replay returns it', async () => {
@@ -217,7 +219,7 @@ describe('sandbox processor adapter: card outcomes', () => {
     assert.equal(outcome.kind === 'unknown' && outcome.reason, 'timeout');
     assert.ok(elapsed < TIMEOUT_MS + 150, `gave up after ${elapsed} ms`);
 
-    const status = await adapter.getOperationStatus(k);
+    const status = await adapter.getOperationStatus(lookup(k));
     assert.equal(status.kind, 'found');
     if (status.kind !== 'found' || status.operation !== 'authorize') return assert.fail('expected an authorize record');
     const approved = approvedAuth(status.outcome);
@@ -233,7 +235,7 @@ describe('sandbox processor adapter: card outcomes', () => {
     const k = key('lost-none');
     const outcome = await adapter.authorize({ idempotencyKey: k, amountMinor: 100n, currency: 'usd', card: card('4000000000000416'), capture: false });
     assert.equal(outcome.kind === 'unknown' && outcome.reason, 'timeout');
-    assert.deepEqual(await adapter.getOperationStatus(k), { kind: 'not_found' });
+    assert.deepEqual(await adapter.getOperationStatus(lookup(k)), { kind: 'not_found' });
   });
 
   it('refunds of …0424 are declined refund_declined', async () => {
@@ -288,7 +290,7 @@ describe('sandbox processor adapter: idempotency and card life cycle', () => {
     assert.equal(over.kind === 'error' && over.processorCode, 'amount_exceeds_captured');
     assert.equal(over.kind === 'error' && over.retryable, false);
 
-    const recorded = await adapter.getOperationStatus(captureKey);
+    const recorded = await adapter.getOperationStatus(lookup(captureKey));
     assert.deepEqual(recorded, { kind: 'found', operation: 'capture', outcome: capture });
   });
 
@@ -299,7 +301,7 @@ describe('sandbox processor adapter: idempotency and card life cycle', () => {
     const voidKey = key('void-v');
     const voided = await adapter.voidAuthorization({ idempotencyKey: voidKey, authorizationReference: auth.processorReference });
     assert.deepEqual(voided, { kind: 'approved', processorReference: auth.processorReference });
-    const status = await adapter.getOperationStatus(voidKey);
+    const status = await adapter.getOperationStatus(lookup(voidKey));
     assert.deepEqual(status, { kind: 'found', operation: 'void', outcome: voided });
     const capture = await adapter.capture({ idempotencyKey: key('void-c'), authorizationReference: auth.processorReference, amountMinor: 2_000n });
     assert.equal(capture.kind === 'error' && capture.processorCode, 'invalid_state');
@@ -354,7 +356,7 @@ describe('sandbox processor adapter: faults and circuit breaker', () => {
       retryable: true,
       sent: false,
     });
-    assert.deepEqual(await local.getOperationStatus('anything'), {
+    assert.deepEqual(await local.getOperationStatus(lookup('anything')), {
       kind: 'unavailable',
       reason: 'circuit_open',
       message: 'The processor circuit is open; the query was not sent.',
@@ -396,14 +398,14 @@ describe('sandbox processor adapter: faults and circuit breaker', () => {
     // The processor got the request even though we gave up: releasing it shows why "unknown" must be reconciled.
     await control(url, { stop_answering: false });
     const found = await waitFor(async () => {
-      const status = await local.getOperationStatus(k);
+      const status = await local.getOperationStatus(lookup(k));
       return status.kind === 'found' ? status : undefined;
     });
     assert.equal(found.operation, 'authorize');
 
     await control(url, { stop_answering: true });
     const patient = makeAdapter({ baseUrl: url, timeoutMs: 5_000 });
-    const pending = patient.getOperationStatus(k);
+    const pending = patient.getOperationStatus(lookup(k));
     await new Promise((r) => setTimeout(r, 50));
     const closing = Date.now();
     await hanging.close();
@@ -444,7 +446,7 @@ describe('sandbox processor adapter: faults and circuit breaker', () => {
     assert.equal(garbled.kind === 'unknown' && garbled.reason, 'bad_response');
     const incomplete = await local.refund({ idempotencyKey: key('bad-rf'), authorizationReference: 'auth_1', amountMinor: 1n });
     assert.equal(incomplete.kind === 'unknown' && incomplete.reason, 'bad_response');
-    const status = await local.getOperationStatus('whatever');
+    const status = await local.getOperationStatus(lookup('whatever'));
     assert.equal(status.kind, 'unavailable');
     assert.equal(status.kind === 'unavailable' && status.httpStatus, 404);
   });
@@ -599,7 +601,7 @@ describe('sandbox processor adapter: bank rail and notifications', () => {
     assert.match(credit.processorReference, /^bc_/);
     assert.equal(credit.amountMinor, 10_000n);
     assert.equal(credit.currency, 'USD');
-    const status = await adapter.getOperationStatus(creditKey);
+    const status = await adapter.getOperationStatus(lookup(creditKey));
     assert.deepEqual(status, { kind: 'found', operation: 'bank_credit', outcome: credit });
     const over = await adapter.createBankCredit({ idempotencyKey: key('bc-over'), debitReference: d.processorReference, amountMinor: 2_346n });
     assert.equal(over.kind === 'error' && over.processorCode, 'amount_exceeds_debit');

@@ -1,15 +1,7 @@
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import type { Logger } from 'pino';
+import { CIRCUIT_OPEN_ERROR, CIRCUIT_OPEN_QUERY, createCallGuard, type AnyOutcome, type CallGuardOptions } from './processor-call-guard.js';
 import { createProcessorHttpTransport, type ProcessorHttpTransportOptions, type TransportRequest, type TransportResult } from './processor-http-transport.js';
-import type {
-  CircuitStateName,
-  ErrorOutcome,
-  FailedOutcome,
-  PaymentProcessor,
-  ProcessorCallReport,
-  ProcessorOperation,
-  QueryUnavailable,
-} from './processor-port.js';
+import type { ErrorOutcome, FailedOutcome, ProcessorAdapter, ProcessorOperation, QueryUnavailable } from './processor-port.js';
 import {
   mapMutationResult,
   mapQueryResult,
@@ -24,58 +16,9 @@ import {
 } from './sandbox-outcome-mapper.js';
 
 /** The HTTP transport's options (timeouts, bounded same-key retries, pool) plus the circuit breaker and hooks. */
-export interface SandboxProcessorAdapterOptions extends Omit<ProcessorHttpTransportOptions, 'random'> {
-  circuitBreaker?: {
-    /** Consecutive failed calls that open the circuit (default 5). */
-    consecutiveFailures?: number;
-    /** Time the circuit stays open before one trial call is let through (default 10000). */
-    halfOpenAfterMs?: number;
-  };
-  /** Called after every port call, e.g. to feed Prometheus. Must not throw (errors are logged and ignored). */
-  onCall?: (report: ProcessorCallReport) => void;
-  onCircuitStateChange?: (state: CircuitStateName) => void;
-}
+export interface SandboxProcessorAdapterOptions extends Omit<ProcessorHttpTransportOptions, 'random'>, CallGuardOptions {}
 
-export interface SandboxProcessorAdapter extends PaymentProcessor {
-  /** Closes the connection pool (waits for in-flight calls). */
-  close(): Promise<void>;
-}
-
-type AnyOutcome = { kind: string; code?: string; reason?: string; retryable?: boolean };
-
-/** What opens the circuit: answers that say the processor is unwell, not declines or rejected requests. */
-function countsAsFailure(outcome: AnyOutcome): boolean {
-  if (outcome.kind === 'unknown') return true;
-  if (outcome.kind === 'error') return outcome.retryable === true;
-  if (outcome.kind === 'unavailable') return outcome.reason !== 'client_error';
-  return false;
-}
-
-function toCircuitStateName(state: CircuitState): CircuitStateName {
-  switch (state) {
-    case CircuitState.Closed:
-      return 'closed';
-    case CircuitState.HalfOpen:
-      return 'half_open';
-    case CircuitState.Open:
-    case CircuitState.Isolated:
-      return 'open';
-  }
-}
-
-const CIRCUIT_OPEN_ERROR: ErrorOutcome = {
-  kind: 'error',
-  code: 'processor_unavailable',
-  message: 'The processor circuit is open; the request was not sent.',
-  retryable: true,
-  sent: false,
-};
-const CIRCUIT_OPEN_QUERY: QueryUnavailable = {
-  kind: 'unavailable',
-  reason: 'circuit_open',
-  message: 'The processor circuit is open; the query was not sent.',
-  sent: false,
-};
+export type SandboxProcessorAdapter = ProcessorAdapter;
 
 /** JSON numbers are exact only up to 2^53: a larger amount is refused before sending rather than rounded. */
 function toWireAmount(amountMinor: bigint): number | undefined {
@@ -99,68 +42,27 @@ function invalidAmount(amountMinor: bigint): ErrorOutcome {
  */
 export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOptions): SandboxProcessorAdapter {
   let closing: Promise<void> | undefined;
-  const logger = options.logger.child({ component: 'processor', processor: 'sandbox' });
-  const { circuitBreaker: _breaker, onCall: _onCall, onCircuitStateChange: _onChange, ...transportOptions } = options;
+  const logger: Logger = options.logger.child({ component: 'processor', processor: 'sandbox' });
+  const { circuitBreaker, onCall, onCircuitStateChange, ...transportOptions } = options;
   const transport = createProcessorHttpTransport({ ...transportOptions, logger });
-  const breaker = circuitBreaker(
-    handleAll.orWhenResult((value) => countsAsFailure((value as { outcome: AnyOutcome }).outcome)),
-    {
-      halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 10_000,
-      breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
-    },
-  );
-  breaker.onStateChange((state) => {
-    const name = toCircuitStateName(state);
-    logger.warn({ circuit: name }, 'processor circuit state changed');
-    try {
-      options.onCircuitStateChange?.(name);
-    } catch (err) {
-      logger.error({ err }, 'onCircuitStateChange hook failed');
-    }
-  });
+  const guard = createCallGuard({ ...(circuitBreaker ? { circuitBreaker } : {}), ...(onCall ? { onCall } : {}), ...(onCircuitStateChange ? { onCircuitStateChange } : {}) }, logger);
 
-  function report(entry: ProcessorCallReport): void {
-    try {
-      options.onCall?.(entry);
-    } catch (err) {
-      logger.error({ err }, 'onCall hook failed');
-    }
-  }
-
-  async function invoke<T extends AnyOutcome>(
+  function invoke<T extends AnyOutcome>(
     request: TransportRequest,
     map: (result: TransportResult) => T,
     whenOpen: T,
     whenUnexpected: (message: string) => T,
   ): Promise<T> {
-    const started = performance.now();
-    let outcome: T;
-    let attempts = 0;
-    try {
-      const done = await breaker.execute(async () => {
+    return guard.call<T>({
+      operation: request.operation,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      run: async () => {
         const result = await transport.send(request);
         return { outcome: map(result), attempts: result.attempts };
-      });
-      outcome = done.outcome;
-      attempts = done.attempts;
-    } catch (err) {
-      if (err instanceof BrokenCircuitError) {
-        outcome = whenOpen;
-      } else {
-        // A bug, not a processor answer: we cannot tell whether the request left, so it is treated as unknown.
-        logger.error({ err, operation: request.operation, idempotencyKey: request.idempotencyKey }, 'processor call failed');
-        outcome = whenUnexpected(err instanceof Error ? err.message : String(err));
-      }
-    }
-    const code = outcome.code ?? outcome.reason;
-    report({
-      operation: request.operation,
-      outcome: outcome.kind as ProcessorCallReport['outcome'],
-      ...(code !== undefined ? { code } : {}),
-      latencyMs: performance.now() - started,
-      attempts,
+      },
+      whenOpen,
+      whenUnexpected,
     });
-    return outcome;
   }
 
   function mutate<T extends AnyOutcome>(
@@ -228,7 +130,8 @@ export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOp
       return mutate('refund', '/v1/refunds', request.idempotencyKey, body, parseRefundDecision);
     },
 
-    async getOperationStatus(idempotencyKey) {
+    // The sandbox records every operation under its idempotency key, so the key alone finds it.
+    async getOperationStatus({ idempotencyKey }) {
       const path = `/v1/operations/${encodeURIComponent(idempotencyKey)}`;
       return query('get_operation_status', path, parseRecordedOperation);
     },
@@ -265,7 +168,7 @@ export function createSandboxProcessorAdapter(options: SandboxProcessorAdapterOp
     },
 
     circuitState() {
-      return toCircuitStateName(breaker.state);
+      return guard.circuitState();
     },
 
     async close() {
