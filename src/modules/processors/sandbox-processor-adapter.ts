@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { CIRCUIT_OPEN_ERROR, CIRCUIT_OPEN_QUERY, createCallGuard, type AnyOutcome, type CallGuardOptions } from './processor-call-guard.js';
 import { createProcessorHttpTransport, type ProcessorHttpTransportOptions, type TransportRequest, type TransportResult } from './processor-http-transport.js';
-import type { ErrorOutcome, FailedOutcome, ProcessorAdapter, ProcessorOperation, QueryUnavailable } from './processor-port.js';
+import type { FailedOutcome, ProcessorAdapter, ProcessorOperation, QueryUnavailable } from './processor-port.js';
+import { invalidAmount, toWireAmount } from './wire-amount.js';
 import {
   mapMutationResult,
   mapQueryResult,
@@ -19,22 +20,6 @@ import {
 export interface SandboxProcessorAdapterOptions extends Omit<ProcessorHttpTransportOptions, 'random'>, CallGuardOptions {}
 
 export type SandboxProcessorAdapter = ProcessorAdapter;
-
-/** JSON numbers are exact only up to 2^53: a larger amount is refused before sending rather than rounded. */
-function toWireAmount(amountMinor: bigint): number | undefined {
-  if (amountMinor <= 0n || amountMinor > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  return Number(amountMinor);
-}
-
-function invalidAmount(amountMinor: bigint): ErrorOutcome {
-  return {
-    kind: 'error',
-    code: 'processing_error',
-    message: `Amount ${amountMinor} is outside the processor's range (1..${Number.MAX_SAFE_INTEGER}); not sent.`,
-    retryable: false,
-    sent: false,
-  };
-}
 
 /**
  * The port over the sandbox acquirer's HTTP API: undici pool with strict timeouts, bounded retries with the same
