@@ -105,6 +105,8 @@ export function platformEnv(db: BenchDatabase, ports: { api: number; sandbox: nu
     NIMBUSPAY_DEMO_TENANT: 'false',
     SANDBOX_PROCESSOR_PORT: String(ports.sandbox),
     SANDBOX_PROCESSOR_URL: `http://127.0.0.1:${ports.sandbox}`,
+    // the sandbox role keeps its state in its own schema (sandbox_processor) of the benchmark's database
+    SANDBOX_DATABASE_URL: db.ownerUrl,
     SANDBOX_LATENCY_MS: '0',
     ...extra,
   };

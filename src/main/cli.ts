@@ -15,7 +15,7 @@ Commands:
   start               API + worker + sandbox processor in one process (embedded PostgreSQL unless DATABASE_URL is set)
   api                 the API role alone (needs DATABASE_URL)
   worker              the worker role alone (needs DATABASE_URL)
-  sandbox-processor   the sandbox processor role alone
+  sandbox-processor   the sandbox processor role alone (needs SANDBOX_DATABASE_URL)
   migrate             apply database migrations (MIGRATION_DATABASE_URL or DATABASE_URL) and exit
 ${ADMIN_USAGE}`;
 

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../platform/logger.js';
 import { runMigrations } from '../platform/migrations.js';
 import { startApi } from './api.js';
 import { startWorker } from './worker.js';
-import { startSandboxProcessorRole } from './sandbox-processor.js';
+import { ensureSandboxDatabase, startSandboxProcessorRole } from './sandbox-processor.js';
 import { DEV_APP_ROLE, ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
 import { runDevelopmentBootstrap, withGeneratedAdminSecret, type BootstrapReport } from './bootstrap.js';
@@ -73,7 +73,9 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
 
   const database: DbHandle = createDb({ connectionString: appUrl, max: config.dbPoolMax, applicationName: 'nimbuspay' });
   closers.unshift({ name: 'database', close: () => database.close() });
-  const sandbox = await startSandboxProcessorRole(config, logger);
+  // Unless told otherwise, the sandbox keeps its state in a database of its own on the embedded cluster.
+  const sandboxDatabaseUrl = config.sandboxDatabaseUrl ?? (embedded ? await ensureSandboxDatabase(embedded.ownerUrl) : undefined);
+  const sandbox = await startSandboxProcessorRole(config, logger, sandboxDatabaseUrl ? { databaseUrl: sandboxDatabaseUrl } : {});
   closers.unshift({ name: 'sandbox-processor', close: () => sandbox.close() });
   const worker = await startWorker({ config, logger, database, healthServer: false });
   closers.unshift({ name: 'worker', close: () => worker.close() });

@@ -5,9 +5,13 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
 import { buildSandboxProcessor } from './index.js';
 
-/** Wire-level behaviour of the sandbox acquirer (the adapter's tests cover the normalized view). */
+/**
+ * Wire-level behaviour of the sandbox acquirer (the adapter's tests cover the normalized view). Durability across
+ * restarts is in sandbox-durability.test.ts.
+ */
 
 const logLines: string[] = [];
 const logSink = new Writable({
@@ -17,6 +21,7 @@ const logSink = new Writable({
   },
 });
 
+let db: TestDatabase;
 let app: FastifyInstance;
 let baseUrl: string;
 let seq = 0;
@@ -48,8 +53,10 @@ async function counts(): Promise<Record<string, number>> {
 }
 
 before(async () => {
+  db = await createTestDatabase();
   app = await buildSandboxProcessor({
     logger: pino({ level: 'trace' }, logSink),
+    databaseUrl: db.ownerUrl,
     lostResponseDelayMs: 200,
     settlementDelayMs: 5_000,
   });
@@ -58,7 +65,8 @@ before(async () => {
 });
 
 after(async () => {
-  await app.close();
+  await app?.close();
+  await db?.drop();
 });
 
 describe('sandbox processor wire API', () => {
@@ -182,7 +190,7 @@ describe('sandbox processor wire API', () => {
   });
 
   it('closes promptly while a request hangs on stop_answering', async () => {
-    const local = await buildSandboxProcessor({ logger: pino({ level: 'silent' }) });
+    const local = await buildSandboxProcessor({ logger: pino({ level: 'silent' }), databaseUrl: db.ownerUrl });
     await local.listen({ host: '127.0.0.1', port: 0 });
     const port = (local.server.address() as AddressInfo).port;
     const stop = await fetch(`http://127.0.0.1:${port}/_control`, {
@@ -209,8 +217,16 @@ describe('sandbox processor wire API', () => {
 
   it('validates its options at build time', async () => {
     const logger = pino({ level: 'silent' });
-    await assert.rejects(buildSandboxProcessor({ logger, errorRate: 2 }), RangeError);
-    await assert.rejects(buildSandboxProcessor({ logger, notificationUrl: 'http://127.0.0.1:1/n' }), RangeError);
-    await assert.rejects(buildSandboxProcessor({ logger, latencyMs: -1 }), RangeError);
+    const databaseUrl = db.ownerUrl;
+    await assert.rejects(buildSandboxProcessor({ logger, databaseUrl, errorRate: 2 }), RangeError);
+    await assert.rejects(buildSandboxProcessor({ logger, databaseUrl, notificationUrl: 'http://127.0.0.1:1/n' }), RangeError);
+    await assert.rejects(buildSandboxProcessor({ logger, databaseUrl, latencyMs: -1 }), RangeError);
+    await assert.rejects(buildSandboxProcessor({ logger, databaseUrl: '' }), /databaseUrl is required/);
+    // The message must not echo the URL: it carries the database password.
+    await assert.rejects(buildSandboxProcessor({ logger, databaseUrl: 'mysql://u:hunter2@db/x' }), (err: Error) => {
+      assert.ok(err instanceof RangeError);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
   });
 });

@@ -2,42 +2,50 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { registerSandboxBankRoutes } from './sandbox-bank.routes.js';
 import { registerSandboxCardRoutes } from './sandbox-card.routes.js';
-import { errorAnswer, isoTime, sendAnswer } from './sandbox-http.js';
-import { createSandboxNotifier } from './sandbox-notifier.js';
+import { createSandboxDb, type SandboxDb } from './sandbox-db.js';
+import { ensureSandboxSchema } from './sandbox-ddl.js';
+import { errorAnswer, sendAnswer } from './sandbox-http.js';
+import { startSandboxNotifier } from './sandbox-notifier.js';
+import { countRecords, findOperation } from './sandbox-operations.repository.js';
 import { resolveSandboxOptions, type SandboxOptions } from './sandbox-options.js';
 import { createSandboxRuntime, type SandboxRuntime } from './sandbox-runtime.js';
 import { ControlBody, KeyParams } from './sandbox.schema.js';
-import { createSandboxStore, type SandboxStore } from './sandbox-store.js';
+import { toOperationWire } from './sandbox-wire.js';
 
 const CONTROL_PREFIX = '/_control';
 
-function describeControl(runtime: SandboxRuntime, store: SandboxStore): Record<string, unknown> {
+async function describeControl(runtime: SandboxRuntime, db: SandboxDb): Promise<Record<string, unknown>> {
   return {
     latency_ms: runtime.knobs.latencyMs,
     error_rate: runtime.knobs.errorRate,
     stop_answering: runtime.knobs.stopAnswering,
     drop_notifications: runtime.knobs.dropNotifications,
     held_requests: runtime.heldRequests(),
-    counts: {
-      operations: store.operations.size,
-      authorizations: store.authorizations.size,
-      refunds: store.refunds.size,
-      bank_debits: store.bankDebits.size,
-      bank_credits: store.bankCredits.size,
-    },
+    counts: await countRecords(db),
   };
 }
 
 /**
- * Builds the sandbox acquirer + bank rail (not listening: the caller calls `listen`). Everything lives in memory
- * and disappears with the instance. Dev and staging only.
+ * Builds the sandbox acquirer + bank rail (not listening: the caller calls `listen`). Its records and its pending rail
+ * notifications live in PostgreSQL (schema `sandbox_processor`, created here), so a restart or a `kill -9` loses
+ * nothing it answered; several instances may share one database. The fault-injection knobs (`/_control`) are test
+ * switches, not state: they live in memory and start from the options. Dev and staging only.
  */
 export async function buildSandboxProcessor(options: SandboxOptions): Promise<FastifyInstance> {
   const resolved = resolveSandboxOptions(options);
-  const store = createSandboxStore();
+  const database = createSandboxDb({ connectionString: resolved.databaseUrl, max: resolved.databasePoolMax });
+  try {
+    await ensureSandboxSchema(database.db);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const db = database.db;
   const runtime = createSandboxRuntime({ latencyMs: resolved.latencyMs, errorRate: resolved.errorRate });
   const notifier = resolved.notification
-    ? createSandboxNotifier({
+    ? startSandboxNotifier({
+        db,
+        pollIntervalMs: resolved.notificationPollIntervalMs,
         url: resolved.notification.url,
         secret: resolved.notification.secret,
         maxAttempts: resolved.notificationMaxAttempts,
@@ -88,27 +96,21 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
   });
   app.addHook('onClose', async () => {
     await notifier?.close();
+    await database.close();
   });
 
-  registerSandboxCardRoutes(app, { store, runtime, options: resolved });
-  registerSandboxBankRoutes(app, { store, runtime, options: resolved, notifier });
+  registerSandboxCardRoutes(app, { db, runtime, options: resolved });
+  registerSandboxBankRoutes(app, { db, runtime, options: resolved, notifier });
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   typed.get('/v1/operations/:key', { schema: { params: KeyParams } }, async (request, reply) => {
-    const record = store.operations.get(request.params.key);
+    const record = await findOperation(db, request.params.key);
     if (!record) return sendAnswer(reply, errorAnswer(404, 'not_found', 'Nothing was recorded for this key.'));
-    return reply.send({
-      object: 'operation',
-      idempotency_key: record.idempotencyKey,
-      operation: record.operation,
-      status_code: record.statusCode,
-      created_at: isoTime(record.createdAtMs),
-      result: record.body,
-    });
+    return reply.send(toOperationWire(record));
   });
 
-  typed.get(CONTROL_PREFIX, async (_request, reply) => reply.send(describeControl(runtime, store)));
+  typed.get(CONTROL_PREFIX, async (_request, reply) => reply.send(await describeControl(runtime, db)));
 
   typed.post(CONTROL_PREFIX, { schema: { body: ControlBody } }, async (request, reply) => {
     const body = request.body;
@@ -117,7 +119,7 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
     if (body.drop_notifications !== undefined) runtime.knobs.dropNotifications = body.drop_notifications;
     if (body.stop_answering !== undefined) runtime.setStopAnswering(body.stop_answering);
     request.log.info({ knobs: runtime.knobs }, 'sandbox knobs changed');
-    return reply.send(describeControl(runtime, store));
+    return reply.send(await describeControl(runtime, db));
   });
 
   return app;

@@ -1,48 +1,25 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { detectCardBrand, resolveCardScenario } from './sandbox-cards.js';
-import { errorAnswer, isoTime, runIdempotentOperation, sendAnswer, type OperationResult } from './sandbox-http.js';
+import {
+  findAuthorization,
+  insertAuthorization,
+  insertRefund,
+  lockAuthorization,
+  saveAuthorizationState,
+} from './sandbox-card.repository.js';
+import type { SandboxDb } from './sandbox-db.js';
+import { errorAnswer, runIdempotentOperation, sendAnswer, type OperationResult } from './sandbox-http.js';
 import type { ResolvedSandboxOptions } from './sandbox-options.js';
+import { newSandboxId, type AuthorizationRecord, type RefundRecord } from './sandbox-records.js';
 import type { SandboxRuntime } from './sandbox-runtime.js';
 import { AuthorizationBody, CaptureBody, IdParams, RefundBody } from './sandbox.schema.js';
-import { newSandboxId, type AuthorizationRecord, type RefundRecord, type SandboxStore } from './sandbox-store.js';
+import { toAuthorizationWire, toRefundWire } from './sandbox-wire.js';
 
 export interface SandboxRouteDeps {
-  store: SandboxStore;
+  db: SandboxDb;
   runtime: SandboxRuntime;
   options: ResolvedSandboxOptions;
-}
-
-export function toAuthorizationWire(auth: AuthorizationRecord): Record<string, unknown> {
-  return {
-    id: auth.id,
-    object: 'authorization',
-    status: auth.status,
-    ...(auth.declineCode !== undefined ? { decline_code: auth.declineCode, decline_message: auth.declineMessage } : {}),
-    amount: auth.amount,
-    currency: auth.currency,
-    captured_amount: auth.capturedAmount,
-    refunded_amount: auth.refundedAmount,
-    voided: auth.voided,
-    card: { brand: auth.brand, last4: auth.last4 },
-    idempotency_key: auth.idempotencyKey,
-    created_at: isoTime(auth.createdAtMs),
-  };
-}
-
-function toRefundWire(refund: RefundRecord): Record<string, unknown> {
-  return {
-    id: refund.id,
-    object: 'refund',
-    status: refund.status,
-    ...(refund.declineCode !== undefined
-      ? { decline_code: refund.declineCode, decline_message: refund.declineMessage }
-      : {}),
-    authorization_id: refund.authorizationId,
-    amount: refund.amount,
-    currency: refund.currency,
-    created_at: isoTime(refund.createdAtMs),
-  };
 }
 
 function notFound(what: string): OperationResult {
@@ -54,14 +31,14 @@ function invalidState(message: string): OperationResult {
 }
 
 export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRouteDeps): void {
-  const { store, runtime, options } = deps;
+  const { db, runtime, options } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const hold = (ms: number) => runtime.hold(ms);
 
   typed.post('/v1/authorizations', { schema: { body: AuthorizationBody } }, async (request, reply) => {
     const body = request.body;
     return runIdempotentOperation({
-      store,
+      db,
       request,
       reply,
       operation: 'authorization',
@@ -69,7 +46,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
       body,
       nowMs: Date.now,
       hold,
-      execute: (idempotencyKey) => {
+      execute: async (tx, idempotencyKey) => {
         const nowMs = Date.now();
         const card = { number: body.card.number, expMonth: body.card.exp_month, expYear: body.card.exp_year };
         const scenario = resolveCardScenario(card, nowMs);
@@ -102,7 +79,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
           auth.declineCode = scenario.code;
           auth.declineMessage = scenario.message;
         }
-        store.authorizations.set(auth.id, auth);
+        await insertAuthorization(tx, auth);
         return {
           answer: { statusCode: 200, body: toAuthorizationWire(auth) },
           record: true,
@@ -113,7 +90,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
   });
 
   typed.get('/v1/authorizations/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const auth = store.authorizations.get(request.params.id);
+    const auth = await findAuthorization(db, request.params.id);
     if (!auth) return sendAnswer(reply, errorAnswer(404, 'not_found', 'No such authorization.'));
     return reply.send(toAuthorizationWire(auth));
   });
@@ -125,7 +102,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
       const id = request.params.id;
       const body = request.body ?? {};
       return runIdempotentOperation({
-        store,
+        db,
         request,
         reply,
         operation: 'capture',
@@ -133,8 +110,8 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
         body,
         nowMs: Date.now,
         hold,
-        execute: () => {
-          const auth = store.authorizations.get(id);
+        execute: async (tx) => {
+          const auth = await lockAuthorization(tx, id);
           if (!auth) return notFound('authorization');
           if (auth.status !== 'approved') return invalidState('A declined authorization cannot be captured.');
           if (auth.voided) return invalidState('The authorization was voided.');
@@ -149,6 +126,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
             };
           }
           auth.capturedAmount = amount;
+          await saveAuthorizationState(tx, auth);
           return { answer: { statusCode: 200, body: toAuthorizationWire(auth) }, record: true };
         },
       });
@@ -158,7 +136,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
   typed.post('/v1/authorizations/:id/void', { schema: { params: IdParams } }, async (request, reply) => {
     const id = request.params.id;
     return runIdempotentOperation({
-      store,
+      db,
       request,
       reply,
       operation: 'void',
@@ -166,13 +144,14 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
       body: {},
       nowMs: Date.now,
       hold,
-      execute: () => {
-        const auth = store.authorizations.get(id);
+      execute: async (tx) => {
+        const auth = await lockAuthorization(tx, id);
         if (!auth) return notFound('authorization');
         if (auth.status !== 'approved') return invalidState('A declined authorization cannot be voided.');
         if (auth.voided) return invalidState('The authorization was already voided.');
         if (auth.capturedAmount > 0) return invalidState('A captured authorization cannot be voided; refund it.');
         auth.voided = true;
+        await saveAuthorizationState(tx, auth);
         return { answer: { statusCode: 200, body: toAuthorizationWire(auth) }, record: true };
       },
     });
@@ -181,7 +160,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
   typed.post('/v1/refunds', { schema: { body: RefundBody } }, async (request, reply) => {
     const body = request.body;
     return runIdempotentOperation({
-      store,
+      db,
       request,
       reply,
       operation: 'refund',
@@ -189,8 +168,8 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
       body,
       nowMs: Date.now,
       hold,
-      execute: () => {
-        const auth = store.authorizations.get(body.authorization_id);
+      execute: async (tx) => {
+        const auth = await lockAuthorization(tx, body.authorization_id);
         if (!auth) return notFound('authorization');
         if (auth.capturedAmount === 0) return invalidState('Only a captured authorization can be refunded.');
         if (auth.refundedAmount + body.amount > auth.capturedAmount) {
@@ -212,8 +191,9 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
           refund.declineMessage = 'The issuer declined the refund.';
         } else {
           auth.refundedAmount += body.amount;
+          await saveAuthorizationState(tx, auth);
         }
-        store.refunds.set(refund.id, refund);
+        await insertRefund(tx, refund);
         return { answer: { statusCode: 200, body: toRefundWire(refund) }, record: true };
       },
     });

@@ -1,12 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  fingerprintRequest,
-  lookupIdempotencyKey,
-  recordOperation,
-  type SandboxStore,
-  type WireAnswer,
-  type WireOperation,
-} from './sandbox-store.js';
+import type { SandboxDb, SandboxTx } from './sandbox-db.js';
+import { findOperation, insertOperation, lockIdempotencyKey } from './sandbox-operations.repository.js';
+import { fingerprintRequest, judgeIdempotencyKey, type WireAnswer, type WireOperation } from './sandbox-records.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
@@ -28,10 +23,12 @@ export interface OperationResult {
   answer: WireAnswer;
   record: boolean;
   holdMs?: number;
+  /** Runs once the recorded result is committed (never for an unrecorded one). */
+  afterCommit?: () => void;
 }
 
 export interface IdempotentOperation {
-  store: SandboxStore;
+  db: SandboxDb;
   request: FastifyRequest;
   reply: FastifyReply;
   operation: WireOperation;
@@ -40,8 +37,46 @@ export interface IdempotentOperation {
   body: unknown;
   nowMs: () => number;
   hold: (ms: number) => Promise<boolean>;
-  /** Runs synchronously after the key check, so two concurrent requests with one key cannot both execute. */
-  execute: (idempotencyKey: string) => OperationResult;
+  /**
+   * Runs inside the transaction that holds the key's lock, after the key check. Its writes are kept only when the
+   * result is recorded, so an unrecorded answer leaves nothing behind.
+   */
+  execute: (tx: SandboxTx, idempotencyKey: string) => Promise<OperationResult>;
+}
+
+/** Carries an unrecorded result out of the transaction callback, which rolls the transaction back. */
+class UnrecordedResult extends Error {
+  constructor(readonly result: OperationResult) {
+    super('unrecorded sandbox operation');
+  }
+}
+
+type Decided = { kind: 'replay' | 'conflict'; answer: WireAnswer } | { kind: 'executed'; result: OperationResult };
+
+async function decide(op: IdempotentOperation, key: string): Promise<Decided> {
+  const fingerprint = fingerprintRequest(op.operation, op.target, op.body);
+  try {
+    return await op.db.transaction().execute(async (tx): Promise<Decided> => {
+      // Until commit, a concurrent request with this key (on any replica) waits here, then replays our answer.
+      await lockIdempotencyKey(tx, key);
+      const existing = judgeIdempotencyKey(await findOperation(tx, key), op.operation, fingerprint);
+      if (existing.kind !== 'new') return existing;
+      const result = await op.execute(tx, key);
+      if (!result.record) throw new UnrecordedResult(result);
+      await insertOperation(tx, {
+        idempotencyKey: key,
+        operation: op.operation,
+        fingerprint,
+        statusCode: result.answer.statusCode,
+        body: result.answer.body,
+        createdAtMs: op.nowMs(),
+      });
+      return { kind: 'executed', result };
+    });
+  } catch (err) {
+    if (err instanceof UnrecordedResult) return { kind: 'executed', result: err.result };
+    throw err;
+  }
 }
 
 /**
@@ -56,19 +91,13 @@ export async function runIdempotentOperation(op: IdempotentOperation): Promise<F
       errorAnswer(400, 'missing_idempotency_key', 'An Idempotency-Key header (1-255 printable characters) is required.'),
     );
   }
-  const fingerprint = fingerprintRequest(op.operation, op.target, op.body);
-  const existing = lookupIdempotencyKey(op.store, key, op.operation, fingerprint);
-  if (existing.kind === 'replay') return sendAnswer(op.reply, existing.answer, true);
-  if (existing.kind === 'conflict') return sendAnswer(op.reply, existing.answer);
-
-  const result = op.execute(key);
-  if (result.record) recordOperation(op.store, key, op.operation, fingerprint, result.answer, op.nowMs());
+  const decided = await decide(op, key);
+  if (decided.kind !== 'executed') return sendAnswer(op.reply, decided.answer, decided.kind === 'replay');
+  const { result } = decided;
+  if (result.record) result.afterCommit?.();
+  // The hold starts after commit: a lost-response card's approval is on record while its answer is withheld.
   if (result.holdMs !== undefined && !(await op.hold(result.holdMs))) {
     return sendAnswer(op.reply, errorAnswer(503, 'shutting_down', 'The sandbox is shutting down.'));
   }
   return sendAnswer(op.reply, result.answer);
-}
-
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -1,49 +1,59 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { signProcessorNotification } from '../modules/processors/index.js';
-import { newSandboxId } from './sandbox-store.js';
-
-export type RailEventType = 'bank_debit.settled' | 'bank_debit.returned';
-
-export interface RailEvent {
-  type: RailEventType;
-  data: Record<string, unknown>;
-}
+import { findBankDebit } from './sandbox-bank.repository.js';
+import type { SandboxDb, SandboxTx } from './sandbox-db.js';
+import {
+  claimDueNotifications,
+  nextNotificationDueAt,
+  recordNotificationAttempt,
+  type OutboxAttempt,
+  type OutboxRow,
+} from './sandbox-outbox.repository.js';
+import { toDebitRailEvent } from './sandbox-wire.js';
 
 export interface SandboxNotifier {
-  /** Builds the event when `atMs` arrives (so its data reflects the state at that instant) and pushes it. */
-  scheduleAt(atMs: number, buildEvent: () => RailEvent): void;
+  /** An event was just written that comes due at `atMs`: push it then rather than at the next poll. */
+  wakeAt(atMs: number): void;
   close(): Promise<void>;
 }
 
 export interface SandboxNotifierOptions {
+  db: SandboxDb;
   url: string;
   secret: string;
   maxAttempts: number;
   retryBaseDelayMs: number;
   timeoutMs: number;
+  /** Longest sleep between two looks at the outbox (events written by another replica are seen this late at most). */
+  pollIntervalMs: number;
   logger: Logger;
   shouldDrop: () => boolean;
 }
 
-/**
- * Pushes signed rail events with bounded retries. Delivery is best effort by design: NimbusPay also polls
- * `GET /v1/bank_debits/{id}`, so an event given up on is not a lost state change.
- */
-export function createSandboxNotifier(options: SandboxNotifierOptions): SandboxNotifier {
-  const agent = new Agent({ connect: { timeout: options.timeoutMs } });
-  const timers = new Set<NodeJS.Timeout>();
-  let closed = false;
+const BATCH_SIZE = 20;
 
-  function later(delayMs: number, fn: () => void): void {
-    if (closed) return;
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (!closed) fn();
-    }, Math.max(0, delayMs));
-    timer.unref();
-    timers.add(timer);
-  }
+/** Thrown inside a batch's transaction when our own shutdown cut its pushes short: roll back, leave the rows due. */
+class ShutdownDuringBatch extends Error {}
+
+/**
+ * Pushes the rail events of the outbox (`notification_outbox`), signed, with bounded retries. Events outlive the
+ * process: one that came due while the sandbox was down is pushed once it is back. A batch keeps its rows locked
+ * while it pushes them, so another replica skips them; a replica killed mid-push loses its locks with its connection,
+ * and the rows are pushed again (same event id, so the receiver can deduplicate: delivery is at least once).
+ *
+ * Delivery is still best effort by design: NimbusPay also polls `GET /v1/bank_debits/{id}`, so an event given up on
+ * is not a lost state change.
+ */
+export function startSandboxNotifier(options: SandboxNotifierOptions): SandboxNotifier {
+  const { db, logger } = options;
+  const agent = new Agent({ connect: { timeout: options.timeoutMs } });
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let timerAtMs = Number.POSITIVE_INFINITY;
+  let running: Promise<void> | undefined;
+  let rerun = false;
+  let failing = false;
 
   async function attemptPush(rawBody: string): Promise<{ ok: boolean; detail: string }> {
     try {
@@ -59,41 +69,111 @@ export function createSandboxNotifier(options: SandboxNotifierOptions): SandboxN
         bodyTimeout: options.timeoutMs,
       });
       await res.body.dump();
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      return { ok, detail: `status ${res.statusCode}` };
+      return { ok: res.statusCode >= 200 && res.statusCode < 300, detail: `status ${res.statusCode}` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
     }
   }
 
-  function push(eventId: string, type: RailEventType, rawBody: string, attempt: number): void {
-    void attemptPush(rawBody).then(({ ok, detail }) => {
-      if (ok || closed) return;
-      if (attempt >= options.maxAttempts) {
-        options.logger.warn({ eventId, type, attempt, detail }, 'sandbox notification given up');
-        return;
+  /** Decides the row's fate; the only I/O outside the transaction's connection is the push itself. */
+  async function attempt(tx: SandboxTx, row: OutboxRow): Promise<OutboxAttempt> {
+    // As before the outbox, the drop knob is read when the event comes due; retries of a pushed event go on.
+    if (row.attempts === 0 && options.shouldDrop()) return { state: 'dropped', attempts: 0, rawBody: null };
+    let rawBody = row.rawBody;
+    if (rawBody === null) {
+      const debit = await findBankDebit(tx, row.debitId);
+      if (!debit) return { state: 'given_up', attempts: row.attempts, rawBody: null, lastError: 'debit not found' };
+      const event = toDebitRailEvent(debit, row.eventAtMs);
+      // One body per event: retries (and re-pushes after a crash) resend it, so the receiver sees one event.
+      rawBody = JSON.stringify({ id: row.eventId, type: event.type, created: Math.floor(Date.now() / 1000), data: event.data });
+    }
+    return { state: 'pending', attempts: row.attempts, rawBody };
+  }
+
+  async function pushBatch(): Promise<number> {
+    return db.transaction().execute(async (tx) => {
+      const rows = await claimDueNotifications(tx, Date.now(), BATCH_SIZE);
+      const decided: Array<{ row: OutboxRow; next: OutboxAttempt }> = [];
+      for (const row of rows) decided.push({ row, next: await attempt(tx, row) });
+      const results = await Promise.all(
+        decided.map(({ next }) => (next.state === 'pending' && next.rawBody !== null ? attemptPush(next.rawBody) : undefined)),
+      );
+      if (closed) throw new ShutdownDuringBatch();
+      const nowMs = Date.now();
+      for (const [i, { row, next }] of decided.entries()) {
+        const pushed = results[i];
+        let final: OutboxAttempt = next;
+        if (pushed) {
+          const attempts = next.attempts + 1;
+          const type = JSON.parse(next.rawBody!).type as string;
+          if (pushed.ok) {
+            final = { ...next, state: 'sent', attempts };
+          } else if (attempts >= options.maxAttempts) {
+            logger.warn({ eventId: row.eventId, type, attempt: attempts, detail: pushed.detail }, 'sandbox notification given up');
+            final = { ...next, state: 'given_up', attempts, lastError: pushed.detail };
+          } else {
+            logger.info({ eventId: row.eventId, type, attempt: attempts, detail: pushed.detail }, 'sandbox notification failed, will retry');
+            const dueAtMs = nowMs + options.retryBaseDelayMs * 2 ** (attempts - 1);
+            final = { ...next, attempts, dueAtMs, lastError: pushed.detail };
+          }
+        }
+        await recordNotificationAttempt(tx, row.id, final, nowMs);
       }
-      options.logger.info({ eventId, type, attempt, detail }, 'sandbox notification failed, will retry');
-      later(options.retryBaseDelayMs * 2 ** (attempt - 1), () => push(eventId, type, rawBody, attempt + 1));
+      return rows.length;
     });
   }
 
+  async function pass(): Promise<void> {
+    let nextDueMs: number | undefined;
+    try {
+      while ((await pushBatch()) === BATCH_SIZE && !closed);
+      nextDueMs = await nextNotificationDueAt(db);
+      if (failing) logger.info('sandbox notification outbox reachable again');
+      failing = false;
+    } catch (err) {
+      if (err instanceof ShutdownDuringBatch || closed) return;
+      // PostgreSQL away: the events wait in the table; look again at the next poll.
+      if (!failing) logger.warn({ err: { message: (err as Error).message } }, 'sandbox notification outbox unavailable');
+      failing = true;
+    }
+    const pollAtMs = Date.now() + options.pollIntervalMs;
+    arm(nextDueMs !== undefined ? Math.min(nextDueMs, pollAtMs) : pollAtMs);
+  }
+
+  function fire(): void {
+    timer = undefined;
+    timerAtMs = Number.POSITIVE_INFINITY;
+    if (closed) return;
+    if (running) {
+      rerun = true;
+      return;
+    }
+    running = pass().finally(() => {
+      running = undefined;
+      if (rerun) {
+        rerun = false;
+        arm(Date.now());
+      }
+    });
+  }
+
+  function arm(atMs: number): void {
+    if (closed || atMs >= timerAtMs) return;
+    if (timer) clearTimeout(timer);
+    timerAtMs = atMs;
+    timer = setTimeout(fire, Math.max(0, atMs - Date.now()));
+  }
+
+  arm(Date.now()); // events that came due while no sandbox was running go out now
   return {
-    scheduleAt(atMs, buildEvent) {
-      later(atMs - Date.now(), () => {
-        if (options.shouldDrop()) return;
-        const event = buildEvent();
-        const id = newSandboxId('ntf');
-        // One body per event: retries resend the same id so the receiver can deduplicate.
-        const rawBody = JSON.stringify({ id, type: event.type, created: Math.floor(Date.now() / 1000), data: event.data });
-        push(id, event.type, rawBody, 1);
-      });
-    },
+    wakeAt: arm,
     async close() {
       closed = true;
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      // In-flight pushes fail at once; their batch rolls back and leaves the rows for the next sandbox.
       await agent.destroy();
+      await running;
     },
   };
 }

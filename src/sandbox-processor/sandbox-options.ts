@@ -2,6 +2,10 @@ import type { Logger } from 'pino';
 
 export interface SandboxOptions {
   logger: Logger;
+  /** PostgreSQL where the sandbox keeps its state, in its own `sandbox_processor` schema (created at start). */
+  databaseUrl: string;
+  /** Connections of the sandbox's pool (default 10). */
+  databasePoolMax?: number;
   /** Added before every answer (default 0). */
   latencyMs?: number;
   /** Fraction (0..1) of requests answered 503 before anything is done (default 0). */
@@ -22,12 +26,16 @@ export interface SandboxOptions {
   notificationRetryBaseDelayMs?: number;
   /** Per-attempt timeout of a push (default 5000). */
   notificationTimeoutMs?: number;
+  /** Longest pause between two looks at the notification outbox (default 200). */
+  notificationPollIntervalMs?: number;
   /** Source of randomness for `errorRate` (default Math.random); tests may pin it. */
   random?: () => number;
 }
 
 export interface ResolvedSandboxOptions {
   logger: Logger;
+  databaseUrl: string;
+  databasePoolMax: number;
   latencyMs: number;
   errorRate: number;
   lostResponseDelayMs: number;
@@ -37,6 +45,7 @@ export interface ResolvedSandboxOptions {
   notificationMaxAttempts: number;
   notificationRetryBaseDelayMs: number;
   notificationTimeoutMs: number;
+  notificationPollIntervalMs: number;
   random: () => number;
 }
 
@@ -52,6 +61,13 @@ export function validateErrorRate(value: number): number {
 }
 
 export function resolveSandboxOptions(options: SandboxOptions): ResolvedSandboxOptions {
+  if (!options.databaseUrl) throw new RangeError('sandbox option databaseUrl is required');
+  // Checked here so a bad URL fails at boot; the message never repeats the URL, which carries a password.
+  if (!URL.canParse(options.databaseUrl) || !/^postgres(ql)?:$/.test(new URL(options.databaseUrl).protocol)) {
+    throw new RangeError('sandbox option databaseUrl must be a postgres:// URL');
+  }
+  const poolMax = nonNegativeInt('databasePoolMax', options.databasePoolMax, 10);
+  if (poolMax < 1) throw new RangeError('sandbox option databasePoolMax must be at least 1');
   if (options.notificationUrl !== undefined) {
     const url = new URL(options.notificationUrl); // throws on a malformed URL: fail at boot, not at the first event
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError('notificationUrl must be http(s)');
@@ -61,6 +77,8 @@ export function resolveSandboxOptions(options: SandboxOptions): ResolvedSandboxO
   if (maxAttempts < 1) throw new RangeError('sandbox option notificationMaxAttempts must be at least 1');
   return {
     logger: options.logger,
+    databaseUrl: options.databaseUrl,
+    databasePoolMax: poolMax,
     latencyMs: nonNegativeInt('latencyMs', options.latencyMs, 0),
     errorRate: validateErrorRate(options.errorRate ?? 0),
     lostResponseDelayMs: nonNegativeInt('lostResponseDelayMs', options.lostResponseDelayMs, 30_000),
@@ -73,6 +91,7 @@ export function resolveSandboxOptions(options: SandboxOptions): ResolvedSandboxO
     notificationMaxAttempts: maxAttempts,
     notificationRetryBaseDelayMs: nonNegativeInt('notificationRetryBaseDelayMs', options.notificationRetryBaseDelayMs, 500),
     notificationTimeoutMs: nonNegativeInt('notificationTimeoutMs', options.notificationTimeoutMs, 5_000),
+    notificationPollIntervalMs: nonNegativeInt('notificationPollIntervalMs', options.notificationPollIntervalMs, 200),
     random: options.random ?? Math.random,
   };
 }

@@ -90,6 +90,7 @@ export async function startTestPlatform(options: { env?: Record<string, string>;
     PROCESSOR_NOTIFICATION_SECRET: 'test-notification-secret-0123456789',
     NIMBUSPAY_DEMO_TENANT: 'false',
     SANDBOX_PROCESSOR_PORT: String(sandboxPort),
+    SANDBOX_DATABASE_URL: db.ownerUrl,
     PROCESSOR_TIMEOUT_MS: '1000',
     SANDBOX_LOST_RESPONSE_DELAY_MS: '1500',
     SANDBOX_SETTLEMENT_DELAY_MS: '200',

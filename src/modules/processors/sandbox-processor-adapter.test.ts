@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildSandboxProcessor } from '../../sandbox-processor/index.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
 import {
   createSandboxProcessorAdapter,
   verifyProcessorNotification,
@@ -39,6 +40,8 @@ const received: Received[] = [];
 const failingDebits = new Set<string>();
 
 let receiver: Server;
+/** Where the sandboxes of this file keep their state (the sandbox is durable: it needs a database). */
+let sandboxDb: TestDatabase;
 let sandbox: FastifyInstance;
 let sandboxUrl: string;
 let sandboxRequests = 0;
@@ -123,8 +126,10 @@ before(async () => {
   });
   const receiverPort = await listenPort(receiver);
 
+  sandboxDb = await createTestDatabase();
   sandbox = await buildSandboxProcessor({
     logger,
+    databaseUrl: sandboxDb.ownerUrl,
     lostResponseDelayMs: LOST_MS,
     settlementDelayMs: SETTLE_MS,
     lateReturnDelayMs: LATE_RETURN_MS,
@@ -148,6 +153,7 @@ after(async () => {
   for (const s of extraServers) await s.close();
   await sandbox.close();
   await closeServer(receiver);
+  await sandboxDb.drop();
 });
 
 describe('sandbox processor adapter: card outcomes', () => {
@@ -326,7 +332,7 @@ describe('sandbox processor adapter: idempotency and card life cycle', () => {
 
 describe('sandbox processor adapter: faults and circuit breaker', () => {
   it('opens the circuit after consecutive failures, then fails fast without sending; closes after a good trial', async () => {
-    const faulty = await buildSandboxProcessor({ logger });
+    const faulty = await buildSandboxProcessor({ logger, databaseUrl: sandboxDb.ownerUrl });
     let requests = 0;
     faulty.server.on('request', () => requests++);
     await faulty.listen({ host: '127.0.0.1', port: 0 });
@@ -383,7 +389,7 @@ describe('sandbox processor adapter: faults and circuit breaker', () => {
   });
 
   it('stop_answering: unknown within the deadline; the parked request may still execute; the server closes cleanly', async () => {
-    const hanging = await buildSandboxProcessor({ logger });
+    const hanging = await buildSandboxProcessor({ logger, databaseUrl: sandboxDb.ownerUrl });
     await hanging.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(hanging.server.address() as AddressInfo).port}`;
     const local = makeAdapter({ baseUrl: url });

@@ -1,11 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { DebitScenario } from './sandbox-bank-accounts.js';
+import type { DebitScenario, RailDelays } from './sandbox-bank-accounts.js';
 import type { SandboxCardBrand } from './sandbox-cards.js';
 import { canonicalJson } from '../platform/canonical-json.js';
 
-/** In-memory records of the sandbox. Card numbers and account numbers are never stored, only last4 and hashes. */
+/**
+ * The sandbox's records, as the routes see them (the repositories map them to and from rows). Card numbers and
+ * account numbers are never stored, only last4 and hashes.
+ */
 
 export type WireOperation = 'authorization' | 'capture' | 'void' | 'refund' | 'bank_debit' | 'bank_credit';
+
+export interface WireAnswer {
+  statusCode: number;
+  body: Record<string, unknown>;
+}
 
 export interface OperationRecord {
   idempotencyKey: string;
@@ -57,6 +65,8 @@ export interface BankDebitRecord {
   accountType: 'checking' | 'savings';
   scenario: DebitScenario;
   submittedAtMs: number;
+  /** The rail delays in force at submission: the debit keeps that timeline across restarts. */
+  delays: RailDelays;
   creditedAmount: number;
 }
 
@@ -67,39 +77,16 @@ export interface BankCreditRecord {
   amount: number;
   currency: 'usd';
   createdAtMs: number;
-}
-
-export interface SandboxStore {
-  operations: Map<string, OperationRecord>;
-  authorizations: Map<string, AuthorizationRecord>;
-  refunds: Map<string, RefundRecord>;
-  bankDebits: Map<string, BankDebitRecord>;
-  bankCredits: Map<string, BankCreditRecord>;
-}
-
-export function createSandboxStore(): SandboxStore {
-  return {
-    operations: new Map(),
-    authorizations: new Map(),
-    refunds: new Map(),
-    bankDebits: new Map(),
-    bankCredits: new Map(),
-  };
+  settlementDelayMs: number;
 }
 
 export function newSandboxId(prefix: 'auth' | 'rf' | 'bd' | 'bc' | 'ntf'): string {
   return `${prefix}_${randomBytes(12).toString('hex')}`;
 }
 
-
 /** Key order must not matter: a client may re-serialize the same request differently on retry. */
 export function fingerprintRequest(operation: WireOperation, target: string, body: unknown): string {
   return createHash('sha256').update(`${operation}\n${target}\n${canonicalJson(body)}`).digest('hex');
-}
-
-export interface WireAnswer {
-  statusCode: number;
-  body: Record<string, unknown>;
 }
 
 export type IdempotentLookup =
@@ -107,13 +94,12 @@ export type IdempotentLookup =
   | { kind: 'replay'; answer: WireAnswer }
   | { kind: 'conflict'; answer: WireAnswer };
 
-export function lookupIdempotencyKey(
-  store: SandboxStore,
-  key: string,
+/** Same key + same request → the recorded answer; same key + another request → 422. */
+export function judgeIdempotencyKey(
+  existing: OperationRecord | undefined,
   operation: WireOperation,
   fingerprint: string,
 ): IdempotentLookup {
-  const existing = store.operations.get(key);
   if (!existing) return { kind: 'new' };
   if (existing.operation === operation && existing.fingerprint === fingerprint) {
     return { kind: 'replay', answer: { statusCode: existing.statusCode, body: existing.body } };
@@ -128,22 +114,4 @@ export function lookupIdempotencyKey(
       },
     },
   };
-}
-
-export function recordOperation(
-  store: SandboxStore,
-  key: string,
-  operation: WireOperation,
-  fingerprint: string,
-  answer: WireAnswer,
-  nowMs: number,
-): void {
-  store.operations.set(key, {
-    idempotencyKey: key,
-    operation,
-    fingerprint,
-    statusCode: answer.statusCode,
-    body: answer.body,
-    createdAtMs: nowMs,
-  });
 }
