@@ -74,6 +74,9 @@ export interface ClientAuthFailuresTable {
 export type PaymentMethodType = 'card' | 'bank_transfer';
 export type PaymentStatus = 'processing' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled' | 'reversed';
 export type RailStatus = 'pending' | 'submitted' | 'settled' | 'returned' | 'canceled';
+/** Why a payment needs an operator: the closed set of the CHECK on payments.attention_reason (0006). */
+export const PAYMENT_ATTENTION_REASONS = ['processor_lost_debit'] as const;
+export type PaymentAttentionReason = (typeof PAYMENT_ATTENTION_REASONS)[number];
 
 export interface PaymentsTable {
   id: string;
@@ -110,6 +113,9 @@ export interface PaymentsTable {
   returned_at: NullableTimestamp;
   expected_settlement_at: NullableTimestamp;
   rail_next_poll_at: NullableTimestamp;
+  rail_poll_backoff_step: Generated<number>;
+  attention_reason: PaymentAttentionReason | null;
+  attention_since: NullableTimestamp;
   processor_reference: string | null;
   failure_code: string | null;
   failure_message: string | null;
