@@ -49,6 +49,21 @@ export function createMetrics(options: { role: string; collectDefaults?: boolean
       labelNames: ['method'] as const,
       registers: r,
     }),
+    // The answers the payments module acts on: get_bank_debit for a debit the rail had accepted (the payment is
+    // flagged once the grace window is over), get_operation_status for a bank debit submission whose answer was
+    // lost (then it was never recorded and is submitted again).
+    processorNotFound: new client.Counter({
+      name: 'nimbuspay_processor_not_found_total',
+      help: 'Processor answers "not found" to a query, by operation (get_bank_debit, get_operation_status)',
+      labelNames: ['operation'] as const,
+      registers: r,
+    }),
+    paymentsNeedingAttention: new client.Gauge({
+      name: 'nimbuspay_payments_needing_attention',
+      help: 'Payments flagged for an operator, by reason (processor_lost_debit: the processor no longer knows a debit it accepted)',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
     webhookDeliveriesPending: new client.Gauge({
       name: 'nimbuspay_webhook_deliveries_pending',
       help: 'Webhook deliveries waiting to be sent (backlog)',

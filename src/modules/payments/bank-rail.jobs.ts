@@ -1,11 +1,13 @@
 import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import { newId } from '../../platform/ids.js';
+import type { Logger } from '../../platform/logger.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
 import type { BankDebitOutcome } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import {
-  applyBankDebitDecision, bankRetryDelayMs, convergeBankTransfer, failDeclinedSubmission, snapshotFromDebit, type BankTransfersDeps,
+  applyBankDebitDecision, bankRetryDelayMs, convergeBankTransfer, failDeclinedSubmission, planLostDebitPoll, recordLostDebitStep,
+  snapshotFromDebit, type BankTransfersDeps,
 } from './bank-transfers.service.js';
 
 // The worker side of bank transfers: submitting transfers once their cancel window has passed, and polling the
@@ -124,8 +126,7 @@ async function pollTransfer(deps: BankTransfersDeps, payment: repo.PaymentRow): 
     return;
   }
   if (result.kind === 'not_found') {
-    // The rail forgot a debit it accepted: not something to guess about. The lease brings it back for a retry.
-    log.error({ rail_reference: payment.rail_reference }, 'the rail does not know this debit');
+    await recordDebitNotFound(deps, payment, log);
     return;
   }
   const snapshot = snapshotFromDebit(result.debit);
@@ -135,4 +136,36 @@ async function pollTransfer(deps: BankTransfersDeps, payment: repo.PaymentRow): 
   }
   const { moved } = await withTenantTx(deps.db, tenantId, (tx) => convergeBankTransfer(tx, deps, tenantId, payment.id, snapshot, 'poll'));
   if (moved.length > 0) log.info({ moved }, 'rail poll found news a notification did not bring');
+}
+
+/**
+ * The rail answered "not found" for a debit it accepted. Nothing about the money follows from that, so the status
+ * stays; within the grace window the transfer is polled as usual, after it the payment is flagged as needing
+ * attention and each further poll waits twice as long (one warning per step), until the rail knows the debit again
+ * (convergeBankTransfer then clears the flag).
+ */
+async function recordDebitNotFound(deps: BankTransfersDeps, payment: repo.PaymentRow, log: Logger): Promise<void> {
+  deps.metrics.processorNotFound.inc({ operation: 'get_bank_debit' });
+  const now = (deps.now ?? (() => new Date()))();
+  const plan = planLostDebitPoll(payment, deps.bank, now);
+  if (plan.kind === 'within_grace') {
+    log.debug({ rail_reference: payment.rail_reference, grace_ends_at: plan.graceEndsAt.toISOString() }, 'the rail does not know this debit yet; polling on within the grace window');
+    return;
+  }
+  const tenantId = payment.tenant_id;
+  const recorded = await withTenantTx(deps.db, tenantId, (tx) => recordLostDebitStep(tx, tenantId, payment, plan, now));
+  if (!recorded) {
+    log.debug({ rail_reference: payment.rail_reference }, 'the transfer moved while the rail was asked; its "not found" answer is stale');
+    return;
+  }
+  log.warn(
+    {
+      rail_reference: payment.rail_reference,
+      attention_reason: 'processor_lost_debit',
+      attention_since: recorded.attentionSince.toISOString(),
+      backoff_step: plan.step,
+      next_poll_at: plan.nextPollAt.toISOString(),
+    },
+    `the rail does not know a debit it accepted: payment needs attention, status unchanged; backoff step ${plan.step}, next poll at ${plan.nextPollAt.toISOString()}`,
+  );
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
+import type { PaymentAttentionReason } from '../../platform/db-schema.js';
 import type { AttemptRow, PaymentRow } from './payments.repository.js';
 
 // SQL of the bank rail: the submission queue, the poll schedule and inbound processor notifications. The claims are
@@ -70,6 +71,48 @@ export async function claimDueRailPolls(tx: Tx, limit: number, leaseMs: number):
 
 export async function setRailNextPollAt(tx: Tx, tenantId: string, paymentId: string, at: Date | null): Promise<void> {
   await tx.updateTable('payments').set({ rail_next_poll_at: at }).where('tenant_id', '=', tenantId).where('id', '=', paymentId).execute();
+}
+
+/**
+ * The rail does not know a debit it accepted, past the grace window: the payment is flagged and its next poll
+ * backed off. Only the attention bookkeeping and the poll schedule change, never the status.
+ */
+export async function flagLostDebit(
+  tx: Tx,
+  tenantId: string,
+  paymentId: string,
+  patch: { attentionSince: Date; backoffStep: number; nextPollAt: Date },
+): Promise<void> {
+  await tx
+    .updateTable('payments')
+    .set({
+      attention_reason: 'processor_lost_debit',
+      attention_since: patch.attentionSince,
+      rail_poll_backoff_step: patch.backoffStep,
+      rail_next_poll_at: patch.nextPollAt,
+    })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', paymentId)
+    .execute();
+}
+
+/** The rail knows the debit again: the lost-debit flag and its backoff go (the poll schedule is the caller's). */
+export async function clearLostDebitAttention(tx: Tx, tenantId: string, paymentId: string): Promise<void> {
+  await tx
+    .updateTable('payments')
+    .set({ attention_reason: null, attention_since: null, rail_poll_backoff_step: 0 })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', paymentId)
+    .where('attention_reason', '=', 'processor_lost_debit')
+    .execute();
+}
+
+/** Payments needing attention across tenants, by reason (the worker's gauge; cross-tenant). */
+export async function countNeedingAttention(q: Queryable): Promise<Array<{ reason: PaymentAttentionReason; count: number }>> {
+  const res = await sql<{ reason: PaymentAttentionReason; count: number }>`
+    SELECT attention_reason AS reason, count(*)::int AS count
+    FROM payments WHERE attention_reason IS NOT NULL GROUP BY attention_reason`.execute(q);
+  return res.rows;
 }
 
 /**

@@ -33,7 +33,20 @@ export interface BankRailSettings {
   pollIntervalMs: number;
   /** How long after settlement a late return is still watched for. */
   returnWindowMs: number;
+  /** After submission, how long "not found" is still read as the processor's eventual consistency (default LOST_DEBIT_GRACE_MS). */
+  lostDebitGraceMs?: number;
+  /** Longest wait between two polls of a debit the rail does not know (default LOST_DEBIT_BACKOFF_CAP_MS). */
+  lostDebitBackoffCapMs?: number;
 }
+
+/**
+ * A processor may answer "not found" for a debit it accepted a moment ago (a read replica behind the write). Real
+ * lag is seconds; ten minutes leaves a wide margin and still flags a real loss long before anyone would notice it
+ * otherwise (in production the first poll comes at the expected settlement, days later, so it is past this anyway).
+ */
+export const LOST_DEBIT_GRACE_MS = 10 * 60 * 1000;
+/** A debit the rail has lost is asked about at least once a day, so the flag clears within a day of it coming back. */
+export const LOST_DEBIT_BACKOFF_CAP_MS = 24 * 60 * 60 * 1000;
 
 export interface BankTransfersDeps extends PaymentsDeps {
   bank: BankRailSettings;
@@ -146,8 +159,64 @@ export async function convergeBankTransfer(
     moved.push(step.to);
   }
   await bankRepo.setRailNextPollAt(tx, tenantId, paymentId, nextRailPollAt(payment, deps.bank, now));
+  if (payment.attention_reason === 'processor_lost_debit') {
+    // Whatever the source, this snapshot is the rail knowing the debit again.
+    await bankRepo.clearLostDebitAttention(tx, tenantId, paymentId);
+    log.info({ rail_reference: snapshot.debitReference, attention_since: payment.attention_since, backoff_step: payment.rail_poll_backoff_step }, 'the rail knows the debit again; attention cleared');
+  }
   if (moved.length > 0) log.info({ moved, rail_status: payment.rail_status, status: payment.status }, 'bank transfer moved on the rail');
   return { payment, moved };
+}
+
+export type LostDebitPlan =
+  | { kind: 'within_grace'; graceEndsAt: Date }
+  | { kind: 'backoff'; step: number; delayMs: number; nextPollAt: Date };
+
+/**
+ * What a poll answered "not found" for a debit the rail accepted means for `payment`: inside the grace window
+ * after submission, nothing (the poll lease already schedules the next poll one interval on); after it, backoff
+ * step n+1, whose poll is due pollInterval × 2^(n+1) later, capped.
+ */
+export function planLostDebitPoll(
+  payment: Pick<repo.PaymentRow, 'submitted_at' | 'created_at' | 'rail_poll_backoff_step'>,
+  bank: BankRailSettings,
+  now: Date,
+): LostDebitPlan {
+  const acceptedAt = payment.submitted_at ?? payment.created_at;
+  const graceEndsAt = new Date(acceptedAt.getTime() + (bank.lostDebitGraceMs ?? LOST_DEBIT_GRACE_MS));
+  if (now < graceEndsAt) return { kind: 'within_grace', graceEndsAt };
+  const step = payment.rail_poll_backoff_step + 1;
+  const capMs = Math.max(bank.pollIntervalMs, bank.lostDebitBackoffCapMs ?? LOST_DEBIT_BACKOFF_CAP_MS);
+  // The exponent is bounded so that a debit lost for years cannot overflow to Infinity before the cap applies.
+  const delayMs = Math.min(capMs, bank.pollIntervalMs * 2 ** Math.min(step, 40));
+  return { kind: 'backoff', step, delayMs, nextPollAt: new Date(now.getTime() + delayMs) };
+}
+
+/**
+ * Records a backoff step for a debit the rail no longer knows (see planLostDebitPoll): the payment is flagged
+ * `processor_lost_debit` (its status is never touched: "not found" says nothing about the money) and its next poll
+ * pushed out. `claimed` is the row as the poll claimed it: if the transfer was converged or rescheduled since (a
+ * notification, another worker whose lease ran out), that news is newer than this answer, and nothing is written.
+ */
+export async function recordLostDebitStep(
+  tx: Tx,
+  tenantId: string,
+  claimed: repo.PaymentRow,
+  plan: Extract<LostDebitPlan, { kind: 'backoff' }>,
+  now: Date,
+): Promise<{ attentionSince: Date } | undefined> {
+  const locked = await repo.lockPaymentForUpdate(tx, tenantId, claimed.id);
+  if (
+    !locked
+    || locked.rail_reference !== claimed.rail_reference
+    || locked.rail_status !== claimed.rail_status
+    || locked.rail_next_poll_at?.getTime() !== claimed.rail_next_poll_at?.getTime()
+  ) {
+    return undefined;
+  }
+  const attentionSince = locked.attention_reason === 'processor_lost_debit' && locked.attention_since !== null ? locked.attention_since : now;
+  await bankRepo.flagLostDebit(tx, tenantId, claimed.id, { attentionSince, backoffStep: plan.step, nextPollAt: plan.nextPollAt });
+  return { attentionSince };
 }
 
 async function applyRailStep(
@@ -305,6 +374,10 @@ export async function resolveBankDebitAttempt(deps: BankTransfersDeps, attempt: 
     return;
   }
   if (status.kind === 'not_found') {
+    deps.metrics.processorNotFound.inc({ operation: 'get_operation_status' });
+    // The processor never answered this submission, so it never told us it accepted it: once no request can be
+    // in flight any more, "not found" is authoritative (processor-port.ts) and the transfer is submitted again.
+    // A debit it did accept and later forgets is the rail poll's case (recordLostDebitStep), never resubmitted.
     if (Date.now() - attempt.created_at.getTime() < deps.inFlightMs) return;
     await withTenantTx(deps.db, tenantId, (tx) =>
       repo.completeAttempt(tx, tenantId, attempt.id, { status: 'failed', failure_code: 'processor_timeout', failure_message: 'The processor recorded no such debit; the transfer will be submitted again.' }));

@@ -2,6 +2,8 @@ import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
 import type { OperationLookup, OperationStatusResult } from '../processors/index.js';
 import * as repo from './payments.repository.js';
+import * as bankRepo from './bank-transfers.repository.js';
+import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
 import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
 import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
@@ -95,10 +97,14 @@ export async function operationLookup(deps: PaymentsDeps, attempt: repo.AttemptR
 }
 
 async function updateProcessingGauges(deps: PaymentsDeps): Promise<void> {
-  const rows = await withCrossTenantTx(deps.db, (tx) => repo.countProcessing(tx));
+  const [rows, attention] = await withCrossTenantTx(deps.db, async (tx) => [await repo.countProcessing(tx), await bankRepo.countNeedingAttention(tx)] as const);
   for (const method of ['card', 'bank_transfer']) {
     const row = rows.find((r) => r.method === method);
     deps.metrics.paymentsProcessing.set({ method }, row?.count ?? 0);
     deps.metrics.paymentsProcessingOldestAge.set({ method }, row?.oldest_age_seconds ?? 0);
+  }
+  // Every reason is set, 0 included, so the alert's series exists and goes back to 0 once the flags are cleared.
+  for (const reason of PAYMENT_ATTENTION_REASONS) {
+    deps.metrics.paymentsNeedingAttention.set({ reason }, attention.find((r) => r.reason === reason)?.count ?? 0);
   }
 }
