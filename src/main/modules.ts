@@ -10,7 +10,9 @@ import { registerAuthHook } from '../platform/http/auth-hook.js';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle } from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
 import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
-import { createSandboxProcessorAdapter, type ProcessorAdapter } from '../modules/processors/index.js';
+import {
+  createSandboxProcessorAdapter, createStripeProcessorAdapter, type CircuitStateName, type ProcessorAdapter, type ProcessorCallReport,
+} from '../modules/processors/index.js';
 import {
   pollBankRailJob, reconcileJob, registerPaymentRoutes, registerProcessorNotificationRoutes, submitBankTransfersJob,
   type BankTransfersDeps, type PaymentsDeps,
@@ -45,9 +47,26 @@ const CIRCUIT_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
 const PROCESSOR_RETRIES = 2;
 const PROCESSOR_RETRY_BASE_DELAY_MS = 100;
 
-/** The processor adapter (sandbox today), feeding processor latency, outcomes and circuit state to Prometheus. */
+/** The configured processor's adapter, feeding processor latency, outcomes and circuit state to Prometheus. */
 export function createProcessor(config: Config, logger: Logger, metrics: Metrics): ProcessorAdapter {
   metrics.processorCircuitState.set(CIRCUIT_GAUGE.closed);
+  const hooks = {
+    onCall: (report: ProcessorCallReport) => metrics.processorRequestDuration.observe({ operation: report.operation, outcome: report.code ? `${report.outcome}:${report.code}` : report.outcome }, report.latencyMs / 1000),
+    onCircuitStateChange: (state: CircuitStateName) => metrics.processorCircuitState.set(CIRCUIT_GAUGE[state]),
+  };
+  if (config.processor === 'stripe') {
+    if (!config.stripeSecretKey) throw new ConfigError(['STRIPE_SECRET_KEY is required with PROCESSOR=stripe']);
+    return createStripeProcessorAdapter({
+      secretKey: config.stripeSecretKey,
+      apiBase: config.stripeApiBase,
+      timeoutMs: config.processorTimeoutMs,
+      maxRetries: PROCESSOR_RETRIES,
+      retryBaseDelayMs: PROCESSOR_RETRY_BASE_DELAY_MS,
+      searchConsistencyMs: config.stripeSearchConsistencyMs,
+      logger,
+      ...hooks,
+    });
+  }
   return createSandboxProcessorAdapter({
     baseUrl: config.sandboxProcessorUrl,
     timeoutMs: config.processorTimeoutMs,
@@ -56,8 +75,7 @@ export function createProcessor(config: Config, logger: Logger, metrics: Metrics
     retryBaseDelayMs: PROCESSOR_RETRY_BASE_DELAY_MS,
     logger,
     connections: Math.max(16, config.dbPoolMax * 2),
-    onCall: (report) => metrics.processorRequestDuration.observe({ operation: report.operation, outcome: report.code ? `${report.outcome}:${report.code}` : report.outcome }, report.latencyMs / 1000),
-    onCircuitStateChange: (state) => metrics.processorCircuitState.set(CIRCUIT_GAUGE[state]),
+    ...hooks,
   });
 }
 
@@ -116,7 +134,8 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   registerProcessorNotificationRoutes(app, {
     ...bankTransfersDeps(deps, payments),
     // Only the configured processor may notify, and only when a secret is shared with it.
-    notificationSecrets: new Map(config.processorNotificationSecret ? [[config.processor, new Secret(config.processorNotificationSecret)]] : []),
+    notificationSecrets: new Map(config.processor === 'sandbox' && config.processorNotificationSecret ? [['sandbox', new Secret(config.processorNotificationSecret)]] : []),
+    stripeWebhookSecrets: config.processor === 'stripe' ? config.stripeWebhookSecrets.map((s) => new Secret(s)) : [],
   });
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });

@@ -40,6 +40,7 @@ export const CONFIG_VARIABLES = [
   ['PROCESSOR', 'sandbox', 'Payment processor adapter: `sandbox` (development, staging; refused in production) or `stripe`.'],
   ['STRIPE_SECRET_KEY', '(unset)', 'Stripe secret key (`sk_…` or restricted `rk_…`). Required with PROCESSOR=stripe; a test key is refused in production, a live key everywhere else.'],
   ['STRIPE_WEBHOOK_SECRETS', '(unset)', 'Comma-separated `whsec_…` signing secrets of the Stripe webhook endpoint (several during rotation). Required with PROCESSOR=stripe.'],
+  ['STRIPE_SEARCH_CONSISTENCY_MS', '300000 (5 minutes)', 'How old an attempt must be before Stripe\'s search (eventually consistent) finding nothing is believed; until then its payment stays `processing`.'],
   ['STRIPE_API_BASE', '(unset: api.stripe.com)', 'Base URL of a Stripe-compatible server (tests and `npm start -- --processor=stripe-local` only). Refused in production.'],
   ['SANDBOX_PROCESSOR_PORT', '3100', 'Port of the sandbox processor role.'],
   ['SANDBOX_PROCESSOR_URL', 'http://127.0.0.1:$SANDBOX_PROCESSOR_PORT', 'Where the API and worker reach the processor.'],
@@ -95,6 +96,7 @@ const ConfigSchema = Type.Object({
   stripeSecretKey: Type.Optional(Type.String({ pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$' })),
   stripeWebhookSecrets: Type.Array(Type.String({ pattern: '^whsec_[A-Za-z0-9_+/=-]+$' })),
   stripeApiBase: Type.Optional(Type.String({ pattern: '^https?://' })),
+  stripeSearchConsistencyMs: Type.Integer({ minimum: 0 }),
   sandboxDatabaseUrl: Type.Optional(Type.String({ minLength: 1 })),
   sandboxProcessorPort: Type.Integer({ minimum: 0, maximum: 65535 }),
   sandboxProcessorUrl: Type.String({ minLength: 1 }),
@@ -209,6 +211,7 @@ export function loadConfig(env: EnvSource): Config {
     processor: get('PROCESSOR') ?? 'sandbox',
     ...(get('STRIPE_SECRET_KEY') ? { stripeSecretKey: get('STRIPE_SECRET_KEY') } : {}),
     stripeWebhookSecrets: (get('STRIPE_WEBHOOK_SECRETS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    stripeSearchConsistencyMs: num('STRIPE_SEARCH_CONSISTENCY_MS', 300_000),
     ...(get('STRIPE_API_BASE') ? { stripeApiBase: get('STRIPE_API_BASE')!.replace(/\/+$/, '') } : {}),
     ...(get('SANDBOX_DATABASE_URL') ? { sandboxDatabaseUrl: get('SANDBOX_DATABASE_URL') } : {}),
     sandboxProcessorPort: sandboxPort,
@@ -312,7 +315,7 @@ const SECRET_PATHS: ReadonlySet<string> = new Set([
 
 const PATH_TO_VAR: Record<string, string> = {
   '/stripeSecretKey': 'STRIPE_SECRET_KEY', '/stripeWebhookSecrets': 'STRIPE_WEBHOOK_SECRETS', '/stripeApiBase': 'STRIPE_API_BASE',
-  '/sandboxDatabaseUrl': 'SANDBOX_DATABASE_URL',
+  '/sandboxDatabaseUrl': 'SANDBOX_DATABASE_URL', '/stripeSearchConsistencyMs': 'STRIPE_SEARCH_CONSISTENCY_MS',
   '/env': 'NIMBUSPAY_ENV', '/logLevel': 'LOG_LEVEL', '/host': 'HOST', '/port': 'PORT', '/metricsPort': 'METRICS_PORT',
   '/healthPort': 'HEALTH_PORT', '/dbPoolMax': 'DB_POOL_MAX', '/embeddedPgPort': 'NIMBUSPAY_PG_PORT',
   '/accessTokenTtlSeconds': 'ACCESS_TOKEN_TTL_SECONDS', '/adminClientSecret': 'NIMBUSPAY_ADMIN_CLIENT_SECRET',

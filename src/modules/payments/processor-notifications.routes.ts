@@ -2,9 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { HttpApp } from '../../platform/http/app.js';
 import { errorResponses } from '../../platform/http/pagination.js';
-import { PROCESSOR_SIGNATURE_HEADER } from '../processors/index.js';
+import { PROCESSOR_SIGNATURE_HEADER, STRIPE_SIGNATURE_HEADER } from '../processors/index.js';
 import { ProcessorNotificationAck, ProcessorNotificationParams } from './payments.schema.js';
 import { receiveProcessorNotification, type ProcessorNotificationsDeps } from './processor-notifications.service.js';
+import { receiveStripeNotification, type StripeNotificationsDeps } from './stripe-notifications.service.js';
 
 const MAX_NOTIFICATION_BYTES = 64 * 1024;
 
@@ -13,7 +14,7 @@ const MAX_NOTIFICATION_BYTES = 64 * 1024;
  * signature over the raw body, so this scope keeps JSON bodies as the exact string received: re-serialized JSON
  * would not match the signature. The scope is encapsulated, so every other route keeps the normal JSON parser.
  */
-export function registerProcessorNotificationRoutes(app: HttpApp, deps: ProcessorNotificationsDeps): void {
+export function registerProcessorNotificationRoutes(app: HttpApp, deps: ProcessorNotificationsDeps & StripeNotificationsDeps): void {
   void app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_NOTIFICATION_BYTES }, (_request, body, done) => {
@@ -39,6 +40,29 @@ export function registerProcessorNotificationRoutes(app: HttpApp, deps: Processo
       const raw = request.headers[PROCESSOR_SIGNATURE_HEADER];
       return receiveProcessorNotification(deps, {
         processor: request.params.processor,
+        rawBody: typeof request.body === 'string' ? request.body : '',
+        signatureHeader: typeof raw === 'string' ? raw : undefined,
+      });
+    });
+
+    // A static route wins over the parametric one above: Stripe signs its own way.
+    scope.withTypeProvider<TypeBoxTypeProvider>().post('/v1/processor_notifications/stripe', {
+      config: { public: true },
+      schema: {
+        security: [],
+        tags: ['Processor notifications'],
+        summary: 'Stripe webhook events (signed with Stripe-Signature; no bearer token)',
+        description:
+          'Configure this URL as a Stripe webhook endpoint (events `payment_intent.processing`, `payment_intent.succeeded`, ' +
+          '`payment_intent.payment_failed`, `charge.dispute.created`). Verified with the `whsec_…` secrets in `STRIPE_WEBHOOK_SECRETS` ' +
+          '(any of them, so a rotation has no gap), 5 minutes of timestamp tolerance. Each event id is processed once; ' +
+          'ACH debits move through the same state machine as polling; other events are recorded and acknowledged.',
+        headers: Type.Object({ [STRIPE_SIGNATURE_HEADER]: Type.Optional(Type.String({ maxLength: 4096 })) }),
+        response: { 200: ProcessorNotificationAck, ...errorResponses(400, 401, 404, 413, 415) },
+      },
+    }, async (request) => {
+      const raw = request.headers[STRIPE_SIGNATURE_HEADER];
+      return receiveStripeNotification(deps, {
         rawBody: typeof request.body === 'string' ? request.body : '',
         signatureHeader: typeof raw === 'string' ? raw : undefined,
       });

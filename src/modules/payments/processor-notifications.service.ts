@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Secret } from '../../platform/secret.js';
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, verifyProcessorNotification } from '../processors/index.js';
 import * as bankRepo from './bank-transfers.repository.js';
@@ -82,7 +83,7 @@ export async function receiveProcessorNotification(deps: ProcessorNotificationsD
   const record = { processor: inbound.processor, id: envelope.id, type: envelope.type, payload: json as Record<string, unknown> };
 
   if (!envelope.type.startsWith('bank_debit.')) {
-    const fresh = await deps.db.transaction().execute((tx) => bankRepo.recordProcessorNotification(tx, record));
+    const fresh = await recordOnly(deps, record);
     log.info({ notification_id: envelope.id, type: envelope.type }, 'processor notification of a type we do not act on; recorded');
     return { received: true, duplicate: !fresh };
   }
@@ -90,23 +91,48 @@ export async function receiveProcessorNotification(deps: ProcessorNotificationsD
   const data = envelope.data;
   const snapshot = snapshotOf(data);
 
+  return applyRailNotification(deps, log, record, { idempotencyKey: data.idempotency_key, debitReference: data.debit_id }, snapshot);
+}
+
+export interface NotificationRecord {
+  processor: string;
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The part every processor's notifications share: find the bank transfer, then — in one tenant transaction —
+ * record the notification id (a redelivery or a concurrent duplicate changes nothing) and converge the transfer to
+ * the snapshot. A notification about a debit we do not know is recorded and not applied.
+ */
+export async function applyRailNotification(
+  deps: BankTransfersDeps,
+  log: Logger,
+  record: NotificationRecord,
+  ref: { idempotencyKey: string | undefined; debitReference: string },
+  snapshot: RailSnapshot,
+): Promise<ProcessorNotificationAck> {
   // The attempt → payment mapping never changes, so finding the tenant outside the applying transaction is safe.
-  const target = await withCrossTenantTx(deps.db, (tx) =>
-    bankRepo.findBankDebitTarget(tx, { idempotencyKey: data.idempotency_key, debitReference: data.debit_id }));
+  const target = await withCrossTenantTx(deps.db, (tx) => bankRepo.findBankDebitTarget(tx, ref));
   if (!target) {
-    const fresh = await deps.db.transaction().execute((tx) => bankRepo.recordProcessorNotification(tx, record));
-    log.warn({ notification_id: envelope.id, debit_id: data.debit_id }, 'processor notification about a debit we do not know; recorded, nothing applied');
+    const fresh = await recordOnly(deps, record);
+    log.warn({ notification_id: record.id, debit_id: ref.debitReference }, 'processor notification about a debit we do not know; recorded, nothing applied');
     return { received: true, duplicate: !fresh };
   }
-
   const result = await withTenantTx(deps.db, target.tenantId, async (tx) => {
     if (!(await bankRepo.recordProcessorNotification(tx, record))) return undefined;
     return convergeBankTransfer(tx, deps, target.tenantId, target.paymentId, snapshot, 'notification');
   });
   if (!result) {
-    log.info({ notification_id: envelope.id, payment_id: target.paymentId }, 'duplicate processor notification; already processed');
+    log.info({ notification_id: record.id, payment_id: target.paymentId }, 'duplicate processor notification; already processed');
     return { received: true, duplicate: true };
   }
-  log.info({ notification_id: envelope.id, type: envelope.type, payment_id: target.paymentId, tenant_id: target.tenantId, moved: result.moved }, 'processor notification applied');
+  log.info({ notification_id: record.id, type: record.type, payment_id: target.paymentId, tenant_id: target.tenantId, moved: result.moved }, 'processor notification applied');
   return { received: true, duplicate: false };
+}
+
+/** Records a notification that changes nothing; false when its id was already recorded. */
+export function recordOnly(deps: BankTransfersDeps, record: NotificationRecord): Promise<boolean> {
+  return deps.db.transaction().execute((tx) => bankRepo.recordProcessorNotification(tx, record));
 }

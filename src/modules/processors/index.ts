@@ -13,3 +13,7 @@ export type {
 export { createSandboxProcessorAdapter } from './sandbox-processor-adapter.js';
 export type { SandboxProcessorAdapter, SandboxProcessorAdapterOptions } from './sandbox-processor-adapter.js';
 export type { CallGuardOptions } from './processor-call-guard.js';
+export { createStripeProcessorAdapter } from './stripe/stripe-processor-adapter.js';
+export type { StripeProcessorAdapterOptions } from './stripe/stripe-processor-adapter.js';
+export { newsOfStripeEvent, STRIPE_SIGNATURE_HEADER, verifyStripeNotification } from './stripe/stripe-notifications.js';
+export type { StripeNews } from './stripe/stripe-notifications.js';
