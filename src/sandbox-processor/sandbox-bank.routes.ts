@@ -8,11 +8,11 @@ import {
   insertBankDebit,
   lockBankDebit,
   saveCreditedAmount,
-} from './sandbox-bank.repository.js';
+} from './store/sandbox-bank.repository.js';
 import type { SandboxRouteDeps } from './sandbox-card.routes.js';
 import { errorAnswer, runIdempotentOperation, sendAnswer } from './sandbox-http.js';
 import type { SandboxNotifier } from './sandbox-notifier.js';
-import { insertDebitNotifications } from './sandbox-outbox.repository.js';
+import { insertDebitNotifications } from './store/sandbox-outbox.repository.js';
 import { newSandboxId, type BankCreditRecord, type BankDebitRecord } from './sandbox-records.js';
 import { BankCreditBody, BankDebitBody, IdParams } from './sandbox.schema.js';
 import { debitTimeline, toBankCreditWire, toBankDebitWire } from './sandbox-wire.js';

@@ -7,8 +7,8 @@ import {
   insertRefund,
   lockAuthorization,
   saveAuthorizationState,
-} from './sandbox-card.repository.js';
-import type { SandboxDb } from './sandbox-db.js';
+} from './store/sandbox-card.repository.js';
+import type { SandboxDb } from './store/sandbox-db.js';
 import { errorAnswer, runIdempotentOperation, sendAnswer, type OperationResult } from './sandbox-http.js';
 import type { ResolvedSandboxOptions } from './sandbox-options.js';
 import { newSandboxId, type AuthorizationRecord, type RefundRecord } from './sandbox-records.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SandboxDb, SandboxTx } from './sandbox-db.js';
-import { findOperation, insertOperation, lockIdempotencyKey } from './sandbox-operations.repository.js';
+import type { SandboxDb, SandboxTx } from './store/sandbox-db.js';
+import { findOperation, insertOperation, lockIdempotencyKey } from './store/sandbox-operations.repository.js';
 import { fingerprintRequest, judgeIdempotencyKey, type WireAnswer, type WireOperation } from './sandbox-records.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

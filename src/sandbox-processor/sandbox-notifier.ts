@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { signProcessorNotification } from '../modules/processors/index.js';
-import { findBankDebit } from './sandbox-bank.repository.js';
-import type { SandboxDb, SandboxTx } from './sandbox-db.js';
+import { findBankDebit } from './store/sandbox-bank.repository.js';
+import type { SandboxDb, SandboxTx } from './store/sandbox-db.js';
 import {
   claimDueNotifications,
   nextNotificationDueAt,
   recordNotificationAttempt,
   type OutboxAttempt,
   type OutboxRow,
-} from './sandbox-outbox.repository.js';
+} from './store/sandbox-outbox.repository.js';
 import { toDebitRailEvent } from './sandbox-wire.js';
 
 export interface SandboxNotifier {

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AuthorizationsTable, SandboxQueryable, SandboxTx } from './sandbox-db.js';
-import type { SandboxCardBrand } from './sandbox-cards.js';
-import type { AuthorizationRecord, RefundRecord } from './sandbox-records.js';
+import type { SandboxCardBrand } from '../sandbox-cards.js';
+import type { AuthorizationRecord, RefundRecord } from '../sandbox-records.js';
 
 function toAuthorizationRecord(row: Selectable<AuthorizationsTable>): AuthorizationRecord {
   return {

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, type ColumnType, type Generated, type Transact
 import pg from 'pg';
 
 /**
- * The sandbox's own tables, in the `sandbox_processor` schema (sandbox-ddl.ts creates them). The sandbox shares no
+ * The sandbox's own tables, in the `sandbox_processor` schema (store/sandbox-ddl.ts creates them). The sandbox shares no
  * table and no type with NimbusPay: it plays an outside company that keeps its own books.
  */
 export const SANDBOX_SCHEMA = 'sandbox_processor';

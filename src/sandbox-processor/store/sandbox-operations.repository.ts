@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { SandboxQueryable, SandboxTx } from './sandbox-db.js';
-import type { OperationRecord, WireOperation } from './sandbox-records.js';
+import type { OperationRecord, WireOperation } from '../sandbox-records.js';
 
 /** Namespace of the per-key advisory locks (the two-int4 lock space, apart from the schema lock). */
 const IDEMPOTENCY_LOCK_CLASS = 73591;

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
-import type { DebitScenario } from './sandbox-bank-accounts.js';
+import type { DebitScenario } from '../sandbox-bank-accounts.js';
 import type { BankCreditsTable, BankDebitsTable, SandboxQueryable, SandboxTx } from './sandbox-db.js';
-import type { BankCreditRecord, BankDebitRecord } from './sandbox-records.js';
+import type { BankCreditRecord, BankDebitRecord } from '../sandbox-records.js';
 
 function toScenario(row: Selectable<BankDebitsTable>): DebitScenario {
   if (row.scenario === 'settles') return { kind: 'settles' };
