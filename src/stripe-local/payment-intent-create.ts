@@ -24,6 +24,8 @@ export interface CreatePaymentIntentInput {
   captureMethod: 'automatic' | 'manual';
   confirm: boolean;
   paymentMethodTypes: string[];
+  /** As given in `allowed_payment_method_types` (echoed on the object), or null. */
+  allowedPaymentMethodTypes: string[] | null;
   card?: RawCard;
   bank?: BankAccountInput;
   billingName?: string;
@@ -51,7 +53,14 @@ export function prepareCreatePaymentIntent(params: Obj): CreatePaymentIntentInpu
   if (amount > MAXIMUM_AMOUNT) {
     throw invalidRequest(`Amount must be no more than 999,999.99 ${currency}`, { code: 'amount_too_large', param: 'amount' });
   }
-  const types = (params.payment_method_types as string[] | undefined) ?? ['card'];
+  if (params.payment_method_types !== undefined && params.allowed_payment_method_types !== undefined) {
+    throw invalidRequest('You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.', {
+      code: 'parameters_exclusive',
+      param: 'allowed_payment_method_types',
+    });
+  }
+  const allowed = (params.allowed_payment_method_types as string[] | undefined) ?? null;
+  const types = allowed ?? (params.payment_method_types as string[] | undefined) ?? ['card'];
   const expand = (params.expand as string[] | undefined) ?? [];
   for (const field of expand) {
     if (!(EXPANDABLE_ON_PAYMENT_INTENT as readonly string[]).includes(field)) {
@@ -64,6 +73,7 @@ export function prepareCreatePaymentIntent(params: Obj): CreatePaymentIntentInpu
     captureMethod: (params.capture_method as 'automatic' | 'manual' | undefined) ?? 'automatic',
     confirm: (params.confirm as boolean | undefined) ?? false,
     paymentMethodTypes: types,
+    allowedPaymentMethodTypes: allowed,
     metadata: (params.metadata as Record<string, string> | undefined) ?? {},
     expand,
     ...(params.description !== undefined ? { description: params.description as string } : {}),
@@ -147,6 +157,7 @@ export async function createPaymentIntent(ctx: ServiceContext, input: CreatePaym
     currency: input.currency,
     captureMethod: input.captureMethod,
     paymentMethodTypes: input.paymentMethodTypes,
+    allowedPaymentMethodTypes: input.allowedPaymentMethodTypes,
     metadata: input.metadata,
     ...(input.description !== undefined ? { description: input.description } : {}),
   });

@@ -15,7 +15,10 @@ const CREATE_SHAPE: ParamShape = {
   currency: { kind: 'string', required: true },
   capture_method: { kind: 'string', enum: ['automatic', 'manual'] },
   confirm: { kind: 'boolean' },
+  // API versions up to 2026-09 call it payment_method_types; the SDK's pinned version (2026-10-28.endive) calls it
+  // allowed_payment_method_types. Both are accepted, one at a time.
   payment_method_types: { kind: 'string_list', enum: ['card', 'us_bank_account'] },
+  allowed_payment_method_types: { kind: 'string_list', enum: ['card', 'us_bank_account'] },
   payment_method_data: {
     kind: 'object',
     fields: {

@@ -94,6 +94,7 @@ export function buildPaymentIntent(fields: {
   currency: string;
   captureMethod: string;
   paymentMethodTypes: string[];
+  allowedPaymentMethodTypes: string[] | null;
   description?: string;
   metadata: Record<string, string>;
 }): StripeObject {
@@ -106,7 +107,7 @@ export function buildPaymentIntent(fields: {
   return {
     id,
     object: 'payment_intent',
-    allowed_payment_method_types: null,
+    allowed_payment_method_types: fields.allowedPaymentMethodTypes,
     amount: fields.amount,
     amount_capturable: 0,
     amount_details: { tip: {} },
