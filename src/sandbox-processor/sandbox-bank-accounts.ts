@@ -46,8 +46,9 @@ export interface RailDelays {
 }
 
 /**
- * The debit's state at `nowMs`, derived only from its submission time, so every GET tells the truth however late
- * timers fire. Returns before settlement happen at the settlement point; late returns `lateReturnDelayMs` after it.
+ * The debit's state at `nowMs`, derived only from its submission time and delays, so every GET tells the truth
+ * however late its notifications are pushed, restarts included. Returns before settlement happen at the settlement
+ * point; late returns `lateReturnDelayMs` after it.
  */
 export function computeDebitState(debit: DebitTimeline, delays: RailDelays, nowMs: number): DebitState {
   const settlementAtMs = debit.submittedAtMs + delays.settlementDelayMs;
