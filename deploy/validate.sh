@@ -7,9 +7,12 @@
 # Checks:
 #   1. `kubectl kustomize` renders every overlay (development, staging, production).
 #   2. production: no sandbox processor anywhere, WEBHOOK_ALLOW_PRIVATE_TARGETS only ever "false",
-#      NIMBUSPAY_ENV=production (plain grep, needs nothing but the rendered YAML).
+#      NIMBUSPAY_ENV=production, PROCESSOR=stripe (plain grep, needs nothing but the rendered YAML).
 #   3. deploy/check-manifests.py on each overlay (PyYAML): security contexts, probes, secrets wiring,
-#      ALB settings, PDB/HPA, per-environment rules.
+#      ALB settings, PDB/HPA, per-environment rules (production: Stripe secrets, no notification secret of
+#      the sandbox; staging/development: the sandbox has SANDBOX_DATABASE_URL from its own secret).
+#   The app's own loader is the last word: test/foundation/deploy-config.test.ts feeds every rendered
+#   workload's environment to loadConfig.
 #   4. deploy/k8s/base/prometheusrule.yaml is exactly what render-prometheusrule.sh makes of alerts.yml.
 #   5. promtool: check rules (alerts.yml and the rules as rendered into each overlay), test rules.
 #   6. every alert has severity, summary, description and a runbook_url whose docs/runbooks file exists.
@@ -69,6 +72,11 @@ if [[ -f "$work/production.yaml" ]]; then
     ok "production sets NIMBUSPAY_ENV=production"
   else
     fail "production NIMBUSPAY_ENV is not exactly 'production' in the ConfigMap"
+  fi
+  if grep -qE '^  PROCESSOR: stripe$' "$prod" && [[ $(grep -cE '^ *(- name: )?PROCESSOR(:|$)' "$prod") -eq 1 ]]; then
+    ok "production sets PROCESSOR=stripe, once, in the ConfigMap"
+  else
+    fail "production PROCESSOR is not exactly one ConfigMap entry 'stripe':"; grep -nE '^ *(- name: )?PROCESSOR(:|$)' "$prod" | sed 's/^/    /'
   fi
 fi
 
