@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { ownerQuery, waitFor } from '../payments/helpers.js';
 import { ACCOUNTS, createTransfer, getPayment, history, sandboxControl, waitForTransfer } from './helpers.js';
@@ -113,16 +112,12 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
   let metrics: Metrics;
   let running: RunningJobs | undefined;
   let closeProcessor: (() => Promise<void>) | undefined;
-  let sandboxDb: TestDatabase | undefined;
 
   before(async () => {
     let sandboxUrl = '';
     rail = await startForgetfulRail(() => sandboxUrl);
-    // The sandbox keeps its state in PostgreSQL: a database of its own for this file.
-    sandboxDb = await createTestDatabase();
     platform = await startTestPlatform({
       env: {
-        SANDBOX_DATABASE_URL: sandboxDb.ownerUrl,
         SANDBOX_SETTLEMENT_DELAY_MS: '200',
         BANK_EXPECTED_SETTLEMENT_MS: '100',
         BANK_RAIL_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
@@ -153,7 +148,6 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
     await closeProcessor?.();
     await platform?.close();
     await rail?.close();
-    await sandboxDb?.drop();
   });
 
   async function row(id: string): Promise<AttentionRow> {
