@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StripeLocalDeps } from './api-handler.js';
-import { countObjects, countPendingWebhooks } from './stripe-local-store.js';
+import { countObjects } from './stripe-local-store.js';
+import { countPendingWebhooks } from './work-store.js';
 import { FAULT_MODES } from './stripe-local-runtime.js';
 
 export const CONTROL_PREFIX = '/_control';

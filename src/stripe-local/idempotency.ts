@@ -4,11 +4,8 @@ import type pg from 'pg';
 import { canonicalJson } from '../platform/canonical-json.js';
 import type { EventCause } from './stripe-events.js';
 import { apiError, errorWireBody, invalidRequest, StripeLocalError } from './stripe-errors.js';
-import {
-  claimIdempotencyKey,
-  saveIdempotentResponse,
-  withTransaction,
-} from './stripe-local-store.js';
+import { withTransaction } from './stripe-local-store.js';
+import { claimIdempotencyKey, saveIdempotentResponse } from './work-store.js';
 
 /** What an endpoint answers: a status and a JSON body (an object, or `{ error }`). */
 export interface ApiResult {

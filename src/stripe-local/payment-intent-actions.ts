@@ -1,5 +1,6 @@
 import { invalidRequest, resourceMissing, type StripeLocalError } from './stripe-errors.js';
-import { deleteTasksFor, insertObject, lockObject, updateObject, type StripeObject } from './stripe-local-store.js';
+import { insertObject, lockObject, updateObject, type StripeObject } from './stripe-local-store.js';
+import { deleteTasksFor } from './work-store.js';
 import { newStripeId, unixSeconds } from './stripe-ids.js';
 import { buildDispute } from './stripe-objects.js';
 import { emit, fail, ok, renderPaymentIntent, type ServiceContext } from './service-context.js';

@@ -1,5 +1,6 @@
 import { cardError, invalidRequest, parameterMissing } from './stripe-errors.js';
-import { insertObject, scheduleTask, updateObject, type StripeObject } from './stripe-local-store.js';
+import { insertObject, updateObject, type StripeObject } from './stripe-local-store.js';
+import { scheduleTask } from './work-store.js';
 import { newStripeId } from './stripe-ids.js';
 import {
   buildBankPaymentMethod,

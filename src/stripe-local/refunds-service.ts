@@ -1,5 +1,6 @@
 import { invalidRequest, resourceMissing } from './stripe-errors.js';
-import { findInternal, insertObject, listObjects, lockObject, scheduleTask, updateObject } from './stripe-local-store.js';
+import { findInternal, insertObject, listObjects, lockObject, updateObject } from './stripe-local-store.js';
+import { scheduleTask } from './work-store.js';
 import { buildRefund } from './stripe-objects.js';
 import { emit, fail, ok, type ServiceContext } from './service-context.js';
 import type { ApiResult } from './idempotency.js';

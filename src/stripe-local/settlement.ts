@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { AUTOMATIC, type EventSink } from './stripe-events.js';
-import { deleteTask, lockDueTasks, lockObject, postponeTask, scheduleTask, updateObject, withTransaction, type DueTask } from './stripe-local-store.js';
+import { lockObject, updateObject, withTransaction } from './stripe-local-store.js';
+import { deleteTask, lockDueTasks, postponeTask, scheduleTask, type DueTask } from './work-store.js';
 import { newStripeId } from './stripe-ids.js';
 import { disputePaymentIntent } from './payment-intent-actions.js';
 import { settleRefund } from './refunds-service.js';

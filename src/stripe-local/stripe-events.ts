@@ -1,4 +1,5 @@
-import { enqueueWebhook, insertObject, type Queryable, type StripeObject } from './stripe-local-store.js';
+import { insertObject, type Queryable, type StripeObject } from './stripe-local-store.js';
+import { enqueueWebhook } from './work-store.js';
 import { newStripeId, unixSeconds } from './stripe-ids.js';
 
 /**

@@ -12,12 +12,8 @@ import { apiError, errorWireBody, invalidRequest, rateLimited, StripeLocalError 
 import { newStripeId } from './stripe-ids.js';
 import { resolveStripeLocalOptions, type StripeLocalOptions } from './stripe-local-options.js';
 import { createStripeLocalRuntime } from './stripe-local-runtime.js';
-import {
-  createStripeLocalPool,
-  ensureStripeLocalSchema,
-  pruneExpiredIdempotencyKeys,
-  releaseOrphanedClaims,
-} from './stripe-local-store.js';
+import { createStripeLocalPool, ensureStripeLocalSchema } from './stripe-local-store.js';
+import { pruneExpiredIdempotencyKeys, releaseOrphanedClaims } from './work-store.js';
 import { createWebhookSender } from './webhook-sender.js';
 
 const API_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$/;

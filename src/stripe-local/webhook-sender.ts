@@ -2,15 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { Agent, request } from 'undici';
-import {
-  findObject,
-  leaseWebhook,
-  lockDueWebhooks,
-  recordWebhookAttempt,
-  updateObject,
-  withTransaction,
-  type StripeObject,
-} from './stripe-local-store.js';
+import { findObject, updateObject, withTransaction, type StripeObject } from './stripe-local-store.js';
+import { leaseWebhook, lockDueWebhooks, recordWebhookAttempt } from './work-store.js';
 import { unixSeconds } from './stripe-ids.js';
 
 export interface WebhookTarget {
