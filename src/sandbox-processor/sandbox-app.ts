@@ -36,6 +36,7 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
   const database = createSandboxDb({ connectionString: resolved.databaseUrl, max: resolved.databasePoolMax });
   try {
     await ensureSandboxSchema(database.db);
+    await database.warm();
   } catch (err) {
     await database.close();
     throw err;

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type ColumnType, type Generated, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type ColumnType, type Generated, type Transaction } from 'kysely';
 import pg from 'pg';
 
 /**
@@ -114,15 +114,21 @@ export type SandboxQueryable = SandboxDb | SandboxTx;
 export interface SandboxDbHandle {
   /** Queries are qualified with the sandbox schema (raw `sql` must name it itself). */
   readonly db: SandboxDb;
+  /** Opens the connections the pool keeps, so the first burst of requests does not wait for connection set-up. */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
 const INT8_OID = 20;
 
 export function createSandboxDb(options: { connectionString: string; max: number }): SandboxDbHandle {
+  // A few connections stay open: a client with a tight timeout must not pay for connection set-up (fork and SCRAM
+  // authentication in PostgreSQL) on its first concurrent requests.
+  const keptOpen = Math.min(4, options.max);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max,
+    min: keptOpen,
     application_name: 'nimbuspay-sandbox-processor',
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
@@ -141,6 +147,9 @@ export function createSandboxDb(options: { connectionString: string; max: number
   let closed = false;
   return {
     db,
+    async warm() {
+      await Promise.all(Array.from({ length: keptOpen }, () => sql`SELECT 1`.execute(db)));
+    },
     async close() {
       if (closed) return;
       closed = true;
