@@ -44,7 +44,9 @@ create table if not exists ${SCHEMA}.webhook_outbox (
   state text not null default 'pending' check (state in ('pending', 'delivered', 'given_up')),
   last_error text
 );
-create index if not exists webhook_outbox_due on ${SCHEMA}.webhook_outbox (next_attempt_at) where state = 'pending';
+-- Events recorded in one transaction share next_attempt_at; seq keeps their first delivery in recording order.
+alter table ${SCHEMA}.webhook_outbox add column if not exists seq bigserial;
+create index if not exists webhook_outbox_due on ${SCHEMA}.webhook_outbox (next_attempt_at, seq) where state = 'pending';
 create table if not exists ${SCHEMA}.due_tasks (
   id bigserial primary key,
   kind text not null,

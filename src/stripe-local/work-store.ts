@@ -71,7 +71,7 @@ export async function enqueueWebhook(q: Queryable, eventId: string): Promise<voi
 export async function lockDueWebhooks(tx: pg.PoolClient, limit: number): Promise<Array<{ event_id: string; attempts: number }>> {
   const { rows } = await tx.query<{ event_id: string; attempts: number }>(
     `select event_id, attempts from ${SCHEMA}.webhook_outbox where state = 'pending' and next_attempt_at <= now()
-     order by next_attempt_at limit $1 for update skip locked`,
+     order by next_attempt_at, seq limit $1 for update skip locked`,
     [limit],
   );
   return rows;
