@@ -7,8 +7,6 @@ Prints one "ok: ..." or "FAIL: ..." line per check and exits 1 if any check fail
 missing. With --rules-out, writes the PrometheusRule's spec (a plain Prometheus rule file) to FILE so
 validate.sh can run promtool on exactly what the cluster would load.
 """
-import base64
-import binascii
 import os
 import re
 import sys
@@ -25,10 +23,6 @@ SECRET_VARS = {
     "NIMBUSPAY_ADMIN_CLIENT_SECRET", "PROCESSOR_NOTIFICATION_SECRET",
     "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS", "SANDBOX_DATABASE_URL",
 }
-# `nimbuspay migrate` loads the whole configuration: the migrate Job may carry well-formed placeholders for
-# secrets it does not use (overlays/production/migrate-config-patch.yaml), recognisable by this marker (in the
-# value, or in its base64 decoding for the master key). Anywhere else a literal secret fails.
-MIGRATE_PLACEHOLDER_MARKER = re.compile(r"unused[-_]by[-_]migrate")
 # Environment variables that are not NimbusPay configuration.
 RUNTIME_VARS = {"NODE_OPTIONS"}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,15 +41,6 @@ def known_config_vars():
 
 
 failures = 0
-
-
-def is_migrate_placeholder(value):
-    if MIGRATE_PLACEHOLDER_MARKER.search(value):
-        return True
-    try:
-        return bool(MIGRATE_PLACEHOLDER_MARKER.search(base64.b64decode(value, validate=True).decode("utf-8", "replace")))
-    except (binascii.Error, ValueError):
-        return False
 
 
 def check(cond, what):
@@ -129,11 +114,7 @@ def main():
                       f"[{env}] {name}/{c['name']}: image pinned ({image})")
             for e in c.get("env", []):
                 if e["name"] in SECRET_VARS:
-                    placeholder = (w["kind"] == "Job" and name == "nimbuspay-migrate"
-                                   and is_migrate_placeholder(str(e.get("value", ""))))
-                    check("value" not in e or placeholder,
-                          f"[{env}] {name}/{c['name']}: {e['name']} is "
-                          + ("an unused-by-migrate placeholder (the Job does not read it)" if placeholder else "not a literal value"))
+                    check("value" not in e, f"[{env}] {name}/{c['name']}: {e['name']} is not a literal value")
                 if e["name"] in ("NIMBUSPAY_ENV", "WEBHOOK_ALLOW_PRIVATE_TARGETS"):
                     check(False, f"[{env}] {name}/{c['name']}: {e['name']} must come only from the ConfigMap")
     check(not (set(config) & SECRET_VARS), f"[{env}] no secret in the ConfigMap")

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type EnvSource } from '../platform/config.js';
+import { ConfigError, loadConfig, loadMigrationConfig, type EnvSource } from '../platform/config.js';
 import { createDb } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
 import { runMigrations } from '../platform/migrations.js';
@@ -59,9 +59,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'migrate': {
-      const config = loadConfig(env);
+      const config = loadMigrationConfig(env);
       const logger = createLogger({ level: config.logLevel, name: 'migrate' });
-      if (!config.migrationDatabaseUrl) throw new ConfigError(['MIGRATION_DATABASE_URL or DATABASE_URL is required']);
       const { applied } = await runMigrations({ connectionString: config.migrationDatabaseUrl, logger });
       logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
       return;

@@ -158,6 +158,30 @@ function isLoopbackUrl(url: string): boolean {
   }
 }
 
+/** What `nimbuspay migrate` reads: the owner's database URL and the log level, nothing secret besides the URL. */
+export interface MigrationConfig {
+  readonly env: Environment;
+  readonly logLevel: string;
+  readonly migrationDatabaseUrl: string;
+}
+
+/**
+ * The migrate role's own configuration. It validates only what migrating uses, so the migrations Job never needs
+ * the application's secrets (master key, admin secret, processor keys) to be mounted.
+ */
+export function loadMigrationConfig(env: EnvSource): MigrationConfig {
+  const get = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const problems: string[] = [];
+  const envName = get('NIMBUSPAY_ENV') ?? 'development';
+  if (!(ENVIRONMENTS as readonly string[]).includes(envName)) problems.push(`NIMBUSPAY_ENV must be one of ${ENVIRONMENTS.join(', ')} (got "${envName}")`);
+  const logLevel = get('LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level (got "${logLevel}")`);
+  const url = get('MIGRATION_DATABASE_URL') ?? get('DATABASE_URL');
+  if (!url) problems.push('MIGRATION_DATABASE_URL or DATABASE_URL is required');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ env: envName as Environment, logLevel, migrationDatabaseUrl: url! });
+}
+
 /**
  * Parses the environment once. Throws ConfigError naming every wrong setting, so an operator fixes them all in one go.
  */

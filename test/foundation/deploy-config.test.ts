@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 // `yaml` is in node_modules through @fastify/swagger; it should be a devDependency of its own (see the report).
 import { parseAllDocuments } from 'yaml';
-import { loadConfig, type Config } from '../../src/platform/config.js';
+import { loadConfig, loadMigrationConfig, type Config, type MigrationConfig } from '../../src/platform/config.js';
 
 // Every overlay, rendered exactly as it would be applied, must give each container an environment that the app's
 // own config loader accepts: deploy/check-manifests.py checks the manifests' shape, this checks them against
@@ -137,9 +137,6 @@ function assertRoleCanStart(role: string, config: Config, where: string): void {
         assert.ok(config.processorNotificationSecret, `${where}: the api verifies the sandbox's notifications with PROCESSOR_NOTIFICATION_SECRET`);
       }
       break;
-    case 'migrate':
-      assert.ok(config.migrationDatabaseUrl, `${where}: migrate needs MIGRATION_DATABASE_URL or DATABASE_URL`);
-      break;
     case 'sandbox-processor':
       assert.ok(config.sandboxDatabaseUrl, `${where}: the sandbox keeps its state at SANDBOX_DATABASE_URL`);
       assert.ok(config.processorNotificationSecret, `${where}: the sandbox signs its notifications with PROCESSOR_NOTIFICATION_SECRET`);
@@ -177,6 +174,22 @@ describe('deploy: every overlay gives each container a configuration the real lo
         assert.ok((ROLES as readonly string[]).includes(role) && known.has(role), `${where}: \`nimbuspay ${role}\` is not a role the CLI knows`);
 
         const environment = containerEnv(objects, container, env);
+        if (role === 'migrate') {
+          // `nimbuspay migrate` reads only its own settings (loadMigrationConfig), as the CLI does.
+          let migration: MigrationConfig;
+          try {
+            migration = loadMigrationConfig(environment);
+          } catch (err) {
+            assert.fail(`${where} (migrate): the migration config loader refuses its environment:\n${(err as Error).message}`);
+          }
+          assert.equal(migration.env, env, `${where}: NIMBUSPAY_ENV`);
+          // Migrations run as the table owner, never as the application role.
+          assert.match(migration.migrationDatabaseUrl, /nimbuspay_owner/, `${env}: migrate uses the owner's URL`);
+          for (const name of ['NIMBUSPAY_MASTER_KEY', 'NIMBUSPAY_ADMIN_CLIENT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRETS']) {
+            assert.equal(environment[name], undefined, `${where}: the migrations Job gets no ${name}`);
+          }
+          continue;
+        }
         let config: Config;
         try {
           config = loadConfig(environment);
@@ -188,10 +201,8 @@ describe('deploy: every overlay gives each container a configuration the real lo
         roles[role] = config;
       }
 
-      // Migrations run as the table owner, never as the application role.
-      assert.match(roles.migrate!.migrationDatabaseUrl ?? '', /nimbuspay_owner/, `${env}: migrate uses the owner's URL`);
       if (env === 'production') {
-        for (const role of ['api', 'worker', 'migrate']) assert.equal(roles[role]!.processor, 'stripe', `production ${role}: processor`);
+        for (const role of ['api', 'worker']) assert.equal(roles[role]!.processor, 'stripe', `production ${role}: processor`);
         assert.equal(roles.api!.processorNotificationSecret, undefined, 'production needs no sandbox notification secret');
       } else {
         for (const role of ['api', 'worker', 'sandbox-processor']) assert.equal(roles[role]!.processor, 'sandbox', `${env} ${role}: processor`);
