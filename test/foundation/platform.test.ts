@@ -116,7 +116,7 @@ test('the application role is not owner, superuser or BYPASSRLS, and every tenan
   const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
     select c.relname, c.relrowsecurity, c.relforcerowsecurity from pg_class c
     join information_schema.columns col on col.table_name = c.relname and col.column_name = 'tenant_id'
-    where c.relkind = 'r' and col.table_schema = 'public'`.execute(app.db);
+    where c.relkind = 'r' and col.table_schema = 'public' and c.relnamespace = 'public'::regnamespace`.execute(app.db);
   assert.ok(tables.rows.length >= 10);
   for (const t of tables.rows) {
     assert.ok(t.relrowsecurity && t.relforcerowsecurity, `${t.relname} must enable and force RLS`);
