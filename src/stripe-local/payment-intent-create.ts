@@ -1,5 +1,5 @@
 import { cardError, invalidRequest, parameterMissing } from './stripe-errors.js';
-import { insertObject, updateObject, type StripeObject } from './stripe-local-store.js';
+import { findObject, insertObject, updateObject, type StripeObject } from './stripe-local-store.js';
 import { scheduleTask } from './work-store.js';
 import { newStripeId } from './stripe-ids.js';
 import {
@@ -14,7 +14,9 @@ import type { ApiResult } from './idempotency.js';
 import {
   bankBehaviour,
   cardBehaviour,
+  cardBehaviourOfFingerprint,
   checkRawCard,
+  type CardBehaviour,
   isRoutingNumberValid,
   type RawCard,
 } from './test-instruments.js';
@@ -29,6 +31,8 @@ export interface CreatePaymentIntentInput {
   allowedPaymentMethodTypes: string[] | null;
   card?: RawCard;
   bank?: BankAccountInput;
+  /** An existing PaymentMethod (`pm_…`), e.g. one created from raw card numbers by POST /v1/payment_methods. */
+  paymentMethodId?: string;
   billingName?: string;
   description?: string;
   metadata: Record<string, string>;
@@ -80,9 +84,13 @@ export function prepareCreatePaymentIntent(params: Obj): CreatePaymentIntentInpu
     ...(params.description !== undefined ? { description: params.description as string } : {}),
   };
   const pmd = params.payment_method_data as Obj | undefined;
+  if (pmd && params.payment_method !== undefined) {
+    throw invalidRequest('You cannot provide both payment_method and payment_method_data.', { code: 'parameters_exclusive', param: 'payment_method' });
+  }
   if (pmd) Object.assign(input, preparePaymentMethodData(pmd, types));
+  if (params.payment_method !== undefined) input.paymentMethodId = params.payment_method as string;
   const bank = input.bank !== undefined;
-  if (input.confirm && !input.card && !bank) {
+  if (input.confirm && !input.card && !bank && input.paymentMethodId === undefined) {
     throw invalidRequest(
       "You cannot confirm this PaymentIntent because it's missing a payment method. You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.",
       { code: 'payment_intent_unexpected_state' },
@@ -152,6 +160,19 @@ export async function createPaymentIntent(ctx: ServiceContext, input: CreatePaym
     pm = buildBankPaymentMethod(input.bank, input.billingName, ctx.fingerprintKey);
   }
   if (pm) await insertObject(ctx.tx, 'payment_method', pm);
+  if (input.paymentMethodId !== undefined) {
+    pm = await findObject(ctx.tx, 'payment_method', input.paymentMethodId);
+    if (!pm) return fail(ctx, invalidRequest(`No such PaymentMethod: '${input.paymentMethodId}'`, { code: 'resource_missing', param: 'payment_method' }));
+    if (!input.paymentMethodTypes.includes(pm.type as string)) {
+      return fail(ctx, invalidRequest(
+        `The PaymentMethod provided (${pm.type as string}) is not allowed for this PaymentIntent. Allowed types: ${input.paymentMethodTypes.join(', ')}.`,
+        { code: 'payment_intent_invalid_parameter', param: 'payment_method' },
+      ));
+    }
+    if (pm.type !== 'card') {
+      return fail(ctx, invalidRequest('This local server confirms only card PaymentMethods by id; send us_bank_account details in payment_method_data.', { param: 'payment_method' }));
+    }
+  }
 
   const pi = buildPaymentIntent({
     amount: input.amount,
@@ -169,11 +190,15 @@ export async function createPaymentIntent(ctx: ServiceContext, input: CreatePaym
   await insertObject(ctx.tx, 'payment_intent', pi);
   await emit(ctx, 'payment_intent.created', pi);
   if (!input.confirm || !pm) return ok(await renderPaymentIntent(ctx.tx, pi, input.expand));
-  return input.card ? confirmCard(ctx, pi, pm, input) : confirmBankDebit(ctx, pi, pm, input);
+  if (pm.type === 'card') {
+    // The raw number is gone once the PaymentMethod exists; its keyed fingerprint still tells which test card it was.
+    const behaviour = input.card ? cardBehaviour(input.card.number.replace(/[\s-]/g, '')) : cardBehaviourOfFingerprint((pm.card as { fingerprint: string }).fingerprint, ctx.fingerprintKey);
+    return confirmCard(ctx, pi, pm, input, behaviour);
+  }
+  return confirmBankDebit(ctx, pi, pm, input);
 }
 
-async function confirmCard(ctx: ServiceContext, pi: StripeObject, pm: StripeObject, input: CreatePaymentIntentInput): Promise<ApiResult> {
-  const behaviour = cardBehaviour(input.card!.number.replace(/[\s-]/g, ''));
+async function confirmCard(ctx: ServiceContext, pi: StripeObject, pm: StripeObject, input: CreatePaymentIntentInput, behaviour: CardBehaviour): Promise<ApiResult> {
   if (behaviour.kind === 'decline') {
     const charge = buildCharge(pi, pm, { kind: 'declined', code: behaviour.code, message: behaviour.message, ...(behaviour.declineCode ? { declineCode: behaviour.declineCode } : {}) }, null);
     await insertObject(ctx.tx, 'charge', charge);

@@ -44,6 +44,9 @@ const CREATE_SHAPE: ParamShape = {
       billing_details: { kind: 'object', fields: { name: { kind: 'string' } } },
     },
   },
+  payment_method: { kind: 'string' },
+  // No local test card asks for 3-D Secure, so there is never an action to refuse; accepted as Stripe accepts it.
+  error_on_requires_action: { kind: 'boolean' },
   mandate_data: {
     kind: 'object',
     fields: { customer_acceptance: { kind: 'object', fields: { type: { kind: 'string', enum: ['offline'] } } } },
@@ -95,9 +98,15 @@ export function registerPaymentIntentRoutes(app: FastifyInstance, deps: StripeLo
         const offset = decodePage(params.page as string | undefined);
         const found = await searchObjects(deps.pool, 'payment_intent', clauses, { lagMs: deps.runtime.knobs.searchLagMs, limit, offset });
         const hasMore = found.length > limit;
+        // In a list, expansions name the items' fields as `data.<field>`.
+        const expand = ((params.expand as string[] | undefined) ?? []).map((field) => {
+          if (!field.startsWith('data.')) throw invalidRequest(`This property cannot be expanded (${field}).`, { param: 'expand' });
+          return field.slice('data.'.length);
+        });
+        expandOf({ expand });
         return ok({
           object: 'search_result',
-          data: found.slice(0, limit),
+          data: await Promise.all(found.slice(0, limit).map((pi) => renderPaymentIntent(deps.pool, pi, expand))),
           has_more: hasMore,
           next_page: hasMore ? encodePage(offset + limit) : null,
           url: '/v1/payment_intents/search',

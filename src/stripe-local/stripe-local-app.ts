@@ -6,6 +6,7 @@ import { authenticate } from './auth.js';
 import { CONTROL_PREFIX, registerControlRoutes } from './control.routes.js';
 import { maskSensitiveParams, parseFormEncoded } from './form-params.js';
 import { registerPaymentIntentRoutes } from './payment-intents.routes.js';
+import { registerPaymentMethodRoutes } from './payment-methods.routes.js';
 import { registerRefundAndEventRoutes } from './refunds-events.routes.js';
 import { runDueTasks } from './settlement.js';
 import { apiError, errorWireBody, invalidRequest, rateLimited, StripeLocalError } from './stripe-errors.js';
@@ -131,6 +132,7 @@ export async function buildStripeLocalServer(options: StripeLocalOptions): Promi
     ),
   );
 
+  registerPaymentMethodRoutes(app, deps);
   registerPaymentIntentRoutes(app, deps);
   registerRefundAndEventRoutes(app, deps);
   registerControlRoutes(app, deps);

@@ -1,7 +1,6 @@
-import { createHmac } from 'node:crypto';
 import type { StripeObject } from './stripe-local-store.js';
 import { newStripeId, randomAlphanumeric, unixSeconds } from './stripe-ids.js';
-import { cardFunding, detectCardBrand, TEST_BANK_NAME, type RawCard } from './test-instruments.js';
+import { cardFunding, detectCardBrand, instrumentFingerprint, TEST_BANK_NAME, type RawCard } from './test-instruments.js';
 
 /**
  * Builders for the objects as Stripe renders them (field sets from the SDK's type definitions). Only last4 and a
@@ -16,9 +15,6 @@ export interface BankAccountInput {
 }
 
 /** Same number → same fingerprint, as Stripe's; keyed so the fingerprint cannot be reversed by brute force. */
-export function instrumentFingerprint(key: string, number: string): string {
-  return createHmac('sha256', key).update(number).digest('base64url').slice(0, 16);
-}
 
 function billingDetails(name: string | undefined): Record<string, unknown> {
   return {

@@ -3,6 +3,8 @@
  * makes on a raw card before it reaches an issuer. The number alone decides the outcome, as in Stripe test mode.
  */
 
+import { createHmac } from 'node:crypto';
+
 export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'diners' | 'unionpay' | 'unknown';
 export type CardFunding = 'credit' | 'debit' | 'prepaid' | 'unknown';
 
@@ -36,6 +38,26 @@ const FUNDING_BY_NUMBER: ReadonlyMap<string, CardFunding> = new Map<string, Card
 
 export function cardBehaviour(number: string): CardBehaviour {
   return CARD_BEHAVIOURS.get(number) ?? { kind: 'approve' };
+}
+
+/** Keyed, so a stored fingerprint reveals nothing about the number without the server's key. */
+export function instrumentFingerprint(key: string, number: string): string {
+  return createHmac('sha256', key).update(number).digest('base64url').slice(0, 16);
+}
+
+const behavioursByFingerprint = new Map<string, ReadonlyMap<string, CardBehaviour>>();
+
+/**
+ * The behaviour of a stored card PaymentMethod, found from its keyed fingerprint (the number itself is never
+ * stored): the fingerprints of the test cards under the server's key are computed once.
+ */
+export function cardBehaviourOfFingerprint(fingerprint: string, fingerprintKey: string): CardBehaviour {
+  let table = behavioursByFingerprint.get(fingerprintKey);
+  if (!table) {
+    table = new Map([...CARD_BEHAVIOURS].map(([number, behaviour]) => [instrumentFingerprint(fingerprintKey, number), behaviour]));
+    behavioursByFingerprint.set(fingerprintKey, table);
+  }
+  return table.get(fingerprint) ?? { kind: 'approve' };
 }
 
 export function cardFunding(number: string): CardFunding {
