@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../src/platform/logger.js';
 import { startApi, type ApiRuntime } from '../../src/main/api.js';
 import { startWorker } from '../../src/main/worker.js';
 import { startSandboxProcessorRole } from '../../src/main/sandbox-processor.js';
+import { startStripeLocalRole } from '../../src/main/stripe-local.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { freePort } from './net.js';
 
@@ -56,7 +57,9 @@ export interface TestPlatform {
   logs: LogCapture;
   api: ApiRuntime & { url: string; close(): Promise<void> };
   baseUrl: string;
+  /** The processor role this platform talks to: the sandbox, or the local Stripe server when `processor: 'stripe'`. */
   sandboxUrl: string;
+  processor: 'sandbox' | 'stripe';
   request(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<TestResponse>;
   startWorker(): Promise<{ close(): Promise<void> }>;
   close(): Promise<void>;
@@ -73,10 +76,24 @@ export interface TestResponse {
  * The real platform for one test file: its own database, the sandbox processor on a real port, the API on a real
  * port, and (on request) the worker — built by the same composition roots as production.
  */
-export async function startTestPlatform(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<TestPlatform> {
+export const STRIPE_TEST_KEY = 'sk_test_nimbuspay_local_tests';
+export const STRIPE_TEST_WEBHOOK_SECRET = 'whsec_nimbuspay_local_tests';
+
+export async function startTestPlatform(options: { env?: Record<string, string>; worker?: boolean; processor?: 'sandbox' | 'stripe' } = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const processor = options.processor ?? 'sandbox';
+  // With Stripe, the processor role is the local Stripe-compatible server, reached through the official SDK.
+  const stripeEnv: Record<string, string> = processor === 'stripe'
+    ? {
+        PROCESSOR: 'stripe',
+        STRIPE_SECRET_KEY: STRIPE_TEST_KEY,
+        STRIPE_WEBHOOK_SECRETS: STRIPE_TEST_WEBHOOK_SECRET,
+        STRIPE_API_BASE: `http://127.0.0.1:${sandboxPort}`,
+        STRIPE_SEARCH_CONSISTENCY_MS: '500',
+      }
+    : {};
   const config = loadConfig({
     NIMBUSPAY_ENV: 'development',
     LOG_LEVEL: 'info',
@@ -101,12 +118,23 @@ export async function startTestPlatform(options: { env?: Record<string, string>;
     WEBHOOK_RETRY_SCHEDULE_MS: '50,100,200,400',
     WEBHOOK_TIMEOUT_MS: '2000',
     SHUTDOWN_TIMEOUT_MS: '3000',
+    ...stripeEnv,
     ...options.env,
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, name: 'test' }, logs);
   const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-test' });
-  const sandbox = await startSandboxProcessorRole(config, logger);
+  const sandbox = processor === 'stripe'
+    ? await startStripeLocalRole({
+        host: '127.0.0.1',
+        port: sandboxPort,
+        databaseUrl: db.ownerUrl,
+        webhookUrl: `${baseUrl}/v1/processor_notifications/stripe`,
+        webhookSecret: STRIPE_TEST_WEBHOOK_SECRET,
+        settlementDelayMs: config.sandboxSettlementDelayMs,
+        logger,
+      })
+    : await startSandboxProcessorRole(config, logger);
   const api = await startApi({ config, logger, database });
   const workers: Array<{ close(): Promise<void> }> = [];
   const platform: TestPlatform = {
@@ -118,6 +146,7 @@ export async function startTestPlatform(options: { env?: Record<string, string>;
     api,
     baseUrl,
     sandboxUrl: sandbox.url,
+    processor,
     async request(method, path, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;

@@ -28,7 +28,7 @@ export async function receiveStripeNotification(
     rawBody: inbound.rawBody,
     header: inbound.signatureHeader,
     secrets: deps.stripeWebhookSecrets.map((s) => s.reveal()),
-    nowSec: Math.floor((deps.now ?? (() => new Date()))().getTime() / 1000),
+    nowMs: (deps.now ?? (() => new Date()))().getTime(),
     ...(deps.signatureToleranceSec !== undefined ? { toleranceSec: deps.signatureToleranceSec } : {}),
   });
   if (!verified.ok) {

@@ -23,14 +23,15 @@ export function verifyStripeNotification(input: {
   rawBody: string;
   header: string | undefined;
   secrets: readonly string[];
-  nowSec: number;
+  /** Clock of the check; the SDK's `receivedAt` is in milliseconds. */
+  nowMs: number;
   toleranceSec?: number;
 }): StripeVerification {
   if (!input.header) return { ok: false, reason: 'missing header' };
   let reason = 'no secret configured';
   for (const secret of input.secrets) {
     try {
-      const event = Stripe.webhooks.constructEvent(input.rawBody, input.header, secret, input.toleranceSec ?? STRIPE_SIGNATURE_TOLERANCE_SEC, undefined, input.nowSec);
+      const event = Stripe.webhooks.constructEvent(input.rawBody, input.header, secret, input.toleranceSec ?? STRIPE_SIGNATURE_TOLERANCE_SEC, undefined, input.nowMs);
       return { ok: true, event };
     } catch (err) {
       reason = err instanceof Error ? err.message : String(err);
