@@ -12,7 +12,8 @@ import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
 const USAGE = `Usage: nimbuspay <command>
 
 Commands:
-  start               API + worker + sandbox processor in one process (embedded PostgreSQL unless DATABASE_URL is set)
+  start               API + worker + sandbox processor in one process (embedded PostgreSQL unless DATABASE_URL is set);
+                      --processor=stripe-local runs the Stripe adapter against a local Stripe-compatible server
   api                 the API role alone (needs DATABASE_URL)
   worker              the worker role alone (needs DATABASE_URL)
   sandbox-processor   the sandbox processor role alone (needs SANDBOX_DATABASE_URL)
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
   const env = process.env;
   switch (command) {
     case 'start':
-      return startAll(env);
+      return startAll(env, rest);
     case 'api': {
       const config = await roleConfig(env, true);
       const logger = createLogger({ level: config.logLevel, name: 'api' });

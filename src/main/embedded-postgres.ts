@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../platform/logger.js';
+import { stopLeftoverPostgres } from './embedded-postgres-leftover.js';
 
 export interface EmbeddedDatabase {
   /** owner/superuser URL: migrations and development setup */
@@ -68,6 +69,7 @@ export async function startEmbeddedPostgres(options: {
     options.logger.info({ dir: clusterDir }, 'initialising embedded PostgreSQL cluster');
     await pgServer.initialise();
   }
+  await stopLeftoverPostgres(clusterDir, options.logger);
   await pgServer.start();
   const base = `postgres://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${options.port}`;
   const admin = new pg.Client({ connectionString: `${base}/postgres` });

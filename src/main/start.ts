@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig, type Config, type EnvSource } from '../platform/config.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, type Config, type EnvSource } from '../platform/config.js';
 import { createDb, type DbHandle } from '../platform/db.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { runMigrations } from '../platform/migrations.js';
 import { startApi } from './api.js';
 import { startWorker } from './worker.js';
 import { ensureSandboxDatabase, startSandboxProcessorRole } from './sandbox-processor.js';
+import { startStripeLocalRole } from './stripe-local.js';
 import { DEV_APP_ROLE, ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
 import { runDevelopmentBootstrap, withGeneratedAdminSecret, type BootstrapReport } from './bootstrap.js';
@@ -41,15 +43,54 @@ export function installShutdown(closers: Closer[], config: Config, logger: Logge
   return { isStopping: () => stopping };
 }
 
+/** Which processor `nimbuspay start` runs beside the platform. */
+export type StartProcessor = 'sandbox' | 'stripe-local';
+
+export const START_USAGE = 'nimbuspay start [--processor=sandbox|stripe-local]';
+
+export function parseStartArgs(args: readonly string[]): { processor: StartProcessor } {
+  let processor: StartProcessor = 'sandbox';
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = arg.startsWith('--processor=') ? arg.slice('--processor='.length) : arg === '--processor' ? args[++i] : undefined;
+    if (value === undefined) throw new ConfigError([`unknown argument "${arg}" (usage: ${START_USAGE})`]);
+    if (value !== 'sandbox' && value !== 'stripe-local') throw new ConfigError([`--processor must be sandbox or stripe-local (got "${value}")`]);
+    processor = value;
+  }
+  return { processor };
+}
+
+/**
+ * `--processor=stripe-local`: the Stripe adapter, through the official SDK, against the local Stripe-compatible
+ * server started in this process. Development only; the key and webhook secret are made up for this run.
+ */
+function withStripeLocal(env: EnvSource): EnvSource {
+  if ((env.NIMBUSPAY_ENV ?? 'development') !== 'development') {
+    throw new ConfigError(['--processor=stripe-local is for development only (NIMBUSPAY_ENV=development)']);
+  }
+  const port = env.SANDBOX_PROCESSOR_PORT || '3100';
+  return {
+    ...env,
+    PROCESSOR: 'stripe',
+    STRIPE_SECRET_KEY: `sk_test_local_${randomBytes(12).toString('hex')}`,
+    STRIPE_WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64url')}`,
+    STRIPE_API_BASE: `http://127.0.0.1:${port}`,
+    // The local server's search is consistent at once (unless its search_lag_ms switch says otherwise).
+    STRIPE_SEARCH_CONSISTENCY_MS: env.STRIPE_SEARCH_CONSISTENCY_MS || '5000',
+  };
+}
+
 /** `nimbuspay start`: the whole platform in one process, on an embedded PostgreSQL unless DATABASE_URL is set. */
-export async function startAll(env: EnvSource): Promise<void> {
-  const { env: withAdmin, generated: generatedAdminSecret } = withGeneratedAdminSecret(await withDevelopmentSecrets(env));
+export async function startAll(env: EnvSource, args: readonly string[] = []): Promise<void> {
+  const { processor } = parseStartArgs(args);
+  const base = processor === 'stripe-local' ? withStripeLocal(env) : env;
+  const { env: withAdmin, generated: generatedAdminSecret } = withGeneratedAdminSecret(await withDevelopmentSecrets(base));
   const config = loadConfig(withAdmin);
   const logger = createLogger({ level: config.logLevel, name: 'all' });
   const closers: Closer[] = [];
   const shutdown = installShutdown(closers, config, logger);
   try {
-    await startRoles(config, logger, closers, generatedAdminSecret);
+    await startRoles(config, logger, closers, generatedAdminSecret, processor === 'stripe-local');
   } catch (err) {
     // A signal during start-up closes what is running; what was still starting then fails, expectedly.
     if (shutdown.isStopping()) return;
@@ -57,7 +98,7 @@ export async function startAll(env: EnvSource): Promise<void> {
   }
 }
 
-async function startRoles(config: Config, logger: Logger, closers: Closer[], generatedAdminSecret: string | undefined): Promise<void> {
+async function startRoles(config: Config, logger: Logger, closers: Closer[], generatedAdminSecret: string | undefined, stripeLocal: boolean): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let appUrl = config.databaseUrl;
   let ownerUrl = config.migrationDatabaseUrl;
@@ -73,20 +114,40 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
 
   const database: DbHandle = createDb({ connectionString: appUrl, max: config.dbPoolMax, applicationName: 'nimbuspay' });
   closers.unshift({ name: 'database', close: () => database.close() });
-  // Unless told otherwise, the sandbox keeps its state in a database of its own on the embedded cluster.
+  // Unless told otherwise, the sandbox (or the local Stripe server) keeps its state in a database of its own on the
+  // embedded cluster, in a schema of its own.
   const sandboxDatabaseUrl = config.sandboxDatabaseUrl ?? (embedded ? await ensureSandboxDatabase(embedded.ownerUrl) : undefined);
-  const sandbox = await startSandboxProcessorRole(config, logger, sandboxDatabaseUrl ? { databaseUrl: sandboxDatabaseUrl } : {});
-  closers.unshift({ name: 'sandbox-processor', close: () => sandbox.close() });
+  let processorLine: string;
+  if (stripeLocal) {
+    if (!sandboxDatabaseUrl) throw new ConfigError(['SANDBOX_DATABASE_URL is required for the local Stripe server when DATABASE_URL is set']);
+    const stripe = await startStripeLocalRole({
+      host: config.host,
+      port: config.sandboxProcessorPort,
+      databaseUrl: sandboxDatabaseUrl,
+      webhookUrl: `${config.publicUrl}/v1/processor_notifications/stripe`,
+      webhookSecret: config.stripeWebhookSecrets[0]!,
+      settlementDelayMs: config.sandboxSettlementDelayMs,
+      logger,
+    });
+    closers.unshift({ name: 'stripe-local', close: () => stripe.close() });
+    processorLine = `stripe, through the SDK, on the local Stripe-compatible server ${stripe.url} (control: ${stripe.url}/_control)`;
+  } else if (config.processor === 'sandbox') {
+    const sandbox = await startSandboxProcessorRole(config, logger, sandboxDatabaseUrl ? { databaseUrl: sandboxDatabaseUrl } : {});
+    closers.unshift({ name: 'sandbox-processor', close: () => sandbox.close() });
+    processorLine = `sandbox ${sandbox.url}`;
+  } else {
+    processorLine = `stripe (${config.stripeApiBase ?? 'api.stripe.com'})`;
+  }
   const worker = await startWorker({ config, logger, database, healthServer: false });
   closers.unshift({ name: 'worker', close: () => worker.close() });
   const api = await startApi({ config, logger, database });
   closers.unshift({ name: 'api', close: () => api.close() });
 
   const report = await runDevelopmentBootstrap({ config, logger, db: database.db, services: api.services, generatedAdminSecret });
-  process.stdout.write(banner(config, { apiUrl: api.url, metricsUrl: api.metricsUrl, sandboxUrl: sandbox.url, embedded: !!embedded, report }));
+  process.stdout.write(banner(config, { apiUrl: api.url, metricsUrl: api.metricsUrl, processorLine, embedded: !!embedded, report }));
 }
 
-function banner(config: Config, info: { apiUrl: string; metricsUrl: string; sandboxUrl: string; embedded: boolean; report: BootstrapReport }): string {
+function banner(config: Config, info: { apiUrl: string; metricsUrl: string; processorLine: string; embedded: boolean; report: BootstrapReport }): string {
   const lines = [
     '',
     '  NimbusPay is running',
@@ -95,7 +156,7 @@ function banner(config: Config, info: { apiUrl: string; metricsUrl: string; sand
     `  API docs            ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`,
     `  health / readiness  ${config.publicUrl}/healthz   ${config.publicUrl}/readyz`,
     `  metrics             ${info.metricsUrl}`,
-    `  sandbox processor   ${info.sandboxUrl}`,
+    `  processor           ${info.processorLine}`,
     `  database            ${info.embedded ? `embedded PostgreSQL on port ${config.embeddedPgPort} (data in ${config.dataDir}/pg)` : 'DATABASE_URL'}`,
     ...info.report.lines,
     '',
