@@ -137,20 +137,24 @@ function maskDigits(value: unknown, keep: number): unknown {
   return `${'*'.repeat(Math.max(0, value.length - kept.length))}${kept}`;
 }
 
+function maskCard(card: unknown): void {
+  if (!card || typeof card !== 'object') return;
+  const c = card as Params;
+  if ('number' in c) c.number = maskDigits(c.number, 4);
+  if ('cvc' in c) c.cvc = maskDigits(c.cvc, 0);
+}
+
 /**
  * The params as they may be kept (request log): card and account numbers keep their last 4 digits, a CVC keeps
  * nothing (its last 4 digits would be all of it).
  */
 export function maskSensitiveParams(params: Params): Params {
   const copy = structuredClone(params);
+  // `card` at the top level is POST /v1/payment_methods; under payment_method_data it is a PaymentIntent create.
+  maskCard(copy.card);
   const pmd = copy.payment_method_data;
   if (pmd && typeof pmd === 'object') {
-    const card = (pmd as Params).card;
-    if (card && typeof card === 'object') {
-      const c = card as Params;
-      if ('number' in c) c.number = maskDigits(c.number, 4);
-      if ('cvc' in c) c.cvc = maskDigits(c.cvc, 0);
-    }
+    maskCard((pmd as Params).card);
     const bank = (pmd as Params).us_bank_account;
     if (bank && typeof bank === 'object' && 'account_number' in (bank as Params)) {
       (bank as Params).account_number = maskDigits((bank as Params).account_number, 4);

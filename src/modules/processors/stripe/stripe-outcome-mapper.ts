@@ -120,8 +120,10 @@ function chargeOf(pi: PaymentIntent): Stripe.Charge | undefined {
  * `observedAt` stands in for the settlement and return instants, which the PaymentIntent does not carry.
  */
 export function bankDebitSnapshotOf(pi: PaymentIntent, observedAt: Date, idempotencyKey: string): BankDebitSnapshot | undefined {
-  const pm = pi.payment_method;
-  const last4 = pm && typeof pm === 'object' ? pm.us_bank_account?.last4 ?? '' : '';
+  // A failed payment detaches the PaymentMethod from the intent (`payment_method: null`); Stripe keeps it in
+  // `last_payment_error.payment_method`, and the charge keeps the account's last4 in its payment_method_details.
+  const pm = pi.payment_method ?? pi.last_payment_error?.payment_method;
+  const last4 = (pm && typeof pm === 'object' ? pm.us_bank_account?.last4 : undefined) ?? chargeOf(pi)?.payment_method_details?.us_bank_account?.last4 ?? '';
   const base = {
     processorReference: pi.id,
     idempotencyKey,
