@@ -1,3 +1,4 @@
+import { luhnValid } from '../platform/luhn.js';
 /** Deterministic test cards of the sandbox acquirer: the number alone decides the outcome. */
 
 export type SandboxCardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'unknown';
@@ -25,20 +26,9 @@ const CARD_SCENARIOS: ReadonlyMap<string, CardScenario> = new Map<string, CardSc
   ['4000000000000424', { kind: 'approve_refunds_declined' }],
 ]);
 
+/** Card numbers are 12 to 19 digits with a valid Luhn check digit. */
 export function isLuhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  let sum = 0;
-  let double = false;
-  for (let i = number.length - 1; i >= 0; i--) {
-    let digit = number.charCodeAt(i) - 48;
-    if (double) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double = !double;
-  }
-  return sum % 10 === 0;
+  return /^\d{12,19}$/.test(number) && luhnValid(number);
 }
 
 export function detectCardBrand(number: string): SandboxCardBrand {

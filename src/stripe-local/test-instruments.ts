@@ -4,6 +4,7 @@
  */
 
 import { createHmac } from 'node:crypto';
+import { luhnValid } from '../platform/luhn.js';
 
 export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'diners' | 'unionpay' | 'unknown';
 export type CardFunding = 'credit' | 'debit' | 'prepaid' | 'unknown';
@@ -75,20 +76,9 @@ export function detectCardBrand(number: string): CardBrand {
   return 'unknown';
 }
 
+/** Card numbers are 12 to 19 digits with a valid Luhn check digit. */
 export function isLuhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  let sum = 0;
-  let double = false;
-  for (let i = number.length - 1; i >= 0; i--) {
-    let digit = number.charCodeAt(i) - 48;
-    if (double) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double = !double;
-  }
-  return sum % 10 === 0;
+  return /^\d{12,19}$/.test(number) && luhnValid(number);
 }
 
 export interface RawCard {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { luhnValid } from '../../platform/luhn.js';
 
 // A PAN (and CVC) lives only in the request's memory: it goes to the processor and is then dropped.
 // What may be stored, returned or logged is brand, last4, expiry and the keyed fingerprint. Every message
@@ -65,21 +66,7 @@ export const MAX_EXPIRY_YEARS_AHEAD = 50;
 
 const DIGITS = /^[0-9]+$/;
 
-export function luhnValid(number: string): boolean {
-  if (typeof number !== 'string' || !DIGITS.test(number) || number.length < 2) return false;
-  let sum = 0;
-  let double = false;
-  for (let i = number.length - 1; i >= 0; i--) {
-    let digit = number.charCodeAt(i) - 48;
-    if (double) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
+export { luhnValid };
 
 function prefixBetween(number: string, length: number, low: number, high: number): boolean {
   if (number.length < length) return false;
