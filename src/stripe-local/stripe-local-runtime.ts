@@ -102,9 +102,14 @@ export function createStripeLocalRuntime(): StripeLocalRuntime {
       const elapsed = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), ms);
       });
-      const result = await unlessClosing(elapsed, false);
-      clearTimeout(timer);
-      return result;
+      // A request delayed by latency_ms is held too: fault tests wait on held_requests to act mid-request.
+      held += 1;
+      try {
+        return await unlessClosing(elapsed, false);
+      } finally {
+        held -= 1;
+        clearTimeout(timer);
+      }
     },
     async holdUntilClientGone(request) {
       const socket = request.raw.socket;
