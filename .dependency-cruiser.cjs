@@ -1,4 +1,4 @@
-/** Import boundaries of ARCHITECTURE §2: modules talk through index.ts, platform imports no module, no cycles. */
+/** Import boundaries (see the README's Layout): modules talk through index.ts, platform imports no module, no cycles. */
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },

@@ -1,4 +1,4 @@
-// The payment state machine as data (ARCHITECTURE §5). The service never writes a status it did not get
+// The payment state machine as data (the statuses and edges the README's "Payment statuses" lists). The service never writes a status it did not get
 // from this table, and every stored transition names the event that caused it, so the history table reads
 // as a story and an unknown event or illegal edge is impossible to persist by accident.
 
