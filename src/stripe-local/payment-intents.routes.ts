@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParamShape, ParamSpec } from './form-params.js';
 import { handleGet, handlePost, type StripeLocalDeps } from './api-handler.js';
+import { BILLING_DETAILS_PARAMS, CARD_PARAMS } from './payment-methods.routes.js';
 import { createPaymentIntent, prepareCreatePaymentIntent } from './payment-intent-create.js';
 import { cancelPaymentIntent, capturePaymentIntent, disputePaymentIntent } from './payment-intent-actions.js';
 import { EXPANDABLE_ON_PAYMENT_INTENT, ok, renderPaymentIntent } from './service-context.js';
@@ -23,15 +24,7 @@ const CREATE_SHAPE: ParamShape = {
     kind: 'object',
     fields: {
       type: { kind: 'string', enum: ['card', 'us_bank_account'] },
-      card: {
-        kind: 'object',
-        fields: {
-          number: { kind: 'string' },
-          exp_month: { kind: 'integer' },
-          exp_year: { kind: 'integer' },
-          cvc: { kind: 'string' },
-        },
-      },
+      card: CARD_PARAMS,
       us_bank_account: {
         kind: 'object',
         fields: {
@@ -41,7 +34,7 @@ const CREATE_SHAPE: ParamShape = {
           account_type: { kind: 'string', enum: ['checking', 'savings'] },
         },
       },
-      billing_details: { kind: 'object', fields: { name: { kind: 'string' } } },
+      billing_details: BILLING_DETAILS_PARAMS,
     },
   },
   payment_method: { kind: 'string' },

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ParamShape } from './form-params.js';
+import type { ParamShape, ParamSpec } from './form-params.js';
 import { handleGet, handlePost, type StripeLocalDeps } from './api-handler.js';
 import { cardError, parameterMissing, resourceMissing } from './stripe-errors.js';
 import { findObject, insertObject } from './stripe-local-store.js';
@@ -10,18 +10,22 @@ import { checkRawCard, type RawCard } from './test-instruments.js';
 // PaymentMethods from raw card numbers (POST /v1/payment_methods with `card[number]`, as Stripe allows an account
 // that handles card data itself), and their retrieval. Only last4 and a keyed fingerprint are kept.
 
+/** Raw card details, as accepted here and in a PaymentIntent's `payment_method_data[card]`. */
+export const CARD_PARAMS: ParamSpec = {
+  kind: 'object',
+  fields: {
+    number: { kind: 'string' },
+    exp_month: { kind: 'integer' },
+    exp_year: { kind: 'integer' },
+    cvc: { kind: 'string' },
+  },
+};
+export const BILLING_DETAILS_PARAMS: ParamSpec = { kind: 'object', fields: { name: { kind: 'string' } } };
+
 const CREATE_SHAPE: ParamShape = {
   type: { kind: 'string', required: true, enum: ['card'] },
-  card: {
-    kind: 'object',
-    fields: {
-      number: { kind: 'string' },
-      exp_month: { kind: 'integer' },
-      exp_year: { kind: 'integer' },
-      cvc: { kind: 'string' },
-    },
-  },
-  billing_details: { kind: 'object', fields: { name: { kind: 'string' } } },
+  card: CARD_PARAMS,
+  billing_details: BILLING_DETAILS_PARAMS,
   metadata: { kind: 'metadata' },
   expand: { kind: 'string_list' },
 };

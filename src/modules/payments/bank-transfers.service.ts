@@ -7,6 +7,7 @@ import {
 } from './payment-state.js';
 import { PAYMENT_STATUS_EVENT, recordPaymentEvent } from './payment-resource.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+import { warnLookupUnavailable } from './payment-outcomes.js';
 
 // The bank rail side of a bank transfer: recording its submission, then converging it to what the rail reports.
 //
@@ -368,9 +369,7 @@ export async function resolveBankDebitAttempt(deps: BankTransfersDeps, attempt: 
   const status = await deps.processor.getOperationStatus({ idempotencyKey: attempt.id, operation: 'bank_debit', createdAt: attempt.created_at });
   const tenantId = attempt.tenant_id;
   if (status.kind === 'unavailable') {
-    log.warn({ reason: status.reason }, status.reason === 'not_yet_consistent'
-      ? 'processor lookup not yet conclusive for so recent a debit; will ask again'
-      : 'processor unavailable for reconciliation; will ask again');
+    warnLookupUnavailable(log, status);
     return;
   }
   if (status.kind === 'not_found') {

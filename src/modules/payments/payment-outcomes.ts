@@ -1,8 +1,9 @@
 import type { Tx } from '../../platform/db.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type {
-  AuthorizeOutcome, CaptureOutcome, DeclinedOutcome, FailedOutcome, RefundOutcome, VoidOutcome, BankCreditOutcome,
+  AuthorizeOutcome, CaptureOutcome, DeclinedOutcome, FailedOutcome, QueryUnavailable, RefundOutcome, VoidOutcome, BankCreditOutcome,
 } from '../processors/index.js';
+import type { Logger } from '../../platform/logger.js';
 import * as repo from './payments.repository.js';
 import { applyPaymentEvent, type CardPaymentEvent } from './payment-state.js';
 import { applyRefundEvent } from './refund-state.js';
@@ -17,6 +18,13 @@ export interface OutcomeContext {
   metrics: Metrics;
   /** Delay before the reconciler first asks about an unknown outcome. */
   firstReconcileDelayMs: number;
+}
+
+/** The reconciler could not learn anything this time; it asks again on its schedule. */
+export function warnLookupUnavailable(log: Logger, status: QueryUnavailable): void {
+  log.warn({ reason: status.reason }, status.reason === 'not_yet_consistent'
+    ? 'processor lookup not yet conclusive for so recent an operation; will ask again'
+    : 'processor unavailable for reconciliation; will ask again');
 }
 
 /** The reconciler learnt the processor recorded nothing under the attempt's key: the operation never happened. */

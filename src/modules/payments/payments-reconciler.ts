@@ -4,7 +4,7 @@ import type { OperationLookup, OperationStatusResult } from '../processors/index
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
-import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, type NotRecorded } from './payment-outcomes.js';
+import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, warnLookupUnavailable, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
 import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
 
@@ -46,9 +46,7 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
   const log = deps.logger.child({ job: 'reconcile-payments', attempt_id: attempt.id, payment_id: attempt.payment_id, tenant_id: attempt.tenant_id, attempt: attempt.reconcile_count });
   const status: OperationStatusResult = await deps.processor.getOperationStatus(await operationLookup(deps, attempt));
   if (status.kind === 'unavailable') {
-    log.warn({ reason: status.reason }, status.reason === 'not_yet_consistent'
-      ? 'processor lookup not yet conclusive for so recent an operation; will ask again'
-      : 'processor unavailable for reconciliation; will ask again');
+    warnLookupUnavailable(log, status);
     return;
   }
   let outcome: NotRecorded | Extract<OperationStatusResult, { kind: 'found' }>['outcome'];
