@@ -112,12 +112,13 @@ export async function applyRailNotification(
   record: NotificationRecord,
   ref: { idempotencyKey: string | undefined; debitReference: string },
   snapshot: RailSnapshot,
+  whenUnknown = 'processor notification about a debit we do not know; recorded, nothing applied',
 ): Promise<ProcessorNotificationAck> {
   // The attempt → payment mapping never changes, so finding the tenant outside the applying transaction is safe.
   const target = await withCrossTenantTx(deps.db, (tx) => bankRepo.findBankDebitTarget(tx, ref));
   if (!target) {
     const fresh = await recordOnly(deps, record);
-    log.warn({ notification_id: record.id, debit_id: ref.debitReference }, 'processor notification about a debit we do not know; recorded, nothing applied');
+    log.warn({ notification_id: record.id, debit_id: ref.debitReference }, whenUnknown);
     return { received: true, duplicate: !fresh };
   }
   const result = await withTenantTx(deps.db, target.tenantId, async (tx) => {

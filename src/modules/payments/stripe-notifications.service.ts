@@ -1,8 +1,6 @@
-import { withCrossTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Secret } from '../../platform/secret.js';
-import { newsOfStripeEvent, verifyStripeNotification, type BankDebitSnapshot } from '../processors/index.js';
-import * as bankRepo from './bank-transfers.repository.js';
+import { newsOfStripeEvent, verifyStripeNotification } from '../processors/index.js';
 import { snapshotFromDebit, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
 import type { ProcessorNotificationAck } from './payments.schema.js';
 import { applyRailNotification, recordOnly, type NotificationRecord } from './processor-notifications.service.js';
@@ -39,25 +37,23 @@ export async function receiveStripeNotification(
   const record: NotificationRecord = { processor: 'stripe', id: event.id, type: event.type, payload: event as unknown as Record<string, unknown> };
   const news = newsOfStripeEvent(event);
 
+  const acknowledge = async (why: string): Promise<ProcessorNotificationAck> => {
+    const fresh = await recordOnly(deps, record);
+    log.info({ notification_id: event.id, type: event.type, why }, 'stripe event recorded, not acted on');
+    return { received: true, duplicate: !fresh };
+  };
+
   switch (news.kind) {
-    case 'ignored': {
-      const fresh = await recordOnly(deps, record);
-      log.info({ notification_id: event.id, type: event.type, why: news.why }, 'stripe event recorded, not acted on');
-      return { received: true, duplicate: !fresh };
-    }
+    case 'ignored':
+      return acknowledge(news.why);
     case 'bank_debit': {
+      // Declines are decided by the submission's own answer; an event never carries one for a debit Stripe took.
       const snapshot = snapshotFromDebit(news.debit);
-      if (!snapshot) return ignoreDeclined(deps, log, record, news.debit);
+      if (!snapshot) return acknowledge('a declined debit is the submission path\'s business');
       return applyRailNotification(deps, log, record, { idempotencyKey: news.attemptId, debitReference: news.debit.processorReference }, snapshot);
     }
     case 'dispute': {
       const ref = { idempotencyKey: undefined, debitReference: news.paymentIntentId };
-      const target = await withCrossTenantTx(deps.db, (tx) => bankRepo.findBankDebitTarget(tx, ref));
-      if (!target) {
-        const fresh = await recordOnly(deps, record);
-        log.warn({ notification_id: event.id, payment_intent: news.paymentIntentId }, 'dispute on a payment that is not a known bank transfer (card disputes are not handled automatically); recorded');
-        return { received: true, duplicate: !fresh };
-      }
       // A disputed ACH debit had settled: the money comes back after settlement, i.e. a late return.
       const snapshot: RailSnapshot = {
         debitReference: news.paymentIntentId,
@@ -67,13 +63,8 @@ export async function receiveStripeNotification(
         returnCode: news.returnCode,
         returnReason: news.returnReason,
       };
-      return applyRailNotification(deps, log, record, ref, snapshot);
+      // A dispute of a card payment finds no bank transfer: it is recorded, not handled automatically.
+      return applyRailNotification(deps, log, record, ref, snapshot, 'dispute on a payment that is not a known bank transfer (card disputes are not handled automatically); recorded');
     }
   }
-}
-
-async function ignoreDeclined(deps: StripeNotificationsDeps, log: StripeNotificationsDeps['logger'], record: NotificationRecord, debit: BankDebitSnapshot): Promise<ProcessorNotificationAck> {
-  const fresh = await recordOnly(deps, record);
-  log.warn({ notification_id: record.id, debit_id: debit.processorReference }, 'stripe reports a debit as declined in an event; recorded, the submission path decides declines');
-  return { received: true, duplicate: !fresh };
 }
