@@ -18,10 +18,15 @@ const root = path.resolve(import.meta.dirname, '..');
 
 async function findTestFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await findTestFiles(full)));
-    else if (entry.name.endsWith('.test.ts')) out.push(path.relative(root, full));
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules' && entry.name !== 'cdk.out') out.push(...(await findTestFiles(full)));
+    } else if (entry.name.endsWith('.test.ts')) out.push(path.relative(root, full));
   }
   return out.sort();
 }
@@ -30,7 +35,7 @@ async function findTestFiles(dir: string): Promise<string[]> {
 async function main(): Promise<number> {
   const logger = createLogger({ level: process.env.TEST_HARNESS_LOG_LEVEL ?? 'warn', name: 'test-harness' });
   const filters = process.argv.slice(2);
-  let files = [...(await findTestFiles(path.join(root, 'src'))), ...(await findTestFiles(path.join(root, 'test')))];
+  let files = (await Promise.all(['src', 'test', 'infra'].map((dir) => findTestFiles(path.join(root, dir))))).flat();
   if (filters.length > 0) files = files.filter((f) => filters.some((flt) => f.includes(flt)));
   if (files.length === 0) {
     process.stderr.write('no test files matched\n');
