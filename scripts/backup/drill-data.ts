@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import type { TestPlatform } from '../../test/helpers/platform.js';
+import { createTenant } from '../../test/helpers/tenants.js';
+
+/**
+ * Realistic rows for a backup drill, written through the real API of a running platform (with its worker):
+ * several tenants, each with a webhook endpoint, card payments in every state (captured, authorized, partially
+ * captured, voided, declined), full and partial refunds, bank transfers (settling, returned, canceled), in two
+ * currencies; the worker turns them into events and delivered webhooks.
+ */
+export interface DrillData {
+  tenants: Array<{ tenantId: string; token: string; paymentIds: string[] }>;
+  close(): Promise<void>;
+}
+
+const YEAR = new Date().getUTCFullYear() + 2;
+const card = (number: string) => ({ type: 'card', card: { number, exp_month: 12, exp_year: YEAR, cvc: number.startsWith('37') ? '1234' : '123' } });
+const bank = (accountNumber: string) => ({
+  type: 'bank_transfer',
+  bank_account: { account_holder_name: 'Jane Doe', account_number: accountNumber, routing_number: '110000000', account_type: 'checking' },
+});
+
+async function post(platform: TestPlatform, token: string, path: string, body: unknown, expect: number[]): Promise<any> {
+  const res = await platform.request('POST', path, { token, body, headers: { 'idempotency-key': randomUUID() } });
+  if (!expect.includes(res.status)) throw new Error(`POST ${path} answered ${res.status}: ${res.text}`);
+  return res.body;
+}
+
+async function startReceiver(): Promise<{ url: string; received: () => number; close(): Promise<void> }> {
+  let count = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      count++;
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks`,
+    received: () => count,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export async function createDrillData(platform: TestPlatform, options: { tenants: number; paymentsPerTenant: number }): Promise<DrillData> {
+  const receiver = await startReceiver();
+  const tenants: DrillData['tenants'] = [];
+  try {
+    for (let i = 0; i < options.tenants; i++) {
+      const tenant = await createTenant(platform, { name: `Drill tenant ${i + 1}` });
+      const paymentIds: string[] = [];
+      const { token } = tenant;
+      await post(platform, token, '/v1/webhook_endpoints', { url: receiver.url, enabled_events: ['*'] }, [201]);
+      for (let n = 0; n < options.paymentsPerTenant; n++) {
+        const amount = 1_000 + 137 * n + 11 * i;
+        const currency = n % 3 === 2 ? 'eur' : 'usd';
+        const captured = await post(platform, token, '/v1/payments', { amount, currency, payment_method: card('4242424242424242') }, [201]);
+        paymentIds.push(captured.id);
+        if (n % 2 === 0) {
+          await post(platform, token, `/v1/payments/${captured.id}/refunds`, { amount: Math.floor(amount / 4), reason: 'requested_by_customer' }, [201]);
+        }
+        if (n % 4 === 1) await post(platform, token, `/v1/payments/${captured.id}/refunds`, {}, [201]);
+      }
+      const manual = await post(platform, token, '/v1/payments', { amount: 5_000, currency: 'usd', capture_method: 'manual', payment_method: card('5555555555554444') }, [201]);
+      await post(platform, token, `/v1/payments/${manual.id}/capture`, { amount: 3_500 }, [200]);
+      const held = await post(platform, token, '/v1/payments', { amount: 7_700, currency: 'usd', capture_method: 'manual', payment_method: card('378282246310005') }, [201]);
+      const voided = await post(platform, token, '/v1/payments', { amount: 900, currency: 'eur', capture_method: 'manual', payment_method: card('4242424242424242') }, [201]);
+      await post(platform, token, `/v1/payments/${voided.id}/cancel`, {}, [200]);
+      const declined = await post(platform, token, '/v1/payments', { amount: 4_200, currency: 'usd', payment_method: card('4000000000000002') }, [201]);
+      const settles = await post(platform, token, '/v1/payments', { amount: 25_000, currency: 'usd', payment_method: bank('000123456789') }, [201]);
+      const returned = await post(platform, token, '/v1/payments', { amount: 12_500, currency: 'usd', payment_method: bank('000111111113') }, [201]);
+      const canceled = await post(platform, token, '/v1/payments', { amount: 3_300, currency: 'usd', payment_method: bank('000123456789') }, [201]);
+      // the worker may have submitted it already on a slow machine: then it simply settles
+      await post(platform, token, `/v1/payments/${canceled.id}/cancel`, {}, [200, 409]);
+      paymentIds.push(manual.id, held.id, voided.id, declined.id, settles.id, returned.id, canceled.id);
+      tenants.push({ tenantId: tenant.tenantId, token, paymentIds });
+    }
+  } catch (err) {
+    await receiver.close();
+    throw err;
+  }
+  return { tenants, close: () => receiver.close() };
+}
+
+/** Waits until no payment is processing and no webhook is pending, so an export sees a quiet database. */
+export async function waitForQuiet(platform: TestPlatform, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // the owner, across tenants: the app role's pool sees no rows without a tenant
+    const client = new pg.Client({ connectionString: platform.db.ownerUrl });
+    await client.connect();
+    let busy: number;
+    try {
+      await client.query("select set_config('app.cross_tenant', 'on', false)");
+      const { rows } = await client.query<{ busy: number }>(
+        `select (select count(*) from payments where status = 'processing')::int
+              + (select count(*) from webhook_deliveries where status = 'pending')::int as busy`,
+      );
+      busy = rows[0]!.busy;
+    } finally {
+      await client.end();
+    }
+    if (busy === 0) return;
+    if (Date.now() > deadline) throw new Error('the platform did not settle (payments processing or webhooks pending)');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
