@@ -13,7 +13,7 @@ import sys
 
 try:
     import yaml
-except ImportError:  # validate.sh reports this as a skip, not a pass
+except ImportError:  # validate.sh reports this as a failure (a check that did not run has not passed)
     print("PyYAML not importable", file=sys.stderr)
     sys.exit(3)
 
@@ -23,6 +23,7 @@ SECRET_VARS = {
     "NIMBUSPAY_ADMIN_CLIENT_SECRET", "PROCESSOR_NOTIFICATION_SECRET",
     "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS", "SANDBOX_DATABASE_URL",
 }
+LOG_NAMESPACE = "amazon-cloudwatch"
 # Environment variables that are not NimbusPay configuration.
 RUNTIME_VARS = {"NODE_OPTIONS"}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +51,46 @@ def check(cond, what):
         failures += 1
 
 
+def check_fluent_bit(env, docs):
+    """The Fluent Bit DaemonSet: read-only host logs, least privilege, pinned image, and a pipeline that tails only
+    this environment's containers and keeps the app's JSON fields at the top level in CDK's log group."""
+    ds = [d for d in docs if d["kind"] == "DaemonSet" and d["metadata"]["name"] == "fluent-bit"]
+    check(len(ds) == 1, f"[{env}] one Fluent Bit DaemonSet in {LOG_NAMESPACE}")
+    check({d["kind"] for d in docs} >= {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"},
+          f"[{env}] Fluent Bit: Namespace, ServiceAccount, ClusterRole(+Binding), ConfigMap, DaemonSet")
+    roles = [d for d in docs if d["kind"] == "ClusterRole"]
+    check(all(set(r.get("verbs", [])) <= {"get", "list", "watch"} and set(r.get("resources", [])) <= {"pods", "namespaces"}
+              for d in roles for r in d.get("rules", [])), f"[{env}] Fluent Bit's ClusterRole only reads pods and namespaces")
+    if not ds:
+        return
+    pod = ds[0]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    sc = c.get("securityContext", {})
+    check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+          and sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc.get("capabilities", {}).get("add")
+          and not sc.get("privileged"), f"[{env}] Fluent Bit: read-only root, no privilege escalation, every capability dropped")
+    check(re.search(r"@sha256:[0-9a-f]{64}$", c.get("image", "")) is not None, f"[{env}] Fluent Bit image pinned by digest")
+    res = c.get("resources", {})
+    check(bool(res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory") and res.get("limits", {}).get("memory")),
+          f"[{env}] Fluent Bit: cpu/memory requests and a memory limit")
+    check(bool(pod.get("tolerations")), f"[{env}] Fluent Bit tolerates tainted nodes")
+    host = {v["name"]: v["hostPath"]["path"] for v in pod.get("volumes", []) if "hostPath" in v}
+    writable = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] in host and not m.get("readOnly")]
+    check(writable == ["/var/fluent-bit/state"], f"[{env}] Fluent Bit: host paths read-only except its state dir: {writable}")
+    conf = next((d.get("data", {}).get("fluent-bit.conf", "") for d in docs if d["kind"] == "ConfigMap"), "")
+    settings = set()
+    for line in conf.splitlines():
+        parts = line.strip().split(None, 1)
+        if parts and not parts[0].startswith("#"):
+            settings.add((parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""))
+    for key, value in [("path", "/var/log/containers/*_${APP_NAMESPACE}_*.log"), ("multiline.parser", "cri"),
+                       ("merge_log", "On"), ("keep_log", "Off"), ("name", "cloudwatch_logs"),
+                       ("log_group_name", "${LOG_GROUP_NAME}"), ("auto_create_group", "false"),
+                       ("log_stream_template", "$kubernetes['pod_name'].$kubernetes['container_name']"),
+                       ("storage.type", "filesystem")]:
+        check((key, value) in settings, f"[{env}] fluent-bit.conf: {key} {value}")
+
+
 def main():
     args = sys.argv[1:]
     rules_out = None
@@ -59,7 +100,13 @@ def main():
         del args[i:i + 2]
     env, path = args
     with open(path, encoding="utf-8") as f:
-        docs = [d for d in yaml.safe_load_all(f) if d]
+        all_docs = [d for d in yaml.safe_load_all(f) if d]
+    # The app's objects (namespace nimbuspay-<env> and that Namespace) and the log collector's (components/fluent-bit:
+    # namespace amazon-cloudwatch and its cluster-wide RBAC), checked against different policies.
+    log_kinds = {"ClusterRole", "ClusterRoleBinding"}
+    logging = [d for d in all_docs if d["metadata"].get("namespace") == LOG_NAMESPACE
+               or (d["kind"] == "Namespace" and d["metadata"]["name"] == LOG_NAMESPACE) or d["kind"] in log_kinds]
+    docs = [d for d in all_docs if not any(d is x for x in logging)]
 
     def find(kind, name=None):
         return [d for d in docs if d.get("kind") == kind
@@ -233,6 +280,9 @@ def main():
         sb_policy = find("NetworkPolicy", "nimbuspay-sandbox-processor")
         check(bool(sb_policy) and any(pt.get("port") == 5432 for rule in sb_policy[0]["spec"].get("egress", []) for pt in rule.get("ports", [])),
               f"[{env}] the sandbox may reach PostgreSQL (egress 5432)")
+
+    # ---- log collection (components/fluent-bit) ----
+    check_fluent_bit(env, logging)
 
     # ---- alert rules ----
     rules = find("PrometheusRule")

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Offline validation of everything under deploy/: no cluster, no network (except installing promtool
-# in CI). Exits non-zero on any failure; tools that are missing are reported as SKIP, never as passes.
+# Offline validation of everything under deploy/: no cluster, no network (except installing promtool and
+# PyYAML from Debian in CI). Exits non-zero on any failure. A missing tool is a FAILURE, never a skip: a check
+# that did not run has not passed.
 #
-#   deploy/validate.sh
+#   deploy/validate.sh        (after `npm ci`: the schema checks run on the project's node_modules)
 #
 # Checks:
 #   1. `kubectl kustomize` renders every overlay (development, staging, production).
 #   2. production: no sandbox processor anywhere, WEBHOOK_ALLOW_PRIVATE_TARGETS only ever "false",
 #      NIMBUSPAY_ENV=production, PROCESSOR=stripe (plain grep, needs nothing but the rendered YAML).
-#   3. deploy/check-manifests.py on each overlay (PyYAML): security contexts, probes, secrets wiring,
+#   3. deploy/validate-manifests.ts (npx tsx) on each overlay: every object against the Kubernetes OpenAPI and CRD
+#      schemas (kubernetes-models; unknown fields and kinds fail), references (HPA target, Service/Ingress ports,
+#      ConfigMaps, Secrets through ExternalSecrets), selectors, ALB annotations, image digests in staging and
+#      production, aws.env values applied, Argo CD waves around the migrate Job.
+#   4. deploy/check-manifests.py on each overlay (PyYAML): security contexts, probes, secrets wiring,
 #      ALB settings, PDB/HPA, per-environment rules (production: Stripe secrets, no notification secret of
-#      the sandbox; staging/development: the sandbox has SANDBOX_DATABASE_URL from its own secret).
+#      the sandbox; staging/development: the sandbox has SANDBOX_DATABASE_URL from its own secret), Fluent Bit.
 #   The app's own loader is the last word: test/foundation/deploy-config.test.ts feeds every rendered
 #   workload's environment to loadConfig.
-#   4. deploy/k8s/base/prometheusrule.yaml is exactly what render-prometheusrule.sh makes of alerts.yml.
-#   5. promtool: check rules (alerts.yml and the rules as rendered into each overlay), test rules.
-#   6. every alert has severity, summary, description and a runbook_url whose docs/runbooks file exists.
-# If promtool is missing it is installed from Debian's `prometheus` package only when CI=true and we are
-# root; otherwise those checks are skipped with a notice.
+#   5. deploy/k8s/base/prometheusrule.yaml is exactly what render-prometheusrule.sh makes of alerts.yml.
+#   6. promtool: check rules (alerts.yml and the rules as rendered into each overlay), test rules.
+#   7. every alert has severity, summary, description and a runbook_url whose docs/runbooks file exists.
+# promtool (Debian `prometheus`) and PyYAML (Debian `python3-yaml`) are installed when missing only with CI=true
+# as root; elsewhere their absence fails the run with the command to install them.
 set -uo pipefail
 
 deploy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,11 +32,23 @@ started=$SECONDS
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0
 ok()   { echo "ok: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
 section() { echo; echo "== $*"; }
+
+# Installs a Debian package when CI=true and we are root (apt-get update first); otherwise does nothing.
+ci_apt_install() {
+  [[ "${CI:-}" == "true" && $(id -u) -eq 0 ]] || return 1
+  echo "installing Debian's $1 (CI=true, root)"
+  # Keep a package's postinst from starting a service (prometheus) on this machine.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1; fi
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1"; } \
+    >"$work/apt-$1.log" 2>&1 || { echo "    apt-get failed:"; tail -5 "$work/apt-$1.log" | sed 's/^/    /'; }
+  [[ $created_policy -eq 1 ]] && rm -f "$policy"
+  return 0
+}
 
 envs=(development staging production)
 
@@ -48,7 +65,7 @@ if command -v kubectl >/dev/null 2>&1; then
     fi
   done
 else
-  skip "kubectl not installed: overlays not rendered, manifest checks 2-3 skipped"
+  fail "kubectl not installed: overlays not rendered, so checks 2-4 did not run (install a current kubectl, whose built-in kustomize knows components, labels and replacements)"
 fi
 
 # ---- 2. production invariants (grep only) ---------------------------------------------------------
@@ -80,27 +97,45 @@ if [[ -f "$work/production.yaml" ]]; then
   fi
 fi
 
-# ---- 3. structural checks --------------------------------------------------------------------------
+# ---- 3. schemas and cross-object checks --------------------------------------------------------------
 if [[ ${#rendered[@]} -gt 0 ]]; then
-  section "manifest structure"
-  for env in "${rendered[@]}"; do
-    python3 "$deploy_dir/check-manifests.py" "$env" "$work/$env.yaml" --rules-out "$work/$env-rules.yml" \
-      >"$work/$env.checks" 2>&1
-    rc=$?
-    if [[ $rc -eq 3 || $rc -eq 127 ]]; then
-      skip "check-manifests.py for $env: python3 with PyYAML not available"
-      continue
-    fi
-    n_ok=$(grep -c '^ok: ' "$work/$env.checks")
-    if [[ $rc -eq 0 ]]; then
-      ok "$env: $n_ok structural checks"
+  section "schemas and cross-object checks (deploy/validate-manifests.ts)"
+  if [[ -x node_modules/.bin/tsx && -d node_modules/kubernetes-models ]]; then
+    args=()
+    for env in "${rendered[@]}"; do args+=("$env=$work/$env.yaml"); done
+    if node_modules/.bin/tsx deploy/validate-manifests.ts "${args[@]}" >"$work/schemas.log" 2>&1; then
+      grep -v '^ok: ' "$work/schemas.log" | sed 's/^/    /'
+      ok "$(grep -c '^ok: ' "$work/schemas.log") overlays valid against the Kubernetes and CRD schemas, references and waves consistent"
     else
-      fail "$env: structural checks failed:"; grep -v '^ok: ' "$work/$env.checks" | sed 's/^/    /'
+      fail "deploy/validate-manifests.ts:"; grep -v '^ok: ' "$work/schemas.log" | sed 's/^/    /'
     fi
-  done
+  else
+    fail "node_modules missing (tsx, kubernetes-models): run \`npm ci\` before deploy/validate.sh"
+  fi
 fi
 
-# ---- 4. PrometheusRule is generated from alerts.yml -------------------------------------------------
+# ---- 4. structural checks --------------------------------------------------------------------------
+if [[ ${#rendered[@]} -gt 0 ]]; then
+  section "manifest structure"
+  if ! python3 -c 'import yaml' >/dev/null 2>&1; then ci_apt_install python3-yaml; fi
+  if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+    fail "python3 with PyYAML not available (apt-get install python3-yaml, or run with CI=true as root): structural checks did not run"
+  else
+    for env in "${rendered[@]}"; do
+      python3 "$deploy_dir/check-manifests.py" "$env" "$work/$env.yaml" --rules-out "$work/$env-rules.yml" \
+        >"$work/$env.checks" 2>&1
+      rc=$?
+      n_ok=$(grep -c '^ok: ' "$work/$env.checks")
+      if [[ $rc -eq 0 ]]; then
+        ok "$env: $n_ok structural checks"
+      else
+        fail "$env: structural checks failed (exit $rc):"; grep -v '^ok: ' "$work/$env.checks" | sed 's/^/    /'
+      fi
+    done
+  fi
+fi
+
+# ---- 5. PrometheusRule is generated from alerts.yml -------------------------------------------------
 section "alert rules"
 if diff -u deploy/k8s/base/prometheusrule.yaml <("$deploy_dir/prometheus/render-prometheusrule.sh" --stdout) \
     >"$work/rule.diff"; then
@@ -109,16 +144,8 @@ else
   fail "prometheusrule.yaml is stale: run deploy/prometheus/render-prometheusrule.sh"; head -40 "$work/rule.diff" | sed 's/^/    /'
 fi
 
-# ---- 5. promtool ------------------------------------------------------------------------------------
-if ! command -v promtool >/dev/null 2>&1 && [[ "${CI:-}" == "true" && $(id -u) -eq 0 ]]; then
-  echo "promtool missing: installing Debian's prometheus package (CI=true, root)"
-  # Keep the package's postinst from starting a Prometheus server on this machine.
-  policy=/usr/sbin/policy-rc.d created_policy=0
-  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1; fi
-  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; } \
-    >"$work/apt.log" 2>&1 || { echo "    apt-get failed:"; tail -5 "$work/apt.log" | sed 's/^/    /'; }
-  [[ $created_policy -eq 1 ]] && rm -f "$policy"
-fi
+# ---- 6. promtool ------------------------------------------------------------------------------------
+if ! command -v promtool >/dev/null 2>&1; then ci_apt_install prometheus; fi
 if command -v promtool >/dev/null 2>&1; then
   if promtool check rules deploy/prometheus/alerts.yml >"$work/check.log" 2>&1; then
     ok "promtool check rules alerts.yml ($(grep -o '[0-9]* rules found' "$work/check.log"))"
@@ -140,10 +167,10 @@ if command -v promtool >/dev/null 2>&1; then
     fi
   done
 else
-  skip "promtool not installed (apt-get install prometheus, or run with CI=true as root): rules not checked or tested"
+  fail "promtool not installed (apt-get install prometheus, or run with CI=true as root): rules not checked or tested"
 fi
 
-# ---- 6. alert metadata and runbooks ---------------------------------------------------------------------
+# ---- 7. alert metadata and runbooks ---------------------------------------------------------------------
 # Plain text scan of alerts.yml, so this needs no YAML library: each alert block must carry the
 # required fields, and each runbook_url must name an existing docs/runbooks/*.md.
 awk '
@@ -177,7 +204,7 @@ fi
 echo
 elapsed=$((SECONDS - started))
 if [[ $failed -gt 0 ]]; then
-  echo "deploy/validate.sh: FAILED ($failed failing, $passed ok, $skipped skipped, ${elapsed}s)"
+  echo "deploy/validate.sh: FAILED ($failed failing, $passed ok, ${elapsed}s)"
   exit 1
 fi
-echo "deploy/validate.sh: all checks ok ($passed ok, $skipped skipped, ${elapsed}s)"
+echo "deploy/validate.sh: all checks ok ($passed ok, ${elapsed}s)"
