@@ -20,7 +20,7 @@ const PLACEHOLDER = 'from-overlay-';
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
 const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'Job', 'StatefulSet']);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- rendered YAML is untyped; the schema pass typed it already */
+// Rendered YAML is untyped here: the schema pass (manifest-schemas.ts) has checked its shape already.
 type Obj = K8sObject & { spec?: any; data?: Record<string, string>; subjects?: any[]; roleRef?: any };
 
 interface PodTemplate {
