@@ -3,7 +3,7 @@
  * and isolated subnets (RDS, no route to or from the internet). Flow logs record rejected and accepted
  * traffic for incident work.
  */
-import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -56,5 +56,8 @@ export class NetworkStack extends Stack {
     // internal ones (development) in private subnets.
     for (const subnet of this.vpc.publicSubnets) Tags.of(subnet).add('kubernetes.io/role/elb', '1');
     for (const subnet of this.vpc.privateSubnets) Tags.of(subnet).add('kubernetes.io/role/internal-elb', '1');
+
+    // The load balancer controller is given the VPC id: nodes deny pods the instance metadata it would ask.
+    new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId });
   }
 }

@@ -3,8 +3,8 @@
  * a CfnOutput of the platform stack (logical id = `outputId`), so `cdk deploy --outputs-file` carries every
  * value and infra/bin/overlay-values.ts only has to reorder them.
  */
-import type { EnvironmentConfig } from '../config/environments.js';
-import { applicationLogGroupName, imageRepositoryUri, irsaBindings, roleArn } from '../config/names.js';
+import type { EnvironmentConfig, EnvironmentName } from '../config/environments.js';
+import { applicationLogGroupName, imageRepositoryUri, irsaBindings, roleArn, stackNames } from '../config/names.js';
 
 export const OVERLAY_KEYS = [
   { key: 'AWS_REGION', outputId: 'AwsRegion' },
@@ -38,15 +38,49 @@ export function deterministicOverlayValues(config: EnvironmentConfig): Record<Ex
 
 /** Placeholders in the shape AWS uses, until a deployer regenerates aws.env from real stack outputs. */
 export function exampleGeneratedValues(config: EnvironmentConfig): Record<'CERTIFICATE_ARN' | 'WAF_ACL_ARN', string> {
-  const zeroId = '00000000-0000-0000-0000-000000000000';
+  const zeroId = '00000000-0000-4000-8000-000000000000';
   return {
     CERTIFICATE_ARN: `arn:aws:acm:${config.region}:${config.account}:certificate/${zeroId}`,
     WAF_ACL_ARN: `arn:aws:wafv2:${config.region}:${config.account}:regional/webacl/nimbuspay-${config.name}/${zeroId}`,
   };
 }
 
-export function renderAwsEnv(values: Record<OverlayKey, string>): string {
-  return OVERLAY_KEYS.map(({ key }) => `${key}=${values[key]}`).join('\n') + '\n';
+export function renderAwsEnv(env: EnvironmentName, values: Record<OverlayKey, string>): string {
+  const header = [
+    `# AWS values of the ${env} environment, fed into the manifests by this overlay's kustomization.yaml`,
+    '# (replacements). GENERATED: infra/bin/overlay-values.ts regenerates this file from the CDK stack outputs',
+    "# (`cdk deploy --outputs-file`); keep the keys in this order. As committed it holds the example account's",
+    '# values, and CERTIFICATE_ARN / WAF_ACL_ARN are example ids (AWS generates them) until a deployer regenerates it.',
+  ];
+  return [...header, ...OVERLAY_KEYS.map(({ key }) => `${key}=${values[key]}`)].join('\n') + '\n';
+}
+
+/**
+ * The overlay values from a `cdk deploy --outputs-file` JSON. Values that follow from the config must equal
+ * it: a mismatch means the outputs come from another account or an edited config, and aws.env would point
+ * the cluster at resources that are not this environment's.
+ */
+export function overlayValuesFromOutputs(config: EnvironmentConfig, outputs: unknown): Record<OverlayKey, string> {
+  const stack = stackNames(config.name).platform;
+  const stackOutputs = (outputs as Record<string, Record<string, unknown> | undefined> | null)?.[stack];
+  if (!stackOutputs) throw new Error(`the outputs file has no stack ${stack} (deploy it with --outputs-file)`);
+  const values = {} as Record<OverlayKey, string>;
+  for (const { key, outputId } of OVERLAY_KEYS) {
+    const value = stackOutputs[outputId];
+    if (typeof value !== 'string' || value === '') throw new Error(`${stack} has no output ${outputId} (for ${key})`);
+    values[key] = value;
+  }
+  const expected: Record<string, string> = deterministicOverlayValues(config);
+  for (const [key, value] of Object.entries(expected)) {
+    if (values[key as OverlayKey] !== value) {
+      throw new Error(`${key} is ${values[key as OverlayKey]} in the outputs but ${value} by infra/config/environments.ts`);
+    }
+  }
+  return values;
+}
+
+export function overlayValuesFromConfig(config: EnvironmentConfig): Record<OverlayKey, string> {
+  return { ...deterministicOverlayValues(config), ...exampleGeneratedValues(config) };
 }
 
 export function parseAwsEnv(text: string): Map<string, string> {

@@ -141,7 +141,6 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'ClusterSecurityGroupId', { value: this.eks.clusterSecurityGroupId });
     new CfnOutput(this, 'OidcIssuer', { value: oidcIssuer });
     new CfnOutput(this, 'LoadBalancerControllerRoleArn', { value: loadBalancerControllerRole.roleArn });
-    new CfnOutput(this, 'VpcId', { value: vpc.vpcId, description: 'aws-load-balancer-controller --aws-vpc-id (nodes block IMDS for pods)' });
     new CfnOutput(this, 'RepositoryArn', { value: repository.repositoryArn });
     for (const { spec, secret } of secrets.secrets) {
       const suffix = spec.name.split('/').pop() ?? '';
