@@ -7,8 +7,11 @@
  *
  *   npx tsx scripts/backup/import.ts --from ./backup-2026-12-02 --database-url postgres://owner@host/nimbuspay_restore
  *
- * Connect as a superuser (setting session_replication_role needs it; on RDS the master user may); the app role
- * never can. The restored platform needs the source environment's NIMBUSPAY_MASTER_KEY (see the manifest).
+ * Connect as the role that should own the tables (the migrations run as it): a superuser locally, the owner role
+ * (nimbuspay_owner) on RDS. Setting session_replication_role needs a superuser or `GRANT SET ON PARAMETER
+ * session_replication_role`; without it, --keep-triggers loads with triggers and FK checks on, which the FK order
+ * makes possible (the schema has no INSERT triggers today). The app role never can. The restored platform needs the
+ * source environment's NIMBUSPAY_MASTER_KEY (see the manifest).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -86,7 +89,7 @@ async function sha256OfTable(client: pg.ClientBase, t: ManifestTable, orderBy: s
   return hash.digest('hex');
 }
 
-export async function importDatabase(options: { databaseUrl: string; fromDir: string }): Promise<ImportResult> {
+export async function importDatabase(options: { databaseUrl: string; fromDir: string; keepTriggers?: boolean }): Promise<ImportResult> {
   const started = performance.now();
   const manifest = await readManifest(options.fromDir);
   const fileProblems = await verifyFiles(options.fromDir, manifest);
@@ -96,6 +99,15 @@ export async function importDatabase(options: { databaseUrl: string; fromDir: st
   await client.connect();
   try {
     await assertEmpty(client);
+    if (!options.keepTriggers) {
+      // asked before migrating, so a refusal leaves the target as empty as it was
+      const { rows } = await client.query<{ ok: boolean }>(
+        "select current_setting('is_superuser') = 'on' or has_parameter_privilege('session_replication_role', 'SET') as ok",
+      );
+      if (!rows[0]!.ok) {
+        throw new Error('this role may not set session_replication_role (needs a superuser or GRANT SET ON PARAMETER session_replication_role): grant it, or load with --keep-triggers');
+      }
+    }
     await runMigrations({ connectionString: options.databaseUrl, logger: createLogger({ level: 'warn', name: 'backup-import' }) });
     const applied = await client.query<{ version: number; name: string; checksum: string }>(
       `select version, name, checksum from ${MIGRATIONS_TABLE} order by version`,
@@ -115,7 +127,7 @@ export async function importDatabase(options: { databaseUrl: string; fromDir: st
     try {
       // Triggers (state-machine guards, FK checks) already ran when the rows were first written; replaying them
       // against half-loaded tables would refuse valid history.
-      await client.query("set local session_replication_role = 'replica'");
+      if (!options.keepTriggers) await client.query("set local session_replication_role = 'replica'");
       await client.query("select set_config('app.cross_tenant', 'on', true)");
       for (const entry of manifest.tables) {
         const target = byName.get(`${entry.schema}.${entry.name}`);
@@ -158,13 +170,13 @@ export async function importDatabase(options: { databaseUrl: string; fromDir: st
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, from: { type: 'string' } } });
+  const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, from: { type: 'string' }, 'keep-triggers': { type: 'boolean' } } });
   const databaseUrl = values['database-url'];
   if (!databaseUrl || !values.from) {
-    process.stderr.write('usage: tsx scripts/backup/import.ts --from <export dir> --database-url <superuser url of an EMPTY database>\n');
+    process.stderr.write('usage: tsx scripts/backup/import.ts --from <export dir> --database-url <owner url of an EMPTY database> [--keep-triggers]\n');
     process.exit(64);
   }
-  const { manifest, loadedRows, durationMs } = await importDatabase({ databaseUrl, fromDir: values.from });
+  const { manifest, loadedRows, durationMs } = await importDatabase({ databaseUrl, fromDir: values.from, keepTriggers: values['keep-triggers'] ?? false });
   process.stdout.write(`restored ${loadedRows} rows into ${manifest.tables.length} tables in ${Math.round(durationMs)} ms; counts and money totals match the manifest\n`);
   process.stdout.write(`the restored platform needs ${manifest.key_required}\n`);
 }

@@ -125,6 +125,24 @@ test('export → import restores every row, count and money total; a tampered ex
     assert.equal(left[0]!.n, 0, 'the failed load was rolled back');
   });
 
+  await t.test('as a non-superuser owner (the RDS case): refused to disable triggers, restored with --keep-triggers', async (t) => {
+    const role = `restore_owner_${randomBytes(4).toString('hex')}`;
+    const name = `restore_${randomBytes(5).toString('hex')}`;
+    await query(urlFor('postgres'), `create role ${role} login password 'owner-pass' nosuperuser nobypassrls`);
+    await query(urlFor('postgres'), `create database ${name} owner ${role}`);
+    t.after(async () => {
+      await query(urlFor('postgres'), `drop database if exists ${name} with (force)`);
+      await query(urlFor('postgres'), `drop role if exists ${role}`);
+    });
+    const ownerUrl = urlFor(name, { name: role, password: 'owner-pass' });
+    await assert.rejects(importDatabase({ databaseUrl: ownerUrl, fromDir: exportDir }), /may not set session_replication_role/);
+    await importDatabase({ databaseUrl: ownerUrl, fromDir: exportDir, keepTriggers: true });
+    assert.deepEqual(await query(urlFor(name), COUNTS_SQL), sourceCounts);
+    assert.deepEqual(await query(urlFor(name), MONEY_SQL), sourceMoney);
+    const owners = await query<{ owner: string }>(urlFor(name), "select distinct tableowner as owner from pg_tables where schemaname = 'public'");
+    assert.deepEqual(owners, [{ owner: role }]);
+  });
+
   await t.test('a database that is not empty is refused', async () => {
     await assert.rejects(importDatabase({ databaseUrl: platform.db.ownerUrl, fromDir: exportDir }), /not empty/);
   });
