@@ -40,7 +40,7 @@ export function buildEnvironment(app: App, config: EnvironmentConfig): Environme
       description: `NimbusPay ${config.name}: backup vault in ${copy.region}`,
     });
     // The copy action fails while the vault does not exist yet.
-    database.addDependency(disasterRecovery);
+    database.addStackDependency(disasterRecovery);
   }
 
   for (const stack of [network, platform, database, disasterRecovery]) {

@@ -5,7 +5,7 @@
  * (AWS Load Balancer Controller, External Secrets, Fluent Bit, Prometheus) is installed by the platform's
  * GitOps/Helm step with the role ARNs this stack outputs.
  */
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -76,6 +76,10 @@ export class EksCluster extends Construct {
       deletionProtection: config.database.deletionProtection,
     });
     this.cluster.node.addDependency(controlPlaneLogs);
+    Validations.of(this.cluster).acknowledge({
+      id: 'CloudFormation-Validate::W9009',
+      reason: 'EncryptionConfig.Resources: the EKS API still takes ["secrets"] with a customer-managed key',
+    });
     this.clusterSecurityGroupId = this.cluster.attrClusterSecurityGroupId;
 
     // attrOpenIdConnectIssuerUrl is https://oidc.eks...; IAM condition keys use it without the scheme.

@@ -25,6 +25,11 @@ for (const name of ENVIRONMENT_NAMES) {
   const s = synthesized.get(name)!;
   const want = expected[name];
 
+  test(`${name}: synthesizes offline (no context lookups, no Docker assets)`, () => {
+    assert.deepEqual(s.missingContext, []);
+    assert.deepEqual(s.dockerImageAssets, []);
+  });
+
   describe(`${name}: network`, () => {
     test('three AZs, each with a public, private and isolated subnet', () => {
       const subnets = resourcesOf(s.network, 'AWS::EC2::Subnet');

@@ -1,7 +1,7 @@
 /**
  * Synthesizes one environment's stacks in process, with the context of infra/cdk.json, as `cdk synth` would.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,6 +10,10 @@ import { buildEnvironment } from '../lib/build-environment.js';
 
 export interface SynthesizedEnvironment {
   config: EnvironmentConfig;
+  /** Context lookups the app asked for (each would need AWS credentials at synth time). */
+  missingContext: string[];
+  /** Container image assets (each would need Docker at synth or deploy time). */
+  dockerImageAssets: string[];
   network: Template;
   platform: Template;
   database: Template;
@@ -22,8 +26,14 @@ export function synthesize(name: EnvironmentName): SynthesizedEnvironment {
   const config = environmentConfig(name);
   const app = new App({ context: cdkJson.context });
   const stacks = buildEnvironment(app, config);
+  const assembly = app.synth();
+  const dockerImageAssets = readdirSync(assembly.directory)
+    .filter((f) => f.endsWith('.assets.json'))
+    .flatMap((f) => Object.keys((JSON.parse(readFileSync(path.join(assembly.directory, f), 'utf8')) as { dockerImages?: object }).dockerImages ?? {}));
   return {
     config,
+    missingContext: (assembly.manifest.missing ?? []).map((m) => m.key),
+    dockerImageAssets,
     network: Template.fromStack(stacks.network),
     platform: Template.fromStack(stacks.platform),
     database: Template.fromStack(stacks.database),
