@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when built (container image), else the TypeScript sources through tsx (development).
+// Runs the compiled CLI when built (container image, `npm run build`), else the TypeScript sources through tsx
+// (development: tsx is a devDependency, absent from a production install).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -7,7 +8,11 @@ const compiled = fileURLToPath(new URL('../dist/main/cli.js', import.meta.url));
 if (existsSync(compiled)) {
   await import(compiled);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
+  const api = await import('tsx/esm/api').catch((error) => {
+    if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    process.stderr.write('nimbuspay: dist/ is not built and tsx (a devDependency) is not installed: run `npm run build`, or `npm ci` with dev dependencies\n');
+    process.exit(1);
+  });
+  api.register();
   await import('../src/main/cli.ts');
 }

