@@ -78,6 +78,13 @@ export interface EnvironmentConfig {
     /** Requests per IP per 5 minutes to everything else. */
     readonly generalRateLimit: number;
   };
+  readonly ecr: {
+    /**
+     * Tags that may be pushed again (ECR's IMMUTABLE_WITH_EXCLUSION); every other tag is immutable. Development's
+     * overlay follows the moving `main` tag; staging and production pin digests and allow none.
+     */
+    readonly mutableTags: readonly string[];
+  };
   /** Which processor the overlay runs: decides whether the sandbox's secret exists. */
   readonly processor: 'sandbox' | 'stripe';
   /** Where CloudWatch alarms are mailed; empty = subscribe by hand (or via a chat integration) later. */
@@ -118,6 +125,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     logs: { applicationRetentionDays: 14, wafRetentionDays: 14 },
     dns: { apiHost: 'api.dev.nimbuspay.example', hostedZoneName: 'dev.nimbuspay.example', hostedZoneId: 'Z0EXAMPLEDEVELOPMENT' },
     waf: { tokenRateLimit: 300, generalRateLimit: 3000 },
+    ecr: { mutableTags: ['main'] },
     processor: 'sandbox',
     alarmEmails: [],
   },
@@ -152,6 +160,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     logs: { applicationRetentionDays: 30, wafRetentionDays: 30 },
     dns: { apiHost: 'api.staging.nimbuspay.example', hostedZoneName: 'staging.nimbuspay.example', hostedZoneId: 'Z0EXAMPLESTAGING0000' },
     waf: { tokenRateLimit: 300, generalRateLimit: 3000 },
+    ecr: { mutableTags: [] },
     processor: 'sandbox',
     alarmEmails: [],
   },
@@ -187,6 +196,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     logs: { applicationRetentionDays: 365, wafRetentionDays: 90 },
     dns: { apiHost: 'api.nimbuspay.example', hostedZoneName: 'nimbuspay.example', hostedZoneId: 'Z0EXAMPLEPRODUCTION0' },
     waf: { tokenRateLimit: 300, generalRateLimit: 6000 },
+    ecr: { mutableTags: [] },
     processor: 'stripe',
     alarmEmails: [],
   },

@@ -55,8 +55,13 @@ export class PlatformStack extends Stack {
     const repository = new ecr.Repository(this, 'Repository', {
       repositoryName: ECR_REPOSITORY_NAME,
       imageScanOnPush: true,
-      // Overlays pin a tag; immutability makes the tag mean the same bytes forever.
-      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      // A pinned tag means the same bytes forever; only the configured moving tags (development's `main`) move.
+      ...(config.ecr.mutableTags.length > 0
+        ? {
+          imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+          imageTagMutabilityExclusionFilters: config.ecr.mutableTags.map((tag) => ecr.ImageTagMutabilityExclusionFilter.wildcard(tag)),
+        }
+        : { imageTagMutability: ecr.TagMutability.IMMUTABLE }),
       encryption: ecr.RepositoryEncryption.KMS,
       encryptionKey: repositoryKey,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -92,7 +92,8 @@ export class WebAcl extends Construct {
                   fieldToMatch: { uriPath: {} },
                   positionalConstraint: 'EXACTLY',
                   searchString: TOKEN_PATH,
-                  textTransformations: [{ priority: 0, type: 'NONE' }],
+                  // Percent-encoded spellings of the path reach the same route; decode before comparing.
+                  textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
                 },
               },
             },

@@ -164,11 +164,16 @@ for (const name of ENVIRONMENT_NAMES) {
       assert.equal(app.GenerateSecretString.PasswordLength, 43);
       assert.equal(Buffer.from('A'.repeat(43), 'base64').length, 32, '43 base64 characters are 32 bytes');
     });
-    test('ECR: scan on push, immutable tags, KMS, lifecycle', () => {
+    test(`ECR: scan on push, immutable tags${name === 'development' ? ' (except main)' : ''}, KMS, lifecycle`, () => {
       const repo = only(resourcesOf(s.platform, 'AWS::ECR::Repository'), 'repository').props;
       assert.equal(repo.RepositoryName, 'nimbuspay');
       assert.equal(repo.ImageScanningConfiguration.ScanOnPush, true);
-      assert.equal(repo.ImageTagMutability, 'IMMUTABLE');
+      if (name === 'development') {
+        assert.equal(repo.ImageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
+        assert.deepEqual(repo.ImageTagMutabilityExclusionFilters, [{ ImageTagMutabilityExclusionFilterType: 'WILDCARD', ImageTagMutabilityExclusionFilterValue: 'main' }]);
+      } else {
+        assert.equal(repo.ImageTagMutability, 'IMMUTABLE');
+      }
       assert.equal(repo.EncryptionConfiguration.EncryptionType, 'KMS');
       assert.ok(repo.EncryptionConfiguration.KmsKey);
       assert.equal(JSON.parse(repo.LifecyclePolicy.LifecyclePolicyText).rules.length, 2);
