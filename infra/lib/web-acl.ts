@@ -4,8 +4,12 @@
  * associates it.
  *
  * Processor notifications (`/v1/processor_notifications/…`, e.g. Stripe's webhooks) are authenticated by their
- * signature, arrive in bursts from a few shared addresses and carry bodies larger than the Common rule set's
- * 8 KB limit, so they are exempt from the general rate limit and the body-size rule; every other rule applies.
+ * HMAC signature before the app reads them, arrive in bursts from a few shared addresses, carry bodies larger
+ * than the Common rule set's 8 KB limit and echo customer-entered text (descriptions, metadata) that the
+ * Common and SQLi groups would take for an attack. A blocked notification is a lost payment update, so that
+ * path is exempt from the general rate limit and the two body-inspecting groups; IP reputation and Known Bad
+ * Inputs still apply. The exemption compares the raw path prefix: the app does not resolve dot segments, so
+ * a request can only reach a route under that prefix.
  */
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -56,17 +60,11 @@ export class WebAcl extends Construct {
     const name = prefix(config.name);
 
     const managed = (group: (typeof MANAGED_RULE_GROUPS)[number], priority: number,
-      overrides: wafv2.CfnWebACL.RuleActionOverrideProperty[] = []): wafv2.CfnWebACL.RuleProperty => ({
+      scopeDownStatement?: wafv2.CfnWebACL.StatementProperty): wafv2.CfnWebACL.RuleProperty => ({
       name: group,
       priority,
       overrideAction: { none: {} },
-      statement: {
-        managedRuleGroupStatement: {
-          vendorName: 'AWS',
-          name: group,
-          ...(overrides.length > 0 ? { ruleActionOverrides: overrides } : {}),
-        },
-      },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: group, ...(scopeDownStatement ? { scopeDownStatement } : {}) } },
       visibilityConfig: visibility(group),
     });
 
@@ -115,24 +113,10 @@ export class WebAcl extends Construct {
           visibilityConfig: visibility('rate-per-ip'),
         },
         managed('AWSManagedRulesAmazonIpReputationList', 10),
-        // Count instead of block for oversized bodies; the label it leaves is judged by the last rule.
-        managed('AWSManagedRulesCommonRuleSet', 20, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 30),
-        managed('AWSManagedRulesSQLiRuleSet', 40),
-        {
-          name: 'oversized-body-outside-notifications',
-          priority: 50,
-          action: { block: {} },
-          statement: {
-            andStatement: {
-              statements: [
-                { labelMatchStatement: { scope: 'LABEL', key: 'awswaf:managed:aws:core-rule-set:SizeRestrictions_Body' } },
-                notNotification,
-              ],
-            },
-          },
-          visibilityConfig: visibility('oversized-body-outside-notifications'),
-        },
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 20),
+        // Body-inspecting groups skip processor notifications (see above).
+        managed('AWSManagedRulesCommonRuleSet', 30, notNotification),
+        managed('AWSManagedRulesSQLiRuleSet', 40, notNotification),
       ],
     });
 

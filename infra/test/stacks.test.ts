@@ -202,7 +202,13 @@ for (const name of ENVIRONMENT_NAMES) {
       assert.equal(general.Statement.RateBasedStatement.ScopeDownStatement.NotStatement.Statement.ByteMatchStatement.SearchString, NOTIFICATIONS_PATH_PREFIX);
       const managed = rules.filter((r) => r.Statement.ManagedRuleGroupStatement).map((r) => r.Statement.ManagedRuleGroupStatement.Name);
       assert.deepEqual(managed.sort(), [...MANAGED_RULE_GROUPS].sort());
-      for (const rule of rules.filter((r) => r.Statement.ManagedRuleGroupStatement)) assert.deepEqual(rule.OverrideAction, { None: {} });
+      for (const rule of rules.filter((r) => r.Statement.ManagedRuleGroupStatement)) {
+        assert.deepEqual(rule.OverrideAction, { None: {} }, `${rule.Name} blocks (not count-only)`);
+        const scopeDown = rule.Statement.ManagedRuleGroupStatement.ScopeDownStatement;
+        const exempted = ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesSQLiRuleSet'].includes(rule.Name);
+        if (exempted) assert.equal(scopeDown.NotStatement.Statement.ByteMatchStatement.SearchString, NOTIFICATIONS_PATH_PREFIX);
+        else assert.equal(scopeDown, undefined, `${rule.Name} applies to every path`);
+      }
       const logging = only(resourcesOf(s.platform, 'AWS::WAFv2::LoggingConfiguration'), 'WAF logging').props;
       assert.equal(logging.LogDestinationConfigs[0], `arn:aws:logs:us-east-1:${s.config.account}:log-group:${wafLogGroupName(name)}`);
     });
