@@ -73,6 +73,8 @@ export class EksCluster extends Construct {
       // Access entries (IAM → Kubernetes RBAC through the EKS API) instead of the aws-auth ConfigMap.
       accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
       kubernetesNetworkConfig: { ipFamily: 'ipv4' },
+      // Extended support costs several times the standard rate per cluster-hour; rather be upgraded by AWS.
+      upgradePolicy: { supportType: 'STANDARD' },
       deletionProtection: config.database.deletionProtection,
     });
     this.cluster.node.addDependency(controlPlaneLogs);

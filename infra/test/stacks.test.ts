@@ -142,6 +142,8 @@ for (const name of ENVIRONMENT_NAMES) {
       assert.ok(cluster.EncryptionConfig[0].Provider.KeyArn);
       assert.equal(cluster.Logging.ClusterLogging.EnabledTypes.length, 5);
       assert.equal(cluster.ResourcesVpcConfig.EndpointPrivateAccess, true);
+      assert.equal(cluster.AccessConfig.AuthenticationMode, 'API');
+      assert.equal(cluster.UpgradePolicy.SupportType, 'STANDARD');
       assert.equal(cluster.ResourcesVpcConfig.EndpointPublicAccess, name !== 'production');
       const nodegroup = only(resourcesOf(s.platform, 'AWS::EKS::Nodegroup'), 'node group').props;
       assert.equal(nodegroup.Subnets.length, 3);
