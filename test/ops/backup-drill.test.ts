@@ -12,6 +12,7 @@ import { exportDatabase } from '../../scripts/backup/export.js';
 import { importDatabase, ImportVerificationError } from '../../scripts/backup/import.js';
 import { readManifest, writeManifest } from '../../scripts/backup/backup-manifest.js';
 import { checkTenantIsolation } from '../../scripts/backup/tenant-isolation.js';
+import { fencedBlocks, sqlStatements } from './runbook-extract.js';
 
 function urlFor(database: string, user?: { name: string; password: string }): string {
   const u = new URL(process.env.NIMBUSPAY_TEST_SERVER_URL!);
@@ -93,6 +94,16 @@ test('export → import restores every row, count and money total; a tampered ex
     const problems = await checkTenantIsolation(urlFor(target, { name: TEST_APP_ROLE, password: TEST_APP_PASSWORD }), manifest);
     assert.deepEqual(problems, []);
     assert.equal(Object.keys(manifest.figures.tenant_payments).length, 2);
+
+    // The restore runbook's verification queries run on real restored rows, and its invariants hold there.
+    const runbook = await readFile(path.resolve(import.meta.dirname, '../../docs/runbooks/restore-database.md'), 'utf8');
+    const statements = fencedBlocks(runbook).filter((b) => b.lang === 'sql').flatMap((b) => sqlStatements(b.text)).filter((s) => !s.control);
+    const invariants = statements.filter((s) => /\bas violations_\w+/i.test(s.sql));
+    assert.ok(invariants.length >= 5, 'the runbook lists its invariants');
+    for (const { sql } of statements) {
+      const rows = await query<Record<string, unknown>>(urlFor(target), sql);
+      if (invariants.some((i) => i.sql === sql)) assert.deepEqual(Object.values(rows[0]!).map(Number), [0], sql);
+    }
   });
 
   await t.test('a changed amount fails the checksum before anything is loaded', async (t) => {

@@ -125,7 +125,8 @@ function literalOf(text: string): string | number | boolean | undefined {
 /** Log searches in a shell command line: `grep` patterns naming JSON keys, `jq` paths. */
 export function shellLogFields(command: string): LogFieldUse[] {
   const uses: LogFieldUse[] = [];
-  if (!/\blogs\b/.test(command) && !/\bjq\b/.test(command)) return uses;
+  // only searches of the application's log output: jq on a secret's JSON is not a log field
+  if (!/\blogs\b/.test(command)) return uses;
   for (const g of command.matchAll(/\bgrep\b(?:\s+-[a-zA-Z]+)*\s+(?:'([^']*)'|"((?:[^"\\]|\\.)*)")/g)) {
     const pattern = g[1] ?? g[2]!.replace(/\\"/g, '"');
     for (const m of pattern.matchAll(/"([a-zA-Z_][a-zA-Z0-9_]*)"(?:\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false))?/g)) {
