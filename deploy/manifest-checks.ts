@@ -364,7 +364,7 @@ export function syncWaveFindings(objects: Obj[], appNamespace: string): Finding[
   }
   const jobLabels = job.spec?.template?.metadata?.labels ?? {};
   for (const np of objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === job.metadata.namespace)) {
-    if (selects(np.spec?.podSelector ?? {}, jobLabels) || Object.keys(np.spec?.podSelector ?? {}).length === 0) add(np);
+    if (selects(np.spec?.podSelector ?? {}, jobLabels)) add(np);
   }
   for (const [name, o] of before) {
     if (syncWave(o) >= wave) fail(`${name} (wave ${syncWave(o)}) is read by the migrate Job (wave ${wave}) and must have a lower wave`);

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-// `yaml` is in node_modules through @fastify/swagger; it should be a devDependency of its own (see the report).
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, loadMigrationConfig, type Config, type MigrationConfig } from '../../src/platform/config.js';
 
