@@ -8,11 +8,11 @@ import { createTenant } from '../../test/helpers/tenants.js';
 /**
  * Realistic rows for a backup drill, written through the real API of a running platform (with its worker):
  * several tenants, each with a webhook endpoint, card payments in every state (captured, authorized, partially
- * captured, voided, declined), full and partial refunds, bank transfers (settling, returned, canceled), in two
- * currencies; the worker turns them into events and delivered webhooks.
+ * captured, voided, declined), full and partial refunds, bank transfers (settled, returned early, returned after
+ * settlement, canceled), in two currencies; the worker turns them into events and delivered webhooks.
  */
 export interface DrillData {
-  tenants: Array<{ tenantId: string; token: string; paymentIds: string[] }>;
+  tenants: Array<{ tenantId: string; token: string; paymentIds: string[]; lateReturnId: string }>;
   close(): Promise<void>;
 }
 
@@ -76,11 +76,13 @@ export async function createDrillData(platform: TestPlatform, options: { tenants
       const declined = await post(platform, token, '/v1/payments', { amount: 4_200, currency: 'usd', payment_method: card('4000000000000002') }, [201]);
       const settles = await post(platform, token, '/v1/payments', { amount: 25_000, currency: 'usd', payment_method: bank('000123456789') }, [201]);
       const returned = await post(platform, token, '/v1/payments', { amount: 12_500, currency: 'usd', payment_method: bank('000111111113') }, [201]);
+      // settles, then comes back (R10) inside the return window: amount_reversed
+      const lateReturn = await post(platform, token, '/v1/payments', { amount: 8_800, currency: 'usd', payment_method: bank('000222222227') }, [201]);
       const canceled = await post(platform, token, '/v1/payments', { amount: 3_300, currency: 'usd', payment_method: bank('000123456789') }, [201]);
       // the worker may have submitted it already on a slow machine: then it simply settles
       await post(platform, token, `/v1/payments/${canceled.id}/cancel`, {}, [200, 409]);
-      paymentIds.push(manual.id, held.id, voided.id, declined.id, settles.id, returned.id, canceled.id);
-      tenants.push({ tenantId: tenant.tenantId, token, paymentIds });
+      paymentIds.push(manual.id, held.id, voided.id, declined.id, settles.id, returned.id, lateReturn.id, canceled.id);
+      tenants.push({ tenantId: tenant.tenantId, token, paymentIds, lateReturnId: lateReturn.id });
     }
   } catch (err) {
     await receiver.close();
@@ -89,9 +91,20 @@ export async function createDrillData(platform: TestPlatform, options: { tenants
   return { tenants, close: () => receiver.close() };
 }
 
-/** Waits until no payment is processing and no webhook is pending, so an export sees a quiet database. */
-export async function waitForQuiet(platform: TestPlatform, timeoutMs = 60_000): Promise<void> {
+/**
+ * Waits until every late return came back, no payment is processing and no webhook is pending, so an export sees
+ * a quiet database with every state the drill asked for.
+ */
+export async function waitForQuiet(platform: TestPlatform, data: DrillData, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  for (const t of data.tenants) {
+    for (;;) {
+      const res = await platform.request('GET', `/v1/payments/${t.lateReturnId}`, { token: t.token });
+      if (res.body?.status === 'reversed') break;
+      if (Date.now() > deadline) throw new Error(`bank transfer ${t.lateReturnId} was not returned in time (status ${String(res.body?.status)})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   for (;;) {
     // the owner, across tenants: the app role's pool sees no rows without a tenant
     const client = new pg.Client({ connectionString: platform.db.ownerUrl });

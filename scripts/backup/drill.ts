@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     cleanups.push(() => platform.close());
     const data: DrillData = await createDrillData(platform, { tenants, paymentsPerTenant });
     cleanups.push(() => data.close());
-    await waitForQuiet(platform);
+    await waitForQuiet(platform, data);
     const tData = performance.now();
 
     const exportDir = path.join(tmp, 'export');

@@ -73,7 +73,7 @@ test('export → import restores every row, count and money total; a tampered ex
   t.after(() => platform.close());
   const data = await createDrillData(platform, { tenants: 2, paymentsPerTenant: 4 });
   t.after(() => data.close());
-  await waitForQuiet(platform);
+  await waitForQuiet(platform, data);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-backup-test-'));
   t.after(() => rm(tmp, { recursive: true, force: true }));
 
@@ -83,6 +83,7 @@ test('export → import restores every row, count and money total; a tampered ex
   const sourceMoney = await query(platform.db.ownerUrl, MONEY_SQL);
   assert.equal(manifest.figures.rows['public.payments'], (sourceCounts[0] as { payments: number }).payments);
   assert.ok(Object.keys(manifest.figures.payments).includes('eur'), 'the data spans two currencies');
+  assert.notEqual(manifest.figures.payments.usd!.amount_reversed, '0', 'a returned transfer is part of the totals');
   assert.ok(!manifest.tables.some((x) => x.schema !== 'public'), 'the sandbox processor schemas are not part of the backup');
 
   await t.test('the restore equals the source, and row-level security still isolates tenants', async (t) => {
@@ -156,5 +157,15 @@ test('export → import restores every row, count and money total; a tampered ex
 
   await t.test('a database that is not empty is refused', async () => {
     await assert.rejects(importDatabase({ databaseUrl: platform.db.ownerUrl, fromDir: exportDir }), /not empty/);
+  });
+
+  // Last: these change the source's schema.
+  await t.test('an export refuses tables it cannot order: a self-reference, a foreign-key cycle', async () => {
+    await query(platform.db.ownerUrl, 'create table drill_tree (id int primary key, parent int references drill_tree (id))');
+    await assert.rejects(exportDatabase({ databaseUrl: platform.db.ownerUrl, outDir: path.join(tmp, 'self') }), /"drill_tree" references itself/);
+    await query(platform.db.ownerUrl, 'drop table drill_tree');
+    await query(platform.db.ownerUrl, 'create table drill_a (id int primary key, b int); create table drill_b (id int primary key, a int references drill_a (id))');
+    await query(platform.db.ownerUrl, 'alter table drill_a add foreign key (b) references drill_b (id)');
+    await assert.rejects(exportDatabase({ databaseUrl: platform.db.ownerUrl, outDir: path.join(tmp, 'cycle') }), /foreign keys form a cycle among "public"\."drill_a", "public"\."drill_b"/);
   });
 });
