@@ -99,7 +99,8 @@ async function main(): Promise<void> {
       out.push(`  payments ${currency}: ${p.count}, amount ${p.amount}, captured ${p.amount_captured}, refunded ${p.amount_refunded}, reversed ${p.amount_reversed}`);
     }
     for (const [currency, r] of Object.entries(m.figures.refunds)) out.push(`  refunds ${currency}: ${r.count}, amount ${r.amount}, succeeded ${r.amount_succeeded}`);
-    out.push(`  restored ${restored.loadedRows} rows; counts and money totals equal the manifest; row-level security isolates all ${Object.keys(m.figures.tenant_payments).length} tenants`);
+    const seeded = m.tables.reduce((n, t) => n + t.rows, 0) - restored.loadedRows;
+    out.push(`  restored ${restored.loadedRows} rows (the ${seeded} the migrations write were compared, not loaded); counts and money totals equal the manifest; row-level security isolates all ${Object.keys(m.figures.tenant_payments).length} tenants`);
     out.push(`  encrypted columns carried as ciphertext: ${m.encrypted_columns.join(', ')}`);
     out.push(`  durations: cluster + migrations ${seconds(tStart - t0)}, data through the API ${seconds(tData - tStart)}, export ${seconds(exported.durationMs)}, import + verify ${seconds(restored.durationMs)}, total ${seconds(tRestore - t0)}`);
     out.push(`  a real restore needs ${m.key_required}`);
