@@ -95,7 +95,7 @@ export async function createDrillData(platform: TestPlatform, options: { tenants
  * Waits until every late return came back, no payment is processing and no webhook is pending, so an export sees
  * a quiet database with every state the drill asked for.
  */
-export async function waitForQuiet(platform: TestPlatform, data: DrillData, timeoutMs = 60_000): Promise<void> {
+export async function waitForQuiet(platform: TestPlatform, data: DrillData, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const t of data.tenants) {
     for (;;) {
