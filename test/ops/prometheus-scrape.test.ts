@@ -19,7 +19,7 @@ interface Target { health: string; labels: Record<string, string>; lastError: st
 interface Rule { name: string; health: string; lastError?: string; lastEvaluation: string; type: string }
 interface Alert { labels: Record<string, string>; state: string }
 
-test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without errors, and raises the processor error alert', async (t) => {
+test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without errors, and raises the processor error and target down alerts', async (t) => {
   const names = (await loadAlertGroups()).flatMap((g) => g.rules.map((r) => r.alert)).sort();
   const watched = await startWatchedPlatform({ api: 'api', worker: 'worker' });
   t.after(() => watched.close());
@@ -63,6 +63,16 @@ test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without 
     await sandboxControl(platform, { error_rate: 0 });
   }
   assert.ok([...flaky.counts.keys()].some((k) => k === 'payment 201'), `payments went through: ${JSON.stringify([...flaky.counts])}`);
+
+  // the worker goes away: Prometheus' own `up` for its target drops to 0, and both rules on it see that
+  await watched.stopWorker();
+  await waitUntil(async () => {
+    const { alerts } = await prometheus.api<{ alerts: Alert[] }>('alerts');
+    const down = (name: string) => alerts.some((a) => a.labels.alertname === name && a.labels.job === 'worker' && a.labels.namespace === NAMESPACE);
+    return down('NimbusPayTargetDown') && down('NimbusPayServiceUnavailable');
+  }, 30_000, 'NimbusPayTargetDown and NimbusPayServiceUnavailable pending for the worker');
+  const { alerts } = await prometheus.api<{ alerts: Alert[] }>('alerts');
+  assert.deepEqual(alerts.find((a) => a.labels.alertname === 'NimbusPayTargetDown')?.labels.pod, 'nimbuspay-worker-0');
 
   // every rule of the committed file, evaluated on real series: loaded, and no evaluation error
   const { groups } = await prometheus.api<{ groups: Array<{ rules: Rule[] }> }>('rules');

@@ -12,6 +12,8 @@ export interface WatchedPlatform {
   targets: ScrapeTarget[];
   /** the worker's road to the processor: cut it and the reconciler cannot resolve anything */
   workerProcessorLink: { cut(): void; restore(): void };
+  /** the worker goes away (its scrape target with it), the api keeps running */
+  stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,9 @@ export async function startWatchedPlatform(jobs: { api: string; worker: string }
       database: workerDb,
       healthServer: true,
     });
-    closers.push(() => worker.close());
+    let workerStopped: Promise<void> | undefined;
+    const stopWorker = () => (workerStopped ??= worker.close());
+    closers.push(stopWorker);
     const target = (job: string, url: string): ScrapeTarget => ({
       url,
       labels: { namespace: NAMESPACE, job, pod: `nimbuspay-${job}-0`, instance: new URL(url).host },
@@ -51,6 +55,7 @@ export async function startWatchedPlatform(jobs: { api: string; worker: string }
       platform,
       targets: [target(jobs.api, apiMetricsUrl), target(jobs.worker, `${worker.healthUrl!}/metrics`)],
       workerProcessorLink: link,
+      stopWorker,
       close,
     };
   } catch (err) {
