@@ -148,12 +148,12 @@ describe('ops: alert rules on the series the platform really exports', () => {
       }
     }
 
-    // ---- the processor fails one authorization in ten: too few in a row to open the breaker, enough to alert
-    //      (the adapter tries a call three times, so 47 % of answers failing fails 10 % of calls)
+    // ---- the processor fails one authorization in eight: rarely five in a row (the breaker stays closed), more
+    //      than the rule's 5 % (the adapter tries a call three times, so half of the answers failing fails 12.5 %)
     {
       const baseline = await record(2);
-      await sandboxControl(platform, { error_rate: 0.47 });
-      const flaky = keepSending(2, payment(ops, CARDS.visa));
+      await sandboxControl(platform, { error_rate: 0.5 });
+      const flaky = keepSending(3, payment(ops, CARDS.visa));
       try {
         const fault = await record(8);
         assert.ok((flaky.counts.get('payment 201 failed') ?? 0) > 0, `some payments failed: ${JSON.stringify([...flaky.counts])}`);
@@ -266,6 +266,24 @@ describe('ops: alert rules on the series the platform really exports', () => {
         await lock.end();
         lock = undefined;
         await reads.stop();
+      }
+    }
+
+    // ---- the Stripe adapter, for the one outcome the sandbox never writes: a lookup Stripe's search cannot
+    //      answer yet (an authorization it never recorded, looked up inside the consistency window)
+    {
+      const stripe = await startWatchedPlatform({ api: 'api', worker: 'worker' }, { STRIPE_SEARCH_CONSISTENCY_MS: '60000' }, 'stripe');
+      try {
+        const tenant = await createTenant(stripe.platform);
+        await sandboxControl(stripe.platform, { fail_next: { count: 1, mode: 'lost_before', path_prefix: '/v1/payment_intents' } });
+        const res = await post(stripe.platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+        assert.equal(res.body?.status, 'processing', res.text);
+        const notYet = { operation: 'get_operation_status', outcome: 'unavailable:not_yet_consistent' };
+        await waitUntil(async () => (sampleValue((await recordScrapes(stripe.targets, 1, 0)).slice(1), 'nimbuspay_processor_request_duration_seconds_count', notYet) ?? 0) > 0,
+          20_000, 'the worker looked the payment up too early for Stripe search');
+        allScrapes.push(...(await recordScrapes(stripe.targets, 1, 0)));
+      } finally {
+        await stripe.close();
       }
     }
   });

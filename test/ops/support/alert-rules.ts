@@ -47,15 +47,6 @@ export const OTHER_EXPORTER_SERIES: Record<string, string> = {
   kube_deployment_spec_replicas: 'kube-state-metrics (Deployment spec), not the app',
 };
 
-/**
- * Label values a rule names that this test's platform cannot produce, with the reason. Each is a value the app
- * writes in another configuration; the test proves the label itself exists on the scraped series.
- */
-export const VALUES_FROM_OTHER_CONFIGURATIONS: Record<string, string> = {
-  'outcome=unavailable:not_yet_consistent':
-    'written only by the Stripe adapter (search not yet consistent, src/modules/processors/stripe); this test runs the sandbox processor',
-};
-
 export interface Matcher {
   label: string;
   op: '=' | '!=' | '=~' | '!~';
@@ -131,8 +122,6 @@ export function selectorProblems(selectors: Selector[], scraped: Sample[]): stri
       const values = new Set(series.map((s) => s.labels[m.label]).filter((v): v is string => v !== undefined));
       if (values.size === 0) {
         problems.push(`${where}: label ${m.label} does not exist on the scraped series`);
-      } else if (`${m.label}=${m.value}` in VALUES_FROM_OTHER_CONFIGURATIONS) {
-        continue;
       } else if ((m.op === '=' || m.op === '=~') && ![...values].some((v) => matches(m, v))) {
         problems.push(`${where}: ${m.label}${m.op}"${m.value}" matches no scraped value (seen: ${[...values].sort().join(', ')})`);
       } else if ((m.op === '!=' || m.op === '!~') && [...values].every((v) => matches(m, v))) {

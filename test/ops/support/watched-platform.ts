@@ -20,11 +20,16 @@ export interface WatchedPlatform {
 /**
  * The test platform laid out as in Kubernetes: the api serves /metrics on its own METRICS_PORT (as the api
  * Deployment does) and the worker runs beside it with its own connection pool and its health server, which serves
- * its /metrics (the worker Deployment leaves METRICS_PORT unset). The worker reaches the processor through a TCP
- * proxy the test can cut. `jobs` are the PodMonitors' job names.
+ * its /metrics (the worker Deployment leaves METRICS_PORT unset). The worker reaches the sandbox processor through
+ * a TCP proxy the test can cut (with `processor: 'stripe'` it talks to the local Stripe server directly). `jobs`
+ * are the PodMonitors' job names.
  */
-export async function startWatchedPlatform(jobs: { api: string; worker: string }, env: Record<string, string> = {}): Promise<WatchedPlatform> {
-  const platform = await startTestPlatform({ env: { METRICS_PORT: String(await freePort()), ...env } });
+export async function startWatchedPlatform(
+  jobs: { api: string; worker: string },
+  env: Record<string, string> = {},
+  processor: 'sandbox' | 'stripe' = 'sandbox',
+): Promise<WatchedPlatform> {
+  const platform = await startTestPlatform({ env: { METRICS_PORT: String(await freePort()), ...env }, processor });
   const closers: Array<() => Promise<unknown>> = [() => platform.close()];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
