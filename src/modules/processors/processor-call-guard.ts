@@ -73,13 +73,21 @@ export const CIRCUIT_OPEN_QUERY: QueryUnavailable = {
 };
 
 export function createCallGuard(options: CallGuardOptions, logger: Logger): CallGuard {
+  const halfOpenAfterMs = options.circuitBreaker?.halfOpenAfterMs ?? 10_000;
   const breaker = circuitBreaker(
     handleAll.orWhenResult((value) => countsAsFailure((value as { outcome: AnyOutcome }).outcome)),
     {
-      halfOpenAfter: options.circuitBreaker?.halfOpenAfterMs ?? 10_000,
+      halfOpenAfter: halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.circuitBreaker?.consecutiveFailures ?? 5),
     },
   );
+  // cockatiel moves from open to half-open only inside execute(). Callers ask circuitState() before writing
+  // anything and skip the call while it says open, so without this the circuit, once open, would never see the
+  // trial call that closes it again.
+  let openedAt = 0;
+  breaker.onBreak(() => {
+    openedAt = performance.now();
+  });
   breaker.onStateChange((state) => {
     const name = toCircuitStateName(state);
     logger.warn({ circuit: name }, 'processor circuit state changed');
@@ -126,7 +134,9 @@ export function createCallGuard(options: CallGuardOptions, logger: Logger): Call
       return outcome;
     },
     circuitState() {
-      return toCircuitStateName(breaker.state);
+      const state = toCircuitStateName(breaker.state);
+      if (state === 'open' && breaker.state === CircuitState.Open && performance.now() - openedAt >= halfOpenAfterMs) return 'half_open';
+      return state;
     },
   };
 }
