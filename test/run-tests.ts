@@ -13,6 +13,7 @@ import { runMigrations } from '../src/platform/migrations.js';
 import { ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/main/embedded-postgres.js';
 import { freePort } from './helpers/net.js';
 import { TEST_APP_PASSWORD, TEST_APP_ROLE, TEMPLATE_DATABASE } from './helpers/database.js';
+import { withDatabase } from '../src/platform/db.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -78,12 +79,6 @@ async function main(): Promise<number> {
   } finally {
     await stop();
   }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 // Exit explicitly: embedded-postgres installs async-exit-hook, whose 'beforeExit' handler would exit with 0 and

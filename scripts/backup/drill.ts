@@ -21,18 +21,9 @@ import { createDrillData, waitForQuiet, type DrillData } from './drill-data.js';
 import { exportDatabase } from './export.js';
 import { importDatabase } from './import.js';
 import { checkTenantIsolation } from './tenant-isolation.js';
+import { withDatabase } from '../../src/platform/db.js';
 
 const RESTORE_DATABASE = 'nimbuspay_restore';
-
-function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  if (user) {
-    u.username = user.name;
-    u.password = user.password;
-  }
-  return u.toString();
-}
 
 async function adminQuery(serverUrl: string, text: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { ConfigError, type Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
+import { withDatabase } from '../platform/db.js';
 import { buildSandboxProcessor } from '../sandbox-processor/index.js';
 
 export interface SandboxProcessorRoleOverrides {
@@ -68,7 +69,5 @@ export async function ensureSandboxDatabase(ownerUrl: string, database = 'nimbus
   } finally {
     await admin.end();
   }
-  const url = new URL(ownerUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
+  return withDatabase(ownerUrl, database);
 }

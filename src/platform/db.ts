@@ -103,3 +103,14 @@ export function pgErrorCode(err: unknown): string | undefined {
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_CHECK_VIOLATION = '23514';
 export const PG_SERIALIZATION_FAILURE = '40001';
+
+/** The same server's URL for another database (and, optionally, another login). */
+export function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  if (user) {
+    u.username = user.name;
+    u.password = user.password;
+  }
+  return u.toString();
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDb, type DbHandle } from '../../src/platform/db.js';
+import { createDb, withDatabase, type DbHandle } from '../../src/platform/db.js';
 
 export const TEMPLATE_DATABASE = 'nimbuspay_template';
 export const TEST_APP_ROLE = 'nimbuspay_test_app';
@@ -21,16 +21,6 @@ function serverUrl(): string {
   const url = process.env.NIMBUSPAY_TEST_SERVER_URL;
   if (!url) throw new Error('run tests with `npm test` (the harness starts PostgreSQL and sets NIMBUSPAY_TEST_SERVER_URL)');
   return url;
-}
-
-function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  if (user) {
-    u.username = user.name;
-    u.password = user.password;
-  }
-  return u.toString();
 }
 
 /** A fresh database cloned from the migrated template: fast, and isolated from every other test file. */

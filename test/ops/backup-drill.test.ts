@@ -13,16 +13,9 @@ import { importDatabase, ImportVerificationError } from '../../scripts/backup/im
 import { readManifest, writeManifest } from '../../scripts/backup/backup-manifest.js';
 import { checkTenantIsolation } from '../../scripts/backup/tenant-isolation.js';
 import { fencedBlocks, sqlStatements } from './runbook-extract.js';
+import { withDatabase } from '../../src/platform/db.js';
 
-function urlFor(database: string, user?: { name: string; password: string }): string {
-  const u = new URL(process.env.NIMBUSPAY_TEST_SERVER_URL!);
-  u.pathname = `/${database}`;
-  if (user) {
-    u.username = user.name;
-    u.password = user.password;
-  }
-  return u.toString();
-}
+const serverUrl = (): string => process.env.NIMBUSPAY_TEST_SERVER_URL!;
 
 async function query<T>(url: string, text: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -38,8 +31,8 @@ async function query<T>(url: string, text: string): Promise<T[]> {
 /** An empty database on the test server, dropped when the test ends. */
 async function emptyDatabase(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const name = `restore_${randomBytes(5).toString('hex')}`;
-  await query(urlFor('postgres'), `create database ${name}`);
-  t.after(() => query(urlFor('postgres'), `drop database if exists ${name} with (force)`).then(() => {}));
+  await query(withDatabase(serverUrl(), 'postgres'), `create database ${name}`);
+  t.after(() => query(withDatabase(serverUrl(), 'postgres'), `drop database if exists ${name} with (force)`).then(() => {}));
   return name;
 }
 
@@ -88,11 +81,11 @@ test('export → import restores every row, count and money total; a tampered ex
 
   await t.test('the restore equals the source, and row-level security still isolates tenants', async (t) => {
     const target = await emptyDatabase(t);
-    const result = await importDatabase({ databaseUrl: urlFor(target), fromDir: exportDir });
+    const result = await importDatabase({ databaseUrl: withDatabase(serverUrl(), target), fromDir: exportDir });
     assert.ok(result.loadedRows > 0);
-    assert.deepEqual(await query(urlFor(target), COUNTS_SQL), sourceCounts);
-    assert.deepEqual(await query(urlFor(target), MONEY_SQL), sourceMoney);
-    const problems = await checkTenantIsolation(urlFor(target, { name: TEST_APP_ROLE, password: TEST_APP_PASSWORD }), manifest);
+    assert.deepEqual(await query(withDatabase(serverUrl(), target), COUNTS_SQL), sourceCounts);
+    assert.deepEqual(await query(withDatabase(serverUrl(), target), MONEY_SQL), sourceMoney);
+    const problems = await checkTenantIsolation(withDatabase(serverUrl(), target, { name: TEST_APP_ROLE, password: TEST_APP_PASSWORD }), manifest);
     assert.deepEqual(problems, []);
     assert.equal(Object.keys(manifest.figures.tenant_payments).length, 2);
 
@@ -102,7 +95,7 @@ test('export → import restores every row, count and money total; a tampered ex
     const invariants = statements.filter((s) => /\bas violations_\w+/i.test(s.sql));
     assert.ok(invariants.length >= 5, 'the runbook lists its invariants');
     for (const { sql } of statements) {
-      const rows = await query<Record<string, unknown>>(urlFor(target), sql);
+      const rows = await query<Record<string, unknown>>(withDatabase(serverUrl(), target), sql);
       if (invariants.some((i) => i.sql === sql)) assert.deepEqual(Object.values(rows[0]!).map(Number), [0], sql);
     }
   });
@@ -112,7 +105,7 @@ test('export → import restores every row, count and money total; a tampered ex
     await cp(exportDir, dir, { recursive: true });
     await tamperAmount(dir);
     const target = await emptyDatabase(t);
-    await assert.rejects(importDatabase({ databaseUrl: urlFor(target), fromDir: dir }), (err: unknown) => {
+    await assert.rejects(importDatabase({ databaseUrl: withDatabase(serverUrl(), target), fromDir: dir }), (err: unknown) => {
       assert.ok(err instanceof ImportVerificationError);
       assert.match(err.message, /payments\.copy: checksum differs/);
       return true;
@@ -128,30 +121,30 @@ test('export → import restores every row, count and money total; a tampered ex
     entry.sha256 = createHash('sha256').update(await readFile(path.join(dir, entry.file))).digest('hex');
     await writeManifest(dir, forged);
     const target = await emptyDatabase(t);
-    await assert.rejects(importDatabase({ databaseUrl: urlFor(target), fromDir: dir }), (err: unknown) => {
+    await assert.rejects(importDatabase({ databaseUrl: withDatabase(serverUrl(), target), fromDir: dir }), (err: unknown) => {
       assert.ok(err instanceof ImportVerificationError);
       assert.match(err.message, /figures\.payments\.(usd|eur)\.amount: manifest "\d+", restored "\d+"/);
       return true;
     });
-    const left = await query<{ n: number }>(urlFor(target), 'select count(*)::int as n from payments');
+    const left = await query<{ n: number }>(withDatabase(serverUrl(), target), 'select count(*)::int as n from payments');
     assert.equal(left[0]!.n, 0, 'the failed load was rolled back');
   });
 
   await t.test('as a non-superuser owner (the RDS case): refused to disable triggers, restored with --keep-triggers', async (t) => {
     const role = `restore_owner_${randomBytes(4).toString('hex')}`;
     const name = `restore_${randomBytes(5).toString('hex')}`;
-    await query(urlFor('postgres'), `create role ${role} login password 'owner-pass' nosuperuser nobypassrls`);
-    await query(urlFor('postgres'), `create database ${name} owner ${role}`);
+    await query(withDatabase(serverUrl(), 'postgres'), `create role ${role} login password 'owner-pass' nosuperuser nobypassrls`);
+    await query(withDatabase(serverUrl(), 'postgres'), `create database ${name} owner ${role}`);
     t.after(async () => {
-      await query(urlFor('postgres'), `drop database if exists ${name} with (force)`);
-      await query(urlFor('postgres'), `drop role if exists ${role}`);
+      await query(withDatabase(serverUrl(), 'postgres'), `drop database if exists ${name} with (force)`);
+      await query(withDatabase(serverUrl(), 'postgres'), `drop role if exists ${role}`);
     });
-    const ownerUrl = urlFor(name, { name: role, password: 'owner-pass' });
+    const ownerUrl = withDatabase(serverUrl(), name, { name: role, password: 'owner-pass' });
     await assert.rejects(importDatabase({ databaseUrl: ownerUrl, fromDir: exportDir }), /may not set session_replication_role/);
     await importDatabase({ databaseUrl: ownerUrl, fromDir: exportDir, keepTriggers: true });
-    assert.deepEqual(await query(urlFor(name), COUNTS_SQL), sourceCounts);
-    assert.deepEqual(await query(urlFor(name), MONEY_SQL), sourceMoney);
-    const owners = await query<{ owner: string }>(urlFor(name), "select distinct tableowner as owner from pg_tables where schemaname = 'public'");
+    assert.deepEqual(await query(withDatabase(serverUrl(), name), COUNTS_SQL), sourceCounts);
+    assert.deepEqual(await query(withDatabase(serverUrl(), name), MONEY_SQL), sourceMoney);
+    const owners = await query<{ owner: string }>(withDatabase(serverUrl(), name), "select distinct tableowner as owner from pg_tables where schemaname = 'public'");
     assert.deepEqual(owners, [{ owner: role }]);
   });
 
