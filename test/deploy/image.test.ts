@@ -79,6 +79,14 @@ describe('deploy: the production image', () => {
     assert.doesNotMatch(runtime, /\btsx\b|\bsrc\b/, 'no TypeScript sources or tsx in the runtime stage');
   });
 
+  it('the runtime trusts the RDS certificate authorities, since the database URLs use sslmode=verify-full', () => {
+    const dockerfile = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+    const added = /^ADD (?:--chmod=\d+ )?https:\/\/truststore\.pki\.rds\.amazonaws\.com\/\S+\.pem (\S+)$/m.exec(runtime);
+    assert.ok(added, 'the runtime stage adds the RDS trust store bundle from AWS');
+    assert.match(runtime, new RegExp(`^ENV NODE_EXTRA_CA_CERTS=${added[1]!.replaceAll('.', '\\.')}$`, 'm'));
+  });
+
   it('the FROM parser is not fooled by an unpinned or non-LTS image', () => {
     const froms = resolvedFromLines('ARG B=node:20-bookworm-slim\nFROM ${B} AS a\nFROM node:23-bookworm-slim@sha256:' + 'a'.repeat(64) + ' AS b\n');
     assert.deepEqual(froms, [{ image: 'node:20-bookworm-slim', stage: 'a' }, { image: `node:23-bookworm-slim@sha256:${'a'.repeat(64)}`, stage: 'b' }]);
