@@ -19,7 +19,7 @@ import { warnLookupUnavailable } from './payment-outcomes.js';
 // twice, late or out of order all end in the same state, and a late return whose settlement notice was lost
 // still records the settlement first (succeeded → reversed, both in the history).
 //
-// Money view (docs/architecture.md §3.2): `amount_captured` is what the rail settled (the whole debit; ACH has no partial
+// Money view (docs/architecture.md §2.4): `amount_captured` is what the rail settled (the whole debit; ACH has no partial
 // settlement), `amount_reversed` what a return after settlement took back, `amount_settled` = captured − reversed.
 // A return after settlement always takes back the FULL debit, whatever was refunded before: refunds already sent
 // (credits are separate ACH entries the customer received) stay credited and stay in `amount_refunded`, so the

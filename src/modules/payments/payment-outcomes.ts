@@ -9,7 +9,7 @@ import { applyPaymentEvent, type CardPaymentEvent } from './payment-state.js';
 import { applyRefundEvent } from './refund-state.js';
 import { PAYMENT_STATUS_EVENT, recordPaymentEvent, recordRefundEvent } from './payment-resource.js';
 
-// Transaction 2 of the payment path (docs/architecture.md §3.1): a normalized processor outcome applied through the state
+// Transaction 2 of the payment path (docs/architecture.md §2.3): a normalized processor outcome applied through the state
 // machine, with the transition, the event and its webhooks, in one transaction. The API path and the reconciler
 // both come here, so an outcome means the same thing whoever learns it first; `completeAttempt` makes sure only
 // one of them applies it.
