@@ -55,7 +55,7 @@ export interface TestPlatform {
   database: DbHandle;
   logger: Logger;
   logs: LogCapture;
-  api: ApiRuntime & { url: string; close(): Promise<void> };
+  api: ApiRuntime & { url: string; metricsUrl: string; close(): Promise<void> };
   baseUrl: string;
   /** The processor role this platform talks to: the sandbox, or the local Stripe server when `processor: 'stripe'`. */
   sandboxUrl: string;

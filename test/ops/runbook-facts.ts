@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { TestPlatform } from '../helpers/platform.js';
 import { createTenant } from '../helpers/tenants.js';
+import type { Exposition } from './support/exposition.js';
 
 /** What the running code really exposes, to check runbook commands against. */
 export interface SystemFacts {
@@ -36,19 +37,13 @@ function addAll<K, V>(map: Map<K, Set<V>>, key: K, values: Iterable<V>): void {
   map.set(key, set);
 }
 
-/** Sample lines and `# TYPE` lines of a Prometheus text exposition. */
-export function parseExposition(text: string, into: Map<string, Set<string>>): void {
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) {
-      const [, name, kind] = type;
-      const names = kind === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : kind === 'summary' ? [name!, `${name}_count`, `${name}_sum`] : [name!];
-      for (const n of names) addAll(into, n, []);
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s/.exec(line);
-    if (sample) addAll(into, sample[1]!, [...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)].map((m) => m[1]!));
+/** Metric names (a family's `# TYPE` included, even before its first sample) and the label names of their samples. */
+export function exposedLabels(exposition: Exposition, into: Map<string, Set<string>>): void {
+  for (const [name, kind] of exposition.types) {
+    const names = kind === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : kind === 'summary' ? [name, `${name}_count`, `${name}_sum`] : [name];
+    for (const n of names) addAll(into, n, []);
   }
+  for (const sample of exposition.samples) addAll(into, sample.name, Object.keys(sample.labels));
 }
 
 /** Registered label names of every metric, including those with no sample yet (a labelled gauge nobody set). */

@@ -5,7 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { checkRunbook } from './runbook-check.js';
-import { collectLogFields, declaredLogKeys, exerciseLogs, parseExposition, registeredLabels, type SystemFacts } from './runbook-facts.js';
+import { collectLogFields, declaredLogKeys, exerciseLogs, exposedLabels, registeredLabels, type SystemFacts } from './runbook-facts.js';
+import { parseExposition } from './support/exposition.js';
 import { fencedBlocks, inlineCode, insightsFields, promQueries, shellLogFields, sqlStatements } from './runbook-extract.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -26,7 +27,7 @@ describe('runbook commands match the running system', () => {
     const metrics = new Map<string, Set<string>>();
     const scrape = await fetch(`${platform.baseUrl}/metrics`);
     assert.equal(scrape.status, 200);
-    parseExposition(await scrape.text(), metrics);
+    exposedLabels(parseExposition(await scrape.text()), metrics);
     await registeredLabels(platform, metrics);
     const logFields = new Map<string, Set<string>>();
     collectLogFields(platform.logs.records(), logFields);

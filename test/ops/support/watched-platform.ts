@@ -54,11 +54,9 @@ export async function startWatchedPlatform(
       url,
       labels: { namespace: NAMESPACE, job, pod: `nimbuspay-${job}-0`, instance: new URL(url).host },
     });
-    // startApi returns the metrics URL; TestPlatform's type leaves it out
-    const apiMetricsUrl = (platform.api as typeof platform.api & { metricsUrl: string }).metricsUrl;
     return {
       platform,
-      targets: [target(jobs.api, apiMetricsUrl), target(jobs.worker, `${worker.healthUrl!}/metrics`)],
+      targets: [target(jobs.api, platform.api.metricsUrl), target(jobs.worker, `${worker.healthUrl!}/metrics`)],
       workerProcessorLink: link,
       stopWorker,
       close,
