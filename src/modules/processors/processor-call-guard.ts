@@ -82,8 +82,8 @@ export function createCallGuard(options: CallGuardOptions, logger: Logger): Call
     },
   );
   // cockatiel moves from open to half-open only inside execute(). Callers ask circuitState() before writing
-  // anything and skip the call while it says open, so without this the circuit, once open, would never see the
-  // trial call that closes it again.
+  // anything and skip the call while it says open, so circuitState() must say half_open once the delay has
+  // passed, or the circuit, once open, would never see the trial call that closes it again.
   let openedAt = 0;
   breaker.onBreak(() => {
     openedAt = performance.now();
@@ -134,9 +134,17 @@ export function createCallGuard(options: CallGuardOptions, logger: Logger): Call
       return outcome;
     },
     circuitState() {
-      const state = toCircuitStateName(breaker.state);
-      if (state === 'open' && breaker.state === CircuitState.Open && performance.now() - openedAt >= halfOpenAfterMs) return 'half_open';
-      return state;
+      switch (breaker.state) {
+        case CircuitState.Closed:
+          return 'closed';
+        case CircuitState.Open:
+          return performance.now() - openedAt >= halfOpenAfterMs ? 'half_open' : 'open';
+        case CircuitState.HalfOpen:
+        case CircuitState.Isolated:
+          // cockatiel refuses every call but the trial in flight: a caller let through now would only be refused
+          // after it had written its payment.
+          return 'open';
+      }
     },
   };
 }

@@ -335,6 +335,11 @@ export interface PaymentProcessor {
   /** Current status of a debit, computed by the rail at query time (polling complements pushed notifications). */
   getBankDebit(debitReference: string): Promise<BankDebitQueryResult>;
   createBankCredit(request: CreateBankCreditRequest): Promise<BankCreditOutcome>;
+  /**
+   * Whether a call would be let through now, for callers that refuse work before writing anything: `open` while
+   * the circuit refuses calls (also while its one trial call is in flight), `half_open` once the next call would be
+   * that trial, `closed` otherwise.
+   */
   circuitState(): CircuitStateName;
 }
 
