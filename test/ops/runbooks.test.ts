@@ -43,7 +43,7 @@ describe('runbook commands match the running system', () => {
   });
   after(async () => {
     await db?.query('rollback').catch(() => {});
-    await db?.end();
+    await db?.end().catch(() => {});
     await platform?.close();
   });
 
