@@ -62,6 +62,15 @@ export const CONFIG_VARIABLES = [
   ['WORKER_POLL_INTERVAL_MS', '250', 'How often idle worker loops look for due work (the webhook delivery loop polls at least every 50 ms).'],
   ['IDEMPOTENCY_KEY_TTL_HOURS', '24', 'Idempotency keys are kept at least this long, then purged.'],
   ['EVENT_RETENTION_DAYS', '30', 'Events are kept this long, then purged.'],
+  ['REQUEST_LOG_RETENTION_DAYS', '14', 'The support request log (method, route, status, latency; never bodies) is kept this long, then purged.'],
+  ['STAFF_LOCAL_LOGIN', 'true', 'Allow staff to log in to the console with a local account (email, password and, outside development, TOTP).'],
+  ['STAFF_OIDC_ISSUER', '(unset: no SSO)', 'Issuer URL of the company identity provider for console SSO (OpenID Connect, authorization code + PKCE).'],
+  ['STAFF_OIDC_CLIENT_ID', '(unset)', 'OAuth client id of the console at the identity provider. Required with STAFF_OIDC_ISSUER.'],
+  ['STAFF_OIDC_CLIENT_SECRET', '(unset)', 'OAuth client secret of the console at the identity provider. Required with STAFF_OIDC_ISSUER.'],
+  ['STAFF_OIDC_ROLES_CLAIM', 'nimbuspay_roles', 'ID token / userinfo claim listing the person\'s groups or roles.'],
+  ['STAFF_OIDC_ROLE_MAP', '(unset: claim values are role names)', 'Comma-separated `group=role` pairs mapping the claim\'s values to support_agent, support_operator or platform_admin; the highest role wins.'],
+  ['LOGS_INSIGHTS_LOG_GROUP', '(unset)', 'CloudWatch log group of the application logs; when set, the support timeline links each request id to a Logs Insights query.'],
+  ['AWS_REGION', '(unset)', 'AWS region of LOGS_INSIGHTS_LOG_GROUP.'],
   ['WEBHOOK_RETRY_SCHEDULE_MS', '5000,300000,…,86400000', 'Delays after the first delivery attempt (±20% jitter); then the delivery fails.'],
   ['WEBHOOK_TIMEOUT_MS', '15000', 'Timeout of one webhook delivery request.'],
   ['WEBHOOK_DISABLE_AFTER_MS', '432000000 (5 days)', 'An endpoint failing continuously this long is disabled.'],
@@ -117,6 +126,15 @@ const ConfigSchema = Type.Object({
   workerPollIntervalMs: Type.Integer({ minimum: 1 }),
   idempotencyKeyTtlHours: Type.Integer({ minimum: 24 }),
   eventRetentionDays: Type.Integer({ minimum: 1 }),
+  requestLogRetentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  staffLocalLogin: Type.Boolean(),
+  staffOidcIssuer: Type.Optional(Type.String({ pattern: '^https?://' })),
+  staffOidcClientId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  staffOidcClientSecret: Type.Optional(Type.String({ minLength: 1 })),
+  staffOidcRolesClaim: Type.String({ minLength: 1, maxLength: 255 }),
+  staffOidcRoleMap: Type.Record(Type.String(), Type.Union([Type.Literal('support_agent'), Type.Literal('support_operator'), Type.Literal('platform_admin')])),
+  logsInsightsLogGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  awsRegion: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]$' })),
   webhookRetryScheduleMs: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1 }),
   webhookTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
   webhookDisableAfterMs: Type.Integer({ minimum: 1 }),
@@ -259,6 +277,15 @@ export function loadConfig(env: EnvSource): Config {
     workerPollIntervalMs: num('WORKER_POLL_INTERVAL_MS', 250),
     idempotencyKeyTtlHours: num('IDEMPOTENCY_KEY_TTL_HOURS', 24),
     eventRetentionDays: num('EVENT_RETENTION_DAYS', 30),
+    requestLogRetentionDays: num('REQUEST_LOG_RETENTION_DAYS', 14),
+    staffLocalLogin: bool(get('STAFF_LOCAL_LOGIN'), true, 'STAFF_LOCAL_LOGIN', problems),
+    ...(get('STAFF_OIDC_ISSUER') ? { staffOidcIssuer: get('STAFF_OIDC_ISSUER')!.replace(/\/+$/, '') } : {}),
+    ...(get('STAFF_OIDC_CLIENT_ID') ? { staffOidcClientId: get('STAFF_OIDC_CLIENT_ID') } : {}),
+    ...(get('STAFF_OIDC_CLIENT_SECRET') ? { staffOidcClientSecret: get('STAFF_OIDC_CLIENT_SECRET') } : {}),
+    staffOidcRolesClaim: get('STAFF_OIDC_ROLES_CLAIM') ?? 'nimbuspay_roles',
+    staffOidcRoleMap: roleMap(get('STAFF_OIDC_ROLE_MAP'), problems),
+    ...(get('LOGS_INSIGHTS_LOG_GROUP') ? { logsInsightsLogGroup: get('LOGS_INSIGHTS_LOG_GROUP') } : {}),
+    ...(get('AWS_REGION') ? { awsRegion: get('AWS_REGION') } : {}),
     webhookRetryScheduleMs: get('WEBHOOK_RETRY_SCHEDULE_MS')
       ? intList(get('WEBHOOK_RETRY_SCHEDULE_MS')!)
       : DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
@@ -276,6 +303,7 @@ export function loadConfig(env: EnvSource): Config {
     problems.push(`${configNameForPath(err.path)}: ${err.message} (got ${shown})`);
   }
   if (resolvedEnv === 'production') problems.push(...productionProblems(candidate));
+  problems.push(...staffLoginProblems(candidate));
   problems.push(...stripeProblems(candidate));
   if (candidate.masterKey !== undefined && Buffer.from(candidate.masterKey, 'base64').length !== 32) {
     problems.push('NIMBUSPAY_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
@@ -314,6 +342,31 @@ function productionProblems(c: {
   return p;
 }
 
+/** `group=role,group=role`; an unknown role is a configuration error, not a silently powerless mapping. */
+function roleMap(raw: string | undefined, problems: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.lastIndexOf('=');
+    const group = pair.slice(0, eq).trim();
+    const role = pair.slice(eq + 1).trim();
+    if (eq <= 0 || !['support_agent', 'support_operator', 'platform_admin'].includes(role)) {
+      problems.push(`STAFF_OIDC_ROLE_MAP: "${pair}" is not group=support_agent|support_operator|platform_admin`);
+      continue;
+    }
+    map[group] = role;
+  }
+  return map;
+}
+
+function staffLoginProblems(c: { staffOidcIssuer?: string | undefined; staffOidcClientId?: string | undefined; staffOidcClientSecret?: string | undefined; logsInsightsLogGroup?: string | undefined; awsRegion?: string | undefined }): string[] {
+  const p: string[] = [];
+  if (c.staffOidcIssuer && (!c.staffOidcClientId || !c.staffOidcClientSecret)) {
+    p.push('STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET are required with STAFF_OIDC_ISSUER');
+  }
+  if (c.logsInsightsLogGroup && !c.awsRegion) p.push('AWS_REGION is required with LOGS_INSIGHTS_LOG_GROUP');
+  return p;
+}
+
 /**
  * A Stripe key says which world it moves money in: a test key in production would take no real payments, a live key
  * anywhere else would take real ones from a development or staging machine.
@@ -334,7 +387,7 @@ function stripeProblems(c: { env: Environment; processor: string; stripeSecretKe
 
 /** Settings whose values never appear in an error message. */
 const SECRET_PATHS: ReadonlySet<string> = new Set([
-  '/masterKey', '/adminClientSecret', '/processorNotificationSecret', '/stripeSecretKey', '/stripeWebhookSecrets',
+  '/masterKey', '/adminClientSecret', '/processorNotificationSecret', '/stripeSecretKey', '/stripeWebhookSecrets', '/staffOidcClientSecret',
 ]);
 
 const PATH_TO_VAR: Record<string, string> = {

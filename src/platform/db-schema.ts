@@ -24,16 +24,95 @@ export interface TenantsTable {
   created_at: Timestamp;
 }
 
+export type StaffRole = 'support_agent' | 'support_operator' | 'platform_admin';
+export type AuditActorType = 'client' | 'staff';
+
 export interface AuditLogTable {
   id: string;
-  actor_client_id: string;
+  actor_type: AuditActorType;
+  /** an API client id or a staff user id (`stf_…`), as actor_type says */
+  actor_id: string;
   tenant_id: string | null;
   action: string;
   target_id: string | null;
   reason: string | null;
   details: Json<Record<string, unknown>>;
   request_id: string | null;
+  before: ColumnType<unknown, string | null | undefined, string | null>;
+  after: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Timestamp;
+}
+
+export interface StaffUsersTable {
+  id: string;
+  email: string;
+  display_name: string;
+  role: StaffRole;
+  status: Generated<'active' | 'disabled'>;
+  password_hash: string | null;
+  totp_secret_enc: string | null;
+  totp_last_step: ColumnType<bigint | null, bigint | number | null | undefined, bigint | number | null>;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  created_at: Timestamp;
+  last_login_at: NullableTimestamp;
+}
+
+export interface StaffSessionsTable {
+  id: string;
+  token_hash: string;
+  staff_id: string;
+  auth_method: 'password' | 'oidc';
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  idle_expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface StaffOidcFlowsTable {
+  state_hash: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface ApiRequestsTable {
+  id: Generated<bigint>;
+  request_id: string;
+  tenant_id: string | null;
+  client_id: string | null;
+  staff_id: string | null;
+  method: string;
+  route: string;
+  status_code: number;
+  latency_ms: number;
+  error_code: string | null;
+  object_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface SupportNotesTable {
+  id: string;
+  tenant_id: string;
+  payment_id: string;
+  author_type: AuditActorType;
+  author_id: string;
+  body: string;
+  created_at: Timestamp;
+}
+
+export interface WorkerHeartbeatsTable {
+  worker_id: string;
+  hostname: string;
+  started_at: Timestamp;
+  last_beat_at: Timestamp;
 }
 
 export interface ApiClientsTable {
@@ -266,4 +345,10 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  staff_users: StaffUsersTable;
+  staff_sessions: StaffSessionsTable;
+  staff_oidc_flows: StaffOidcFlowsTable;
+  api_requests: ApiRequestsTable;
+  support_notes: SupportNotesTable;
+  worker_heartbeats: WorkerHeartbeatsTable;
 }

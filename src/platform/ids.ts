@@ -14,6 +14,9 @@ export const ID_PREFIXES = {
   request: 'req',
   signingKey: 'key',
   audit: 'aud',
+  staffUser: 'stf',
+  staffSession: 'ses',
+  supportNote: 'not',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -131,6 +131,6 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
       || (tenantId !== undefined && typeof tenantId !== 'string')) {
       throw invalidToken('claims are malformed');
     }
-    return { clientId, tenantId: (tenantId as string | undefined) ?? null, scopes: new Set(scope.split(' ').filter(Boolean)), tokenId: jti };
+    return { clientId, tenantId: (tenantId as string | undefined) ?? null, scopes: new Set(scope.split(' ').filter(Boolean)), tokenId: jti, actor: { type: 'client', id: clientId } };
   };
 }

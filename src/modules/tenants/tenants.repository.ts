@@ -86,7 +86,7 @@ export async function upsertPlatformClient(tx: Tx, row: { id: string; name: stri
 
 export async function insertAudit(
   tx: Tx,
-  row: { id: string; actor_client_id: string; tenant_id: string | null; action: string; target_id: string | null; reason: string | null; details: Record<string, unknown>; request_id: string | null },
+  row: { id: string; actor_type: 'client' | 'staff'; actor_id: string; tenant_id: string | null; action: string; target_id: string | null; reason: string | null; details: Record<string, unknown>; request_id: string | null },
 ): Promise<void> {
   await tx.insertInto('audit_log').values({ ...row, details: JSON.stringify(row.details) }).execute();
 }

@@ -158,7 +158,8 @@ export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clie
 function audit(actor: Actor, tenantId: string | null, action: string, targetId: string | null, details: Record<string, unknown>) {
   return {
     id: newId('audit'),
-    actor_client_id: actor.auth.clientId,
+    actor_type: actor.auth.actor.type,
+    actor_id: actor.auth.actor.id,
     tenant_id: tenantId,
     action,
     target_id: targetId,

@@ -190,6 +190,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         servers: [{ url: options.publicUrl }],
         components: {
           securitySchemes: {
+            staffSession: {
+              type: 'apiKey',
+              in: 'cookie',
+              name: '__Host-nimbuspay_session',
+              description: 'Support console session (staff only), set by /v1/staff/login or SSO; `nimbuspay_session` in development. '
+                + 'State-changing calls also need the session\'s CSRF token in the X-CSRF-Token header.',
+            },
             oauth2: {
               type: 'oauth2',
               description: 'OAuth 2.0 client credentials (RFC 6749 §4.4); access tokens are JWTs (RFC 9068).',

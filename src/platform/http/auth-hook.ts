@@ -1,8 +1,15 @@
 import { AppError } from '../errors.js';
 import type { HttpApp } from './app.js';
-import type { AuthContext } from './scopes.js';
+import type { FastifyRequest } from 'fastify';
+import { acceptsStaffSession, type AuthContext } from './scopes.js';
 
 export type AccessTokenVerifier = (token: string) => Promise<AuthContext>;
+
+/**
+ * Authenticates a support console session from the request's cookie. Answers undefined when the request carries
+ * no session cookie; throws (session expired, CSRF token missing on a state-changing call…) when it carries a bad one.
+ */
+export type StaffSessionAuthenticator = (request: FastifyRequest) => Promise<AuthContext | undefined>;
 
 const REALM = 'Bearer realm="nimbuspay"';
 const MAX_TOKEN_LENGTH = 8192;
@@ -30,7 +37,7 @@ function routeScope(security: unknown): string | undefined {
  * Every /v1 route must declare a scope (routeSecurity) or `config.public: true`; the app refuses to start otherwise,
  * so a forgotten declaration cannot silently expose a route.
  */
-export function registerAuthHook(app: HttpApp, verify: AccessTokenVerifier): void {
+export function registerAuthHook(app: HttpApp, verify: AccessTokenVerifier, staffSession?: StaffSessionAuthenticator): void {
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/')) return;
     const scope = routeScope(route.schema?.security);
@@ -43,22 +50,35 @@ export function registerAuthHook(app: HttpApp, verify: AccessTokenVerifier): voi
     const scope = routeScope(request.routeOptions.schema?.security);
     if (!scope) return;
     const header = request.headers.authorization;
-    if (header === undefined || header === '') throw authenticationRequired();
+    if (header === undefined || header === '') {
+      // A bearer token always wins; a console session is looked at only on routes that accept one.
+      const session = staffSession && acceptsStaffSession(request.routeOptions.schema?.security) ? await staffSession(request) : undefined;
+      if (!session) throw authenticationRequired();
+      authorize(request, session, scope);
+      return;
+    }
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
     if (!match || !match[1]) {
       if (!/^Bearer\s/i.test(header)) throw authenticationRequired();
       throw invalidToken('malformed bearer token');
     }
     if (match[1].length > MAX_TOKEN_LENGTH) throw invalidToken('token too large');
-    const auth = await verify(match[1]);
-    request.auth = auth;
-    request.log = request.log.child({ client_id: auth.clientId, ...(auth.tenantId ? { tenant_id: auth.tenantId } : {}) });
-    if (!auth.scopes.has(scope)) {
-      throw new AppError('insufficient_scope', `This request requires the '${scope}' scope.`, {
-        headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"` },
-      });
-    }
+    authorize(request, await verify(match[1]), scope);
   });
+}
+
+function authorize(request: FastifyRequest, auth: AuthContext, scope: string): void {
+  request.auth = auth;
+  request.log = request.log.child({
+    client_id: auth.clientId,
+    ...(auth.tenantId ? { tenant_id: auth.tenantId } : {}),
+    ...(auth.actor.type === 'staff' ? { staff_id: auth.actor.id, staff_session_id: auth.actor.sessionId } : {}),
+  });
+  if (!auth.scopes.has(scope)) {
+    throw new AppError('insufficient_scope', `This request requires the '${scope}' scope.`, {
+      headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"` },
+    });
+  }
 }
 
 /** The tenant of a tenant-scoped route; platform tokens cannot act on tenant routes. */
