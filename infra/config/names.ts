@@ -46,6 +46,8 @@ export function appSecretSpecs(config: EnvironmentConfig): AppSecretSpec[] {
   const appProperties = ['DATABASE_URL', 'NIMBUSPAY_MASTER_KEY', 'NIMBUSPAY_ADMIN_CLIENT_SECRET'];
   if (config.processor === 'sandbox') appProperties.push('PROCESSOR_NOTIFICATION_SECRET');
   else appProperties.push('STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRETS');
+  // Staging and production staff sign in to the support console through the company IdP (deploy/k8s overlays).
+  if (env !== 'development') appProperties.push('STAFF_OIDC_CLIENT_SECRET');
   const specs: AppSecretSpec[] = [
     { name: `nimbuspay/${env}/app`, properties: appProperties },
     { name: `nimbuspay/${env}/migrate`, properties: ['MIGRATION_DATABASE_URL'] },

@@ -74,3 +74,19 @@ test('bad values are reported by variable name, all at once', () => {
 test('a master key must decode to 32 bytes', () => {
   assert.ok(problemsOf({ NIMBUSPAY_MASTER_KEY: 'c2hvcnQ=' }).some((p) => p.includes('32 bytes')));
 });
+
+test('staff SSO: the client id and secret come with the issuer, https in production, and local login off needs SSO', () => {
+  assert.match(problemsOf({ STAFF_OIDC_ISSUER: 'http://127.0.0.1:4000' }).join('\n'), /STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET are required/);
+  assert.match(problemsOf({ STAFF_LOCAL_LOGIN: 'false' }).join('\n'), /nobody can sign in to the support console/);
+  const sso = { STAFF_OIDC_ISSUER: 'http://idp.example', STAFF_OIDC_CLIENT_ID: 'console', STAFF_OIDC_CLIENT_SECRET: 'idp-secret-value' };
+  assert.ok(problemsOf({ ...productionEnv, ...sso }).includes('STAFF_OIDC_ISSUER must be https in production (got "http://idp.example")'));
+  const secretShown = problemsOf({ ...sso, STAFF_OIDC_CLIENT_SECRET: '' , STAFF_OIDC_CLIENT_ID: '' }).join('\n');
+  assert.doesNotMatch(secretShown, /idp-secret-value/);
+});
+
+test('staff SSO role map: group=role pairs, an unknown role is refused rather than mapped to nothing', () => {
+  const config = loadConfig({ STAFF_OIDC_ROLE_MAP: 'support=support_agent, ops=support_operator,admins=platform_admin' });
+  assert.deepEqual(config.staffOidcRoleMap, { support: 'support_agent', ops: 'support_operator', admins: 'platform_admin' });
+  assert.match(problemsOf({ STAFF_OIDC_ROLE_MAP: 'support=superuser' }).join('\n'), /STAFF_OIDC_ROLE_MAP: "support=superuser"/);
+  assert.match(problemsOf({ LOGS_INSIGHTS_LOG_GROUP: '/nimbuspay/x/application' }).join('\n'), /AWS_REGION is required/);
+});

@@ -303,7 +303,7 @@ export function loadConfig(env: EnvSource): Config {
     problems.push(`${configNameForPath(err.path)}: ${err.message} (got ${shown})`);
   }
   if (resolvedEnv === 'production') problems.push(...productionProblems(candidate));
-  problems.push(...staffLoginProblems(candidate));
+  problems.push(...staffLoginProblems(candidate, resolvedEnv));
   problems.push(...stripeProblems(candidate));
   if (candidate.masterKey !== undefined && Buffer.from(candidate.masterKey, 'base64').length !== 32) {
     problems.push('NIMBUSPAY_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
@@ -358,8 +358,16 @@ function roleMap(raw: string | undefined, problems: string[]): Record<string, st
   return map;
 }
 
-function staffLoginProblems(c: { staffOidcIssuer?: string | undefined; staffOidcClientId?: string | undefined; staffOidcClientSecret?: string | undefined; logsInsightsLogGroup?: string | undefined; awsRegion?: string | undefined }): string[] {
+function staffLoginProblems(
+  c: { staffLocalLogin: boolean; staffOidcIssuer?: string | undefined; staffOidcClientId?: string | undefined; staffOidcClientSecret?: string | undefined; logsInsightsLogGroup?: string | undefined; awsRegion?: string | undefined },
+  env: Environment,
+): string[] {
   const p: string[] = [];
+  if (!c.staffLocalLogin && !c.staffOidcIssuer) p.push('STAFF_LOCAL_LOGIN=false needs STAFF_OIDC_ISSUER: otherwise nobody can sign in to the support console');
+  // The authorization code and the ID token travel between the API and the IdP: never in clear outside a laptop.
+  if (env === 'production' && c.staffOidcIssuer && !c.staffOidcIssuer.startsWith('https://')) {
+    p.push(`STAFF_OIDC_ISSUER must be https in production (got "${c.staffOidcIssuer}")`);
+  }
   if (c.staffOidcIssuer && (!c.staffOidcClientId || !c.staffOidcClientSecret)) {
     p.push('STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET are required with STAFF_OIDC_ISSUER');
   }
