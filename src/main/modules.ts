@@ -19,6 +19,8 @@ import {
 } from '../modules/payments/index.js';
 import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
+import fastifyCookie from '@fastify/cookie';
+import { createOidcClient, createStaffSessionAuthenticator, registerStaffRoutes, staffPurgeJob, type StaffDeps } from '../modules/staff/index.js';
 
 export interface ModuleDeps {
   config: Config;
@@ -125,7 +127,10 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   const keys = createKeyCache({ db, keyRing, life, logger, cacheTtlMs: life.signingCacheTtlMs });
   const settings = { issuer: config.issuerUrl, audience: config.audience, ttlSeconds: config.accessTokenTtlSeconds };
 
-  registerAuthHook(app, createAccessTokenVerifier(keys, settings));
+  const staff: StaffDeps = { db, keyRing, config, now: () => new Date() };
+  await app.register(fastifyCookie);
+  registerAuthHook(app, createAccessTokenVerifier(keys, settings), createStaffSessionAuthenticator(staff));
+  registerStaffRoutes(app, { ...staff, logger, oidc: createOidcClient(staff) });
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
   registerTenantRoutes(app, { db });
   const processor = createProcessor(config, logger, metrics);
@@ -160,6 +165,7 @@ export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Prom
       { name: 'purge-idempotency-keys', idleDelayMs: 60_000, runOnce: () => purgeIdempotencyKeys(deps.db, deps.config.idempotencyKeyTtlHours) },
       ...webhooks.jobs,
       eventPurgeJob(deps),
+      staffPurgeJob(deps),
     ],
     async close() {
       await webhooks.close();

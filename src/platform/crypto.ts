@@ -2,7 +2,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt, timing
 import { Secret } from './secret.js';
 
 /** Purposes of keys derived from NIMBUSPAY_MASTER_KEY; one key per purpose, so no key is used for two things. */
-export type KeyPurpose = 'signing-keys' | 'webhook-secrets' | 'card-fingerprint' | 'bank-fingerprint' | 'idempotency-fingerprint' | 'bank-account-number';
+export type KeyPurpose = 'signing-keys' | 'webhook-secrets' | 'card-fingerprint' | 'bank-fingerprint' | 'idempotency-fingerprint' | 'bank-account-number'
+  | 'staff-totp' | 'staff-csrf';
 
 export interface KeyRing {
   /** AES-256-GCM encryption of a secret at rest, bound to its purpose */
