@@ -6,6 +6,7 @@ import { createHttpApp, drainHandlers, type HttpApp } from '../platform/http/app
 import { registerHealthRoutes, registerMetricsRoute, type ReadinessState } from '../platform/http/health-routes.js';
 import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
+import { registerConsole } from './console-static.js';
 
 export interface ApiRuntime {
   app: HttpApp;
@@ -38,6 +39,7 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const services = await registerModules(app, { config, logger, db: database.db, metrics });
+  await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };
 }

@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'react';
+import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Link } from 'react-router';
+import type { ListResponse } from '../api';
+import type { AuditEntry } from '../types';
+import { useApi, useUrlFilters } from '../hooks';
+import { dateTime, toUnixSeconds } from '../format';
+import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { TenantLink } from '../components/links';
+import { JsonView } from '../components/json-view';
+import { Pager } from '../components/pager';
+
+const FILTERS = ['actor', 'action', 'tenant', 'target', 'created_gte', 'created_lte'] as const;
+
+function AuditFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
+  const [draft, setDraft] = useState<Record<string, string>>(values);
+  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
+  const field = (key: (typeof FILTERS)[number]) => ({
+    value: draft[key] ?? '',
+    onChange: (e: React.ChangeEvent<HTMLInputElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
+  });
+  return (
+    <form aria-label="Audit filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
+      <SimpleGrid cols={{ base: 2, md: 3 }} spacing="sm">
+        <TextInput label="Actor" placeholder="stf_… or client id" {...field('actor')} />
+        <TextInput label="Action" placeholder="support.webhook_delivery.retry" {...field('action')} />
+        <TextInput label="Tenant" placeholder="ten_…" {...field('tenant')} />
+        <TextInput label="Target" placeholder="pay_…, whd_…, we_…" {...field('target')} />
+        <TextInput label="From (UTC)" type="datetime-local" {...field('created_gte')} />
+        <TextInput label="To (UTC)" type="datetime-local" {...field('created_lte')} />
+      </SimpleGrid>
+      <Group justify="flex-end" mt="sm">
+        <Button variant="default" onClick={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))}>Clear</Button>
+        <Button type="submit">Apply filters</Button>
+      </Group>
+    </form>
+  );
+}
+
+function targetLink(id: string): string {
+  if (id.startsWith('pay_')) return `/payments/${encodeURIComponent(id)}`;
+  if (id.startsWith('whd_')) return `/webhooks/deliveries/${encodeURIComponent(id)}`;
+  if (id.startsWith('we_')) return `/webhooks?endpoint=${encodeURIComponent(id)}`;
+  if (id.startsWith('ten_')) return `/tenants/${encodeURIComponent(id)}`;
+  return `/search?q=${encodeURIComponent(id)}`;
+}
+
+export function AuditPage() {
+  const { values, set, cursor } = useUrlFilters(FILTERS);
+  const list = useApi<ListResponse<AuditEntry>>('/v1/support/audit_log', {
+    actor: values.actor || undefined,
+    action: values.action || undefined,
+    tenant: values.tenant || undefined,
+    target: values.target || undefined,
+    'created[gte]': toUnixSeconds(values.created_gte),
+    'created[lte]': toUnixSeconds(values.created_lte),
+    limit: '20',
+    ...cursor,
+  });
+  return (
+    <Stack>
+      <Title order={2}>Audit log</Title>
+      <Paper withBorder p="md">
+        <Stack>
+          <AuditFilters values={values} onApply={(v) => set(v)} />
+          {list.loading && <LoadingBlock label="Loading audit log…" />}
+          {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
+          {list.data && list.data.data.length === 0 && <EmptyRow>No audit entries match these filters.</EmptyRow>}
+          {list.data && list.data.data.length > 0 && (
+            <>
+              <Table aria-label="Audit entries" verticalSpacing="sm">
+                <Table.Thead>
+                  <Table.Tr><Table.Th>Time</Table.Th><Table.Th>Actor</Table.Th><Table.Th>Action</Table.Th><Table.Th>Target</Table.Th><Table.Th>Reason</Table.Th><Table.Th>Before</Table.Th><Table.Th>After</Table.Th></Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {list.data.data.map((a) => (
+                    <Table.Tr key={a.id} style={{ verticalAlign: 'top' }}>
+                      <Table.Td><Text size="xs">{dateTime(a.created_at)}</Text>{a.request_id && <Anchor component={Link} size="xs" ff="monospace" to={`/requests?request_id=${encodeURIComponent(a.request_id)}`}>{a.request_id}</Anchor>}</Table.Td>
+                      <Table.Td><Badge size="xs" variant="light">{a.actor_type}</Badge><Text size="xs" ff="monospace">{a.actor_id}</Text></Table.Td>
+                      <Table.Td><Text size="sm" ff="monospace">{a.action}</Text>{a.tenant_id && <TenantLink id={a.tenant_id} />}</Table.Td>
+                      <Table.Td>{a.target_id ? <Anchor component={Link} to={targetLink(a.target_id)} ff="monospace" size="xs">{a.target_id}</Anchor> : '—'}</Table.Td>
+                      <Table.Td><Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>{a.reason ?? '—'}</Text></Table.Td>
+                      <Table.Td style={{ maxWidth: 280 }}><JsonView value={a.before} label="Before" /></Table.Td>
+                      <Table.Td style={{ maxWidth: 280 }}>
+                        <JsonView value={a.after} label="After" />
+                        {a.details !== null && a.details !== undefined && <JsonView value={a.details} label="Details" />}
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+              <Pager data={list.data.data} hasMore={list.data.has_more} cursor={cursor} onChange={(c) => set(c, { keepCursor: true })} />
+            </>
+          )}
+        </Stack>
+      </Paper>
+    </Stack>
+  );
+}

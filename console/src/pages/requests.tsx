@@ -1,0 +1,105 @@
+import { useEffect, useState } from 'react';
+import { Anchor, Badge, Button, Group, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Link } from 'react-router';
+import type { ListResponse } from '../api';
+import type { RequestLogEntry } from '../types';
+import { useApi, useUrlFilters } from '../hooks';
+import { dateTime, statusClassColor, toUnixSeconds } from '../format';
+import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { TenantLink } from '../components/links';
+import { Pager } from '../components/pager';
+
+const FILTERS = ['tenant', 'route', 'method', 'status_class', 'request_id', 'object_id', 'created_gte', 'created_lte'] as const;
+
+function objectLink(id: string) {
+  if (id.startsWith('pay_')) return `/payments/${encodeURIComponent(id)}`;
+  if (id.startsWith('whd_')) return `/webhooks/deliveries/${encodeURIComponent(id)}`;
+  if (id.startsWith('ten_')) return `/tenants/${encodeURIComponent(id)}`;
+  return `/search?q=${encodeURIComponent(id)}`;
+}
+
+function RequestFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
+  const [draft, setDraft] = useState<Record<string, string>>(values);
+  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
+  const field = (key: (typeof FILTERS)[number]) => ({
+    value: draft[key] ?? '',
+    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
+  });
+  return (
+    <form aria-label="Request filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
+      <SimpleGrid cols={{ base: 2, md: 4 }} spacing="sm">
+        <TextInput label="Request id" {...field('request_id')} />
+        <TextInput label="Tenant" placeholder="ten_…" {...field('tenant')} />
+        <TextInput label="Route" placeholder="/v1/payments/:id" {...field('route')} />
+        <NativeSelect label="Method" data={[{ value: '', label: 'any' }, 'GET', 'POST', 'PUT', 'PATCH', 'DELETE']} {...field('method')} />
+        <NativeSelect label="Status class" data={[{ value: '', label: 'any' }, '2xx', '3xx', '4xx', '5xx']} {...field('status_class')} />
+        <TextInput label="Object id" placeholder="pay_…" {...field('object_id')} />
+        <TextInput label="From (UTC)" type="datetime-local" {...field('created_gte')} />
+        <TextInput label="To (UTC)" type="datetime-local" {...field('created_lte')} />
+      </SimpleGrid>
+      <Group justify="flex-end" mt="sm">
+        <Button variant="default" onClick={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))}>Clear</Button>
+        <Button type="submit">Apply filters</Button>
+      </Group>
+    </form>
+  );
+}
+
+export function RequestsPage() {
+  const { values, set, cursor } = useUrlFilters(FILTERS);
+  const list = useApi<ListResponse<RequestLogEntry>>('/v1/support/requests', {
+    tenant: values.tenant || undefined,
+    route: values.route || undefined,
+    method: values.method || undefined,
+    status_class: values.status_class || undefined,
+    request_id: values.request_id || undefined,
+    object_id: values.object_id || undefined,
+    'created[gte]': toUnixSeconds(values.created_gte),
+    'created[lte]': toUnixSeconds(values.created_lte),
+    limit: '50',
+    ...cursor,
+  });
+  return (
+    <Stack>
+      <Title order={2}>Request log</Title>
+      <Paper withBorder p="md">
+        <Stack>
+          <RequestFilters values={values} onApply={(v) => set(v)} />
+          {list.loading && <LoadingBlock label="Loading requests…" />}
+          {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
+          {list.data && list.data.data.length === 0 && <EmptyRow>No requests match these filters.</EmptyRow>}
+          {list.data && list.data.data.length > 0 && (
+            <>
+              <Table striped highlightOnHover aria-label="Requests">
+                <Table.Thead>
+                  <Table.Tr><Table.Th>Time</Table.Th><Table.Th>Request id</Table.Th><Table.Th>Request</Table.Th><Table.Th>Status</Table.Th><Table.Th>Latency</Table.Th><Table.Th>Tenant / caller</Table.Th><Table.Th>Object</Table.Th><Table.Th>Logs</Table.Th></Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {list.data.data.map((r) => (
+                    <Table.Tr key={r.id}>
+                      <Table.Td><Text size="xs">{dateTime(r.created_at)}</Text></Table.Td>
+                      <Table.Td><Anchor component={Link} to={`/requests?request_id=${encodeURIComponent(r.request_id)}`} ff="monospace" size="xs">{r.request_id}</Anchor></Table.Td>
+                      <Table.Td><Text size="sm" ff="monospace">{r.method} {r.route}</Text></Table.Td>
+                      <Table.Td>
+                        <Badge color={statusClassColor(r.status_code)} variant="light">{r.status_code}</Badge>
+                        {r.error_code && <Text size="xs" c="red">{r.error_code}</Text>}
+                      </Table.Td>
+                      <Table.Td><Text size="sm">{r.latency_ms} ms</Text></Table.Td>
+                      <Table.Td>
+                        <TenantLink id={r.tenant_id} />
+                        <Text size="xs" c="dimmed" ff="monospace">{r.client_id ?? r.staff_id ?? ''}</Text>
+                      </Table.Td>
+                      <Table.Td>{r.object_id ? <Anchor component={Link} to={objectLink(r.object_id)} ff="monospace" size="xs">{r.object_id}</Anchor> : '—'}</Table.Td>
+                      <Table.Td>{r.logs_insights_url ? <Anchor href={r.logs_insights_url} target="_blank" rel="noreferrer noopener" size="xs">Logs Insights ↗</Anchor> : '—'}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+              <Pager data={list.data.data} hasMore={list.data.has_more} cursor={cursor} onChange={(c) => set(c, { keepCursor: true })} />
+            </>
+          )}
+        </Stack>
+      </Paper>
+    </Stack>
+  );
+}
