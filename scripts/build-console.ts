@@ -9,7 +9,8 @@
  * half-written build, and a build that fails leaves the previous one in place.
  */
 import { spawn } from 'node:child_process';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -71,13 +72,44 @@ export async function buildConsole(): Promise<void> {
   }
 }
 
-/** Builds when stale; returns whether it built. The console e2e test uses this too. */
+const LOCK = path.join(CONSOLE_DIR, '.build-lock');
+const LOCK_STALE_MS = 5 * 60_000;
+
+/**
+ * One build at a time across processes (test files run in parallel, `npm start` may run beside them): a lock
+ * directory, since mkdir either creates it or fails. A lock older than any build is left over from a killed one.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_STALE_MS;
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (await stat(LOCK).then((s) => s.mtimeMs, () => Date.now()));
+      if (age > LOCK_STALE_MS || Date.now() > deadline) await rm(LOCK, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(LOCK, { recursive: true, force: true });
+  }
+}
+
+/** Builds when stale; returns whether it built. The console tests use this too. */
 export async function ensureConsoleBuilt(log: (line: string) => void = () => {}): Promise<boolean> {
-  const reason = await consoleBuildStaleness();
-  if (!reason) return false;
-  log(`building the support console (${reason})…`);
-  await buildConsole();
-  return true;
+  if (!(await consoleBuildStaleness())) return false;
+  return withBuildLock(async () => {
+    // another process may have built it while this one waited for the lock
+    const reason = await consoleBuildStaleness();
+    if (!reason) return false;
+    log(`building the support console (${reason})…`);
+    await buildConsole();
+    return true;
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
@@ -89,7 +121,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
       const built = await ensureConsoleBuilt(log);
       if (built) log(`support console built in ${Date.now() - started} ms (console/dist)`);
     } else {
-      await buildConsole();
+      await withBuildLock(buildConsole);
       log(`support console built in ${Date.now() - started} ms (console/dist)`);
     }
   } catch (error) {

@@ -24,7 +24,7 @@ export function dateTime(iso: string | null | undefined): string {
 
 export function statusColor(status: string): string {
   switch (status) {
-    case 'succeeded': case 'settled': case 'enabled': case 'closed': case 'ok': case 'active':
+    case 'succeeded': case 'delivered': case 'settled': case 'enabled': case 'closed': case 'ok': case 'active':
       return 'green';
     case 'failed': case 'returned': case 'disabled': case 'open': case 'reversed': case 'revoked':
       return 'red';

@@ -31,7 +31,7 @@ export function EndpointActions({ endpointId, onDone }: { endpointId: string; on
         onConfirm={async (reason) => {
           const res = await api.post<{ replayed: number }>(`/v1/support/webhook_endpoints/${encodeURIComponent(endpointId)}/replay`, {
             reason,
-            created: { gte: Number(gte), lte: Number(lte) },
+            created: { gte: gte!, lte: lte! },
           });
           setNotice(`Replay scheduled: ${res.replayed} event(s) queued for delivery.`);
           onDone?.();

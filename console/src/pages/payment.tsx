@@ -58,7 +58,7 @@ function Summary({ payment }: { payment: SupportPayment }) {
   );
 }
 
-function EntryDetails({ entry }: { entry: TimelineEntry }) {
+function EntryDetails({ entry, paymentId }: { entry: TimelineEntry; paymentId: string }) {
   const d = entry.data ?? {};
   switch (entry.kind) {
     case 'request': {
@@ -83,7 +83,7 @@ function EntryDetails({ entry }: { entry: TimelineEntry }) {
       const code = typeof d.status_code === 'number' ? d.status_code : undefined;
       return (
         <Group gap="xs" wrap="wrap">
-          {str(d.outcome) && <Badge size="xs" color={d.outcome === 'succeeded' ? 'green' : 'red'} variant="light">{str(d.outcome)}</Badge>}
+          {str(d.outcome) && <Badge size="xs" color={d.outcome === 'delivered' || d.outcome === 'succeeded' ? 'green' : 'red'} variant="light">{str(d.outcome)}</Badge>}
           {str(d.status) && <Badge size="xs" color={statusColor(String(d.status))} variant="light">{str(d.status)}</Badge>}
           {code !== undefined && <Text size="xs">HTTP {code}</Text>}
           {str(d.latency_ms) && <Text size="xs" c="dimmed">{str(d.latency_ms)} ms</Text>}
@@ -116,7 +116,7 @@ function EntryDetails({ entry }: { entry: TimelineEntry }) {
         <Group gap="xs">
           {str(d.actor_id) && <Text size="xs">by {str(d.actor_id)}</Text>}
           {str(d.reason) && <Text size="xs" c="dimmed">reason: {str(d.reason)}</Text>}
-          <Anchor component={Link} size="xs" to={`/audit?target=${encodeURIComponent(str(d.target_id) ?? entry.id)}`}>audit log</Anchor>
+          <Anchor component={Link} size="xs" to={`/audit?target=${encodeURIComponent(paymentId)}`}>audit log</Anchor>
         </Group>
       );
     default:
@@ -124,7 +124,7 @@ function EntryDetails({ entry }: { entry: TimelineEntry }) {
   }
 }
 
-function PaymentTimelineView({ entries }: { entries: TimelineEntry[] }) {
+function PaymentTimelineView({ entries, paymentId }: { entries: TimelineEntry[]; paymentId: string }) {
   const sorted = [...entries].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   if (sorted.length === 0) return <Text c="dimmed" size="sm">No timeline entries.</Text>;
   return (
@@ -144,7 +144,7 @@ function PaymentTimelineView({ entries }: { entries: TimelineEntry[] }) {
             }
           >
             <Text size="xs" c="dimmed">{dateTime(entry.at)}</Text>
-            <EntryDetails entry={entry} />
+            <EntryDetails entry={entry} paymentId={paymentId} />
           </Timeline.Item>
         );
       })}
@@ -220,7 +220,7 @@ export function PaymentPage() {
                 <Anchor component={Link} size="sm" to={`/audit?target=${encodeURIComponent(id)}`}>Audit entries</Anchor>
               </Group>
             </Group>
-            <PaymentTimelineView entries={timeline.data.entries} />
+            <PaymentTimelineView entries={timeline.data.entries} paymentId={timeline.data.payment.id} />
           </Paper>
         </>
       )}

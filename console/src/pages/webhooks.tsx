@@ -99,6 +99,14 @@ export function DeliveryPage() {
   const [retryOpen, setRetryOpen] = useState(false);
   const [notice, setNotice] = useState<string | undefined>();
   const d = delivery.data;
+  // While an attempt is due, follow it: the worker delivers within seconds of a retry.
+  const pending = d?.status === 'pending';
+  const { reload } = delivery;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(reload, 2000);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
   return (
     <Stack>
       <Group justify="space-between">
@@ -143,7 +151,7 @@ export function DeliveryPage() {
                   {(d.attempts ?? []).map((a) => (
                     <Table.Tr key={a.id}>
                       <Table.Td><Text size="sm">{dateTime(a.attempted_at)}</Text></Table.Td>
-                      <Table.Td><Badge color={a.outcome === 'succeeded' ? 'green' : 'red'} variant="light">{a.outcome}</Badge></Table.Td>
+                      <Table.Td><Badge color={a.outcome === 'delivered' || a.outcome === 'succeeded' ? 'green' : 'red'} variant="light">{a.outcome}</Badge></Table.Td>
                       <Table.Td>{a.status_code ?? '—'}</Table.Td>
                       <Table.Td>{a.latency_ms !== null ? `${a.latency_ms} ms` : '—'}</Table.Td>
                       <Table.Td><Text size="sm">{a.error ?? ''}</Text></Table.Td>
