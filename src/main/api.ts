@@ -38,7 +38,7 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
   });
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
-  const services = await registerModules(app, { config, logger, db: database.db, metrics });
+  const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length } });
   await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };

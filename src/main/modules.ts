@@ -19,6 +19,8 @@ import {
 } from '../modules/payments/index.js';
 import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
+import { registerSupport, supportWorkerJobs } from '../modules/support/index.js';
+import type { ReadinessState } from '../platform/http/health-routes.js';
 import fastifyCookie from '@fastify/cookie';
 import { createOidcClient, createStaffSessionAuthenticator, registerStaffRoutes, staffPurgeJob, type StaffDeps } from '../modules/staff/index.js';
 
@@ -119,8 +121,8 @@ export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing, inFlight
   return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: inFlightMs + 5_000 };
 }
 
-/** Registers every module's routes on the API app. */
-export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<ModuleServices> {
+/** Registers every module's routes on the API app; `api` is the API's readiness, for the support health page. */
+export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: { readiness: ReadinessState; expectedMigrations: number } }): Promise<ModuleServices> {
   const { config, db, logger, metrics } = deps;
   const keyRing = keyRingFor(config);
   const life = keyLifecycle(config);
@@ -144,16 +146,29 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps): Promise<M
   });
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });
+  const readiness = deps.api?.readiness;
+  const support = registerSupport(app, {
+    config, db, logger, metrics, processor, inFlightMs: payments.inFlightMs,
+    api: { isReady: () => readiness?.shuttingDown !== true, expectedMigrations: deps.api?.expectedMigrations ?? 0 },
+  });
 
   if (config.adminClientSecret) await ensurePlatformAdminClient(db, config.adminClientId, new Secret(config.adminClientSecret));
   await keys.refresh();
-  return { keyRing, keys, close: () => processor.close() };
+  return {
+    keyRing,
+    keys,
+    async close() {
+      await support.close();
+      await processor.close();
+    },
+  };
 }
 
 /** Every background job of the worker role. */
 export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Promise<void> } {
   const keyRing = keyRingFor(deps.config);
   const webhooks = webhookWorkerJobs({ ...deps, keyRing });
+  const support = supportWorkerJobs(deps);
   const processor = createProcessor(deps.config, deps.logger, deps.metrics);
   const payments = bankTransfersDeps(deps, paymentsDeps(deps, keyRing, processor));
   const idle = deps.config.workerPollIntervalMs;
@@ -166,9 +181,11 @@ export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Prom
       ...webhooks.jobs,
       eventPurgeJob(deps),
       staffPurgeJob(deps),
+      ...support.jobs,
     ],
     async close() {
       await webhooks.close();
+      await support.close();
       await processor.close();
     },
   };

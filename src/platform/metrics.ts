@@ -86,6 +86,13 @@ export function createMetrics(options: { role: string; collectDefaults?: boolean
       help: 'Webhook endpoints currently disabled',
       registers: r,
     }),
+    // The request log is written in batches off the request path; while the database refuses them the buffer is
+    // bounded, and what it cannot hold is dropped and counted here instead of slowing requests down.
+    requestLogDropped: new client.Counter({
+      name: 'nimbuspay_request_log_dropped_total',
+      help: 'Request log entries dropped (buffer full while the database was unavailable, or refused by it)',
+      registers: r,
+    }),
     tokenRequests: new client.Counter({
       name: 'nimbuspay_token_requests_total',
       help: 'OAuth token endpoint requests by outcome',

@@ -5,3 +5,9 @@ export { registerProcessorNotificationRoutes } from './processor-notifications.r
 export { pollBankRailJob, submitBankTransfersJob } from './bank-rail.jobs.js';
 export type { BankRailSettings, BankTransfersDeps } from './bank-transfers.service.js';
 export type { ProcessorNotificationsDeps } from './processor-notifications.service.js';
+// For the support module: the same mappers and schemas (so masking is identical), and "reconcile now".
+export { toPaymentResource, toRefundResource } from './payment-resource.js';
+export { PaymentSchema, RefundSchema, type PaymentResource, type RefundResource } from './payments.schema.js';
+export { PAYMENT_METHODS, PAYMENT_STATUSES } from './payment-state.js';
+export { REFUND_STATUSES } from './refund-state.js';
+export { scheduleReconcileNow, type AttemptRow, type PaymentRow, type RefundRow, type TransitionRow } from './payments.repository.js';

@@ -227,3 +227,31 @@ export async function adjustAmountRefunded(tx: Tx, tenantId: string, paymentId: 
     .returningAll()
     .executeTakeFirstOrThrow();
 }
+
+/**
+ * Support's "reconcile now": the payment's open attempts become due at once (the reconciler claims them on its next
+ * round). Returns the attempts as they were and as they are now.
+ */
+export async function scheduleReconcileNow(
+  tx: Tx,
+  tenantId: string,
+  paymentId: string,
+): Promise<{ before: Array<Pick<AttemptRow, 'id' | 'status' | 'next_reconcile_at'>>; after: Array<Pick<AttemptRow, 'id' | 'status' | 'next_reconcile_at'>> }> {
+  const before = await tx
+    .selectFrom('payment_attempts')
+    .select(['id', 'status', 'next_reconcile_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('payment_id', '=', paymentId)
+    .where('status', 'in', ['pending', 'unknown'])
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  const after = before.length === 0 ? [] : await tx
+    .updateTable('payment_attempts')
+    .set({ next_reconcile_at: sql`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', before.map((a) => a.id))
+    .returning(['id', 'status', 'next_reconcile_at'])
+    .execute();
+  return { before, after: after.sort((a, b) => a.id.localeCompare(b.id)) };
+}

@@ -1,5 +1,5 @@
 export { registerTenantRoutes } from './tenants.routes.js';
 export {
-  authenticateClient, ensureDemoTenant, ensurePlatformAdminClient, createTenant, createClient,
+  authenticateClient, ensureDemoTenant, ensurePlatformAdminClient, createTenant, createClient, createPlatformClient,
   type AuthenticatedClient,
 } from './tenants.service.js';

@@ -139,6 +139,21 @@ export async function ensurePlatformAdminClient(db: Db, clientId: string, secret
   );
 }
 
+/**
+ * A platform API client (no tenant) holding platform scopes, e.g. support:read for a monitoring or support tool.
+ * The secret is returned once.
+ */
+export async function createPlatformClient(db: Db, input: { name: string; scopes: string[] }): Promise<ApiClientResource & { client_secret: string }> {
+  const bad = input.scopes.find((s) => !Object.keys(PLATFORM_SCOPES).includes(s));
+  if (bad) throw new AppError('invalid_request', `Scope '${bad}' is not a platform scope.`, { param: 'scopes' });
+  const secret = newClientSecret();
+  const secretHash = await hashSecret(secret);
+  return withCrossTenantTx(db, async (tx) => {
+    const row = await repo.insertClient(tx, null, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
+    return { ...toClientResource(row), client_secret: secret.reveal() };
+  });
+}
+
 /** Development: a demo tenant with a client holding every tenant scope, with a fresh secret at each start. */
 export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clientId: string; clientSecret: string }> {
   const name = 'Demo Tenant';

@@ -11,6 +11,10 @@ import { createDeliveryDispatcher, createWebhookGaugesJob, MAX_RETRY_AFTER_MS } 
 export { registerWebhookRoutes } from './webhooks.routes.js';
 export { createDeliveryDispatcher, nextDeliveryState, type DeliverySettings } from './deliveries/delivery-worker.js';
 export { validateEndpointUrl } from './endpoints/endpoints.service.js';
+// For the support module: the same actions in the caller's transaction (the audit entry commits with the effect).
+export { enableEndpointInTx, toEndpointResource } from './endpoints/endpoints.service.js';
+export { replayEventsInTx, retryDeliveryInTx, MAX_REPLAY_EVENTS } from './deliveries/deliveries.service.js';
+export { WebhookEndpointSchema } from './endpoints/endpoints.schema.js';
 export { createWebhookTransport, type WebhookTransport } from './webhook-transport.js';
 
 /** https everywhere but development; private targets only where configuration allows (never in production). */

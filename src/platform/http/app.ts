@@ -9,6 +9,7 @@ import FindMyWay from 'find-my-way';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { newId } from '../ids.js';
+import type { ErrorCode } from '../errors.js';
 import { errorHandler, sendError } from './error-handler.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
 
@@ -18,6 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook on routes that declare a scope; absent elsewhere. */
     auth: AuthContext | undefined;
+    /** The error code the request was answered with, set by sendError (for the request log). */
+    errorCode: ErrorCode | undefined;
   }
   interface FastifyContextConfig {
     /** A /v1 route without a scope must say it is public on purpose (e.g. signed processor notifications). */
@@ -118,6 +121,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // JSON only (the token endpoint adds form bodies in its own scope); a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('auth', undefined);
+  app.decorateRequest('errorCode', undefined);
 
   // A second router that knows every route regardless of method, to answer 405 (with Allow) instead of 404.
   const knownRoutes = FindMyWay();

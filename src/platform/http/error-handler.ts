@@ -42,6 +42,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, param?: string): FastifyReply {
+  // remembered for the request log, which records the code of every failed request (never its message)
+  reply.request.errorCode = code;
   const body: ErrorBody = {
     error: { type: ERROR_CODES[code].type, code, message, ...(param ? { param } : {}), request_id: reply.request.id },
   };

@@ -1,4 +1,4 @@
-import { withTenantTx, type Db } from '../../../platform/db.js';
+import { withTenantTx, type Db, type Tx } from '../../../platform/db.js';
 import { AppError, notFound } from '../../../platform/errors.js';
 import { isId } from '../../../platform/ids.js';
 import { toPage } from '../../../platform/http/pagination.js';
@@ -57,18 +57,21 @@ export async function listEndpointDeliveries(db: Db, tenantId: string, endpointI
  */
 export async function retryDelivery(db: Db, tenantId: string, deliveryId: string): Promise<WebhookDeliveryResource> {
   if (!isId('webhookDelivery', deliveryId)) throw notFound('webhook_delivery', deliveryId);
-  return withTenantTx(db, tenantId, async (tx) => {
-    const delivery = await repo.lockDelivery(tx, tenantId, deliveryId);
-    if (!delivery) throw notFound('webhook_delivery', deliveryId);
-    const endpoint = await endpointsRepo.findEndpoint(tx, tenantId, delivery.endpoint_id);
-    if (endpoint?.status !== 'enabled') throw new AppError('invalid_state', 'The webhook endpoint of this delivery is disabled; enable it first.');
-    if (delivery.status === 'pending' && delivery.locked_until && delivery.locked_until > new Date()) {
-      throw new AppError('invalid_state', 'This delivery is being attempted right now.');
-    }
-    await repo.requeueDelivery(tx, tenantId, deliveryId);
-    const row = await repo.findDelivery(tx, tenantId, deliveryId);
-    return toDeliveryResource(row!, await repo.listAttempts(tx, tenantId, [deliveryId]));
-  });
+  return withTenantTx(db, tenantId, (tx) => retryDeliveryInTx(tx, tenantId, deliveryId));
+}
+
+/** `retryDelivery` in the caller's transaction (support records its audit entry in the same one). */
+export async function retryDeliveryInTx(tx: Tx, tenantId: string, deliveryId: string): Promise<WebhookDeliveryResource> {
+  const delivery = await repo.lockDelivery(tx, tenantId, deliveryId);
+  if (!delivery) throw notFound('webhook_delivery', deliveryId);
+  const endpoint = await endpointsRepo.findEndpoint(tx, tenantId, delivery.endpoint_id);
+  if (endpoint?.status !== 'enabled') throw new AppError('invalid_state', 'The webhook endpoint of this delivery is disabled; enable it first.');
+  if (delivery.status === 'pending' && delivery.locked_until && delivery.locked_until > new Date()) {
+    throw new AppError('invalid_state', 'This delivery is being attempted right now.');
+  }
+  await repo.requeueDelivery(tx, tenantId, deliveryId);
+  const row = await repo.findDelivery(tx, tenantId, deliveryId);
+  return toDeliveryResource(row!, await repo.listAttempts(tx, tenantId, [deliveryId]));
 }
 
 /**
@@ -81,19 +84,23 @@ export async function replayEvents(db: Db, tenantId: string, endpointId: string,
   const gte = parseTimeFilter(input.created_gte, 'created_gte');
   const lte = parseTimeFilter(input.created_lte, 'created_lte');
   if (gte > lte) throw new AppError('invalid_request', 'created_gte must not be after created_lte.', { param: 'created_gte' });
-  return withTenantTx(db, tenantId, async (tx) => {
-    const endpoint = await endpointsRepo.lockEndpoint(tx, tenantId, endpointId);
-    if (!endpoint) throw endpointNotFound(endpointId);
-    if (endpoint.status !== 'enabled') throw new AppError('invalid_state', 'The webhook endpoint is disabled; enable it first.');
-    const types = EVENT_TYPES.filter(
-      (t) => endpoint.enabled_events.some((f) => eventTypeMatches(f, t)) && (input.types ?? ['*']).some((f) => eventTypeMatches(f, t)),
-    );
-    if (types.length === 0) return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: 0 };
-    const count = await repo.countEventsForReplay(tx, tenantId, types, gte, lte);
-    if (count > MAX_REPLAY_EVENTS) {
-      throw new AppError('invalid_request', `The window holds ${count} events; replay at most ${MAX_REPLAY_EVENTS} at a time.`, { param: 'created_gte' });
-    }
-    const created = await repo.insertReplayDeliveries(tx, tenantId, endpointId, types, gte, lte);
-    return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: created };
-  });
+  return withTenantTx(db, tenantId, (tx) => replayEventsInTx(tx, tenantId, endpointId, { gte, lte, types: input.types }));
+}
+
+/** `replayEvents` with parsed times, in the caller's transaction (support records its audit entry in the same one). */
+export async function replayEventsInTx(tx: Tx, tenantId: string, endpointId: string, input: { gte: Date; lte: Date; types?: string[] | undefined }) {
+  const { gte, lte } = input;
+  const endpoint = await endpointsRepo.lockEndpoint(tx, tenantId, endpointId);
+  if (!endpoint) throw endpointNotFound(endpointId);
+  if (endpoint.status !== 'enabled') throw new AppError('invalid_state', 'The webhook endpoint is disabled; enable it first.');
+  const types = EVENT_TYPES.filter(
+    (t) => endpoint.enabled_events.some((f) => eventTypeMatches(f, t)) && (input.types ?? ['*']).some((f) => eventTypeMatches(f, t)),
+  );
+  if (types.length === 0) return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: 0 };
+  const count = await repo.countEventsForReplay(tx, tenantId, types, gte, lte);
+  if (count > MAX_REPLAY_EVENTS) {
+    throw new AppError('invalid_request', `The window holds ${count} events; replay at most ${MAX_REPLAY_EVENTS} at a time.`, { param: 'created_gte' });
+  }
+  const created = await repo.insertReplayDeliveries(tx, tenantId, endpointId, types, gte, lte);
+  return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: created };
 }

@@ -139,6 +139,18 @@ export async function updateEndpoint(
   return toEndpointResource(row);
 }
 
+/**
+ * Support's re-enable, in the caller's transaction (its audit entry commits with it): as the tenant's own
+ * `disabled: false`, it restarts the failure clock. Undefined when there is no such endpoint; 409 when it is enabled.
+ */
+export async function enableEndpointInTx(tx: Tx, tenantId: string, endpointId: string): Promise<{ before: repo.EndpointRow; after: repo.EndpointRow } | undefined> {
+  const before = await repo.lockEndpoint(tx, tenantId, endpointId);
+  if (!before) return undefined;
+  if (before.status === 'enabled') throw new AppError('invalid_state', 'The webhook endpoint is already enabled.');
+  const after = await repo.updateEndpoint(tx, tenantId, endpointId, { status: 'enabled', disabled_reason: null, failing_since: null });
+  return { before, after: after! };
+}
+
 export async function deleteEndpoint(db: Db, tenantId: string, endpointId: string) {
   const deleted = isId('webhookEndpoint', endpointId) && (await withTenantTx(db, tenantId, (tx) => repo.deleteEndpoint(tx, tenantId, endpointId)));
   if (!deleted) throw endpointNotFound(endpointId);

@@ -1,0 +1,43 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { Queryable, Tx } from '../../platform/db.js';
+import type { ApiRequestsTable } from '../../platform/db-schema.js';
+
+// SQL of the request log (api_requests) and the worker heartbeats. The log is written and purged across tenants.
+
+export type ApiRequestRow = Selectable<ApiRequestsTable>;
+export type NewApiRequest = Insertable<ApiRequestsTable>;
+
+/** One multi-row insert per flush: the recorder never costs a request a round trip. */
+export async function insertRequests(tx: Tx, rows: readonly NewApiRequest[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.insertInto('api_requests').values([...rows]).execute();
+}
+
+/** Deletes up to `batchSize` rows created before `cutoff`, oldest first; returns how many went. */
+export async function deleteRequestsBefore(tx: Tx, cutoff: Date, batchSize: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM api_requests WHERE id IN (
+      SELECT id FROM api_requests WHERE created_at < ${cutoff} ORDER BY created_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+    )`.execute(tx);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+export async function upsertHeartbeat(q: Queryable, row: { worker_id: string; hostname: string; started_at: Date }): Promise<void> {
+  await q
+    .insertInto('worker_heartbeats')
+    .values({ ...row, last_beat_at: sql`now()` })
+    .onConflict((oc) => oc.column('worker_id').doUpdateSet({ hostname: row.hostname, started_at: row.started_at, last_beat_at: sql`now()` }))
+    .execute();
+}
+
+export async function deleteHeartbeat(q: Queryable, workerId: string): Promise<void> {
+  await q.deleteFrom('worker_heartbeats').where('worker_id', '=', workerId).execute();
+}
+
+export async function deleteStaleHeartbeats(q: Queryable, olderThanMs: number): Promise<number> {
+  const result = await q
+    .deleteFrom('worker_heartbeats')
+    .where('last_beat_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000}::float8)`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

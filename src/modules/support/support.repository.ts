@@ -1,0 +1,317 @@
+import { sql, type Selectable } from 'kysely';
+import type { Queryable, Tx } from '../../platform/db.js';
+import type { ApiClientsTable, AuditLogTable, SupportNotesTable, TenantsTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
+import { pageWindow } from '../../platform/http/pagination.js';
+import type { PaymentRow, RefundRow } from '../payments/index.js';
+import type { ApiRequestRow } from './request-log.repository.js';
+
+// Support's SQL. Support works across tenants: every function here runs in withCrossTenantTx, and filters by a
+// tenant only when the caller asked for one.
+
+export type WithTenantName<T> = T & { tenant_name: string };
+export type TenantRow = Selectable<TenantsTable>;
+export type ClientRow = Selectable<ApiClientsTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type NoteRow = Selectable<SupportNotesTable>;
+export type DeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;
+export interface Window { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }
+export interface CreatedRange { gte?: Date | undefined; lte?: Date | undefined }
+
+// ---- payments and refunds -----------------------------------------------------------------------------------------
+
+export interface PaymentFilter {
+  tenantId?: string | undefined;
+  status?: string | undefined;
+  method?: string | undefined;
+  amountGte?: number | undefined;
+  amountLte?: number | undefined;
+  currency?: string | undefined;
+  created: CreatedRange;
+  customerReference?: string | undefined;
+  cardLast4?: string | undefined;
+  processorReference?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export async function listPayments(q: Queryable, f: PaymentFilter, page: Window): Promise<Array<WithTenantName<PaymentRow>>> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('payments as p')
+    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
+    .selectAll('p')
+    .select('t.name as tenant_name')
+    .$if(f.tenantId !== undefined, (qb) => qb.where('p.tenant_id', '=', f.tenantId!))
+    .$if(f.status !== undefined, (qb) => qb.where('p.status', '=', f.status as PaymentRow['status']))
+    .$if(f.method !== undefined, (qb) => qb.where('p.method', '=', f.method as PaymentRow['method']))
+    .$if(f.amountGte !== undefined, (qb) => qb.where('p.amount', '>=', BigInt(f.amountGte!)))
+    .$if(f.amountLte !== undefined, (qb) => qb.where('p.amount', '<=', BigInt(f.amountLte!)))
+    .$if(f.currency !== undefined, (qb) => qb.where('p.currency', '=', f.currency!.toLowerCase()))
+    .$if(f.created.gte !== undefined, (qb) => qb.where('p.created_at', '>=', f.created.gte!))
+    .$if(f.created.lte !== undefined, (qb) => qb.where('p.created_at', '<=', f.created.lte!))
+    .$if(f.customerReference !== undefined, (qb) => qb.where('p.customer_reference', '=', f.customerReference!))
+    .$if(f.cardLast4 !== undefined, (qb) => qb.where('p.card_last4', '=', f.cardLast4!))
+    .$if(f.processorReference !== undefined, (qb) => qb.where((eb) => eb.or([
+      eb('p.processor_reference', '=', f.processorReference!),
+      eb('p.id', 'in', eb.selectFrom('payment_attempts').select('payment_id').where('processor_reference', '=', f.processorReference!)),
+    ])))
+    .$if(f.requestId !== undefined, (qb) => qb.where((eb) => {
+      const touched = eb.selectFrom('api_requests').select('object_id').where('request_id', '=', f.requestId!).where('object_id', 'is not', null);
+      return eb.or([
+        eb('p.id', 'in', touched as never),
+        eb('p.id', 'in', eb.selectFrom('refunds').select('payment_id').where('id', 'in', touched as never)),
+      ]);
+    }))
+    .$if(w.cursor !== undefined, (qb) => qb.where('p.id', w.op, w.cursor!))
+    .orderBy('p.id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+export async function findPayment(q: Queryable, id: string): Promise<WithTenantName<PaymentRow> | undefined> {
+  return q
+    .selectFrom('payments as p')
+    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
+    .selectAll('p')
+    .select('t.name as tenant_name')
+    .where('p.id', '=', id)
+    .executeTakeFirst();
+}
+
+export interface RefundFilter { tenantId?: string | undefined; status?: string | undefined; paymentId?: string | undefined; created: CreatedRange }
+
+export async function listRefunds(q: Queryable, f: RefundFilter, page: Window): Promise<Array<WithTenantName<RefundRow>>> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('refunds as r')
+    .innerJoin('tenants as t', 't.id', 'r.tenant_id')
+    .selectAll('r')
+    .select('t.name as tenant_name')
+    .$if(f.tenantId !== undefined, (qb) => qb.where('r.tenant_id', '=', f.tenantId!))
+    .$if(f.status !== undefined, (qb) => qb.where('r.status', '=', f.status as RefundRow['status']))
+    .$if(f.paymentId !== undefined, (qb) => qb.where('r.payment_id', '=', f.paymentId!))
+    .$if(f.created.gte !== undefined, (qb) => qb.where('r.created_at', '>=', f.created.gte!))
+    .$if(f.created.lte !== undefined, (qb) => qb.where('r.created_at', '<=', f.created.lte!))
+    .$if(w.cursor !== undefined, (qb) => qb.where('r.id', w.op, w.cursor!))
+    .orderBy('r.id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+// ---- request log ------------------------------------------------------------------------------------------------
+
+export interface RequestFilter {
+  tenantId?: string | undefined;
+  route?: string | undefined;
+  method?: string | undefined;
+  statusClass?: number | undefined;
+  requestId?: string | undefined;
+  objectId?: string | undefined;
+  created: CreatedRange;
+}
+
+export async function listRequests(q: Queryable, f: RequestFilter, page: Window): Promise<ApiRequestRow[]> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('api_requests')
+    .selectAll()
+    .$if(f.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', f.tenantId!))
+    .$if(f.route !== undefined, (qb) => qb.where('route', '=', f.route!))
+    .$if(f.method !== undefined, (qb) => qb.where('method', '=', f.method!))
+    .$if(f.statusClass !== undefined, (qb) => qb.where('status_code', '>=', f.statusClass! * 100).where('status_code', '<', f.statusClass! * 100 + 100))
+    .$if(f.requestId !== undefined, (qb) => qb.where('request_id', '=', f.requestId!))
+    .$if(f.objectId !== undefined, (qb) => qb.where('object_id', '=', f.objectId!))
+    .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
+    .$if(f.created.lte !== undefined, (qb) => qb.where('created_at', '<=', f.created.lte!))
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, BigInt(w.cursor!)))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+// ---- tenants ----------------------------------------------------------------------------------------------------
+
+export async function listTenants(q: Queryable, page: Window): Promise<TenantRow[]> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('tenants')
+    .selectAll()
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+export async function findTenant(q: Queryable, id: string): Promise<TenantRow | undefined> {
+  return q.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listTenantClients(q: Queryable, tenantId: string): Promise<ClientRow[]> {
+  return q.selectFrom('api_clients').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').execute();
+}
+
+export interface VolumeRow { currency: string; count: number; succeeded: number; failed: number; succeeded_amount: bigint }
+
+/** Payments created since `since`, per currency. */
+export async function paymentVolume(q: Queryable, tenantId: string, since: Date): Promise<VolumeRow[]> {
+  const res = await sql<VolumeRow>`
+    SELECT currency, count(*)::int AS count,
+           count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+           count(*) FILTER (WHERE status = 'failed')::int AS failed,
+           coalesce(sum(amount) FILTER (WHERE status = 'succeeded'), 0)::bigint AS succeeded_amount
+    FROM payments WHERE tenant_id = ${tenantId} AND created_at >= ${since}
+    GROUP BY currency`.execute(q);
+  return res.rows;
+}
+
+export async function recentFailedPayments(q: Queryable, tenantId: string, limit: number): Promise<Array<WithTenantName<PaymentRow>>> {
+  return q
+    .selectFrom('payments as p')
+    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
+    .selectAll('p')
+    .select('t.name as tenant_name')
+    .where('p.tenant_id', '=', tenantId)
+    .where('p.status', '=', 'failed')
+    .orderBy('p.id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export interface EndpointHealthRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  status: 'enabled' | 'disabled';
+  disabled_reason: string | null;
+  failing_since: Date | null;
+  pending: number;
+  oldest_pending_at: Date | null;
+  failed_24h: number;
+}
+
+/** A tenant's endpoints with their backlog (pending deliveries, oldest pending) and recent failed deliveries. */
+export async function tenantEndpointHealth(q: Queryable, tenantId: string): Promise<EndpointHealthRow[]> {
+  const res = await sql<EndpointHealthRow>`
+    SELECT e.id, e.tenant_id, e.url, e.status, e.disabled_reason, e.failing_since,
+           (SELECT count(*)::int FROM webhook_deliveries d WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending') AS pending,
+           (SELECT min(d.created_at) FROM webhook_deliveries d WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending') AS oldest_pending_at,
+           (SELECT count(*)::int FROM webhook_deliveries d WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'failed'
+              AND d.last_attempt_at >= now() - interval '24 hours') AS failed_24h
+    FROM webhook_endpoints e WHERE e.tenant_id = ${tenantId} ORDER BY e.id`.execute(q);
+  return res.rows;
+}
+
+// ---- webhook deliveries -----------------------------------------------------------------------------------------
+
+export interface DeliveryRow {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  endpoint_url: string;
+  event_id: string;
+  event_type: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  locked_until: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+function deliveries(q: Queryable) {
+  return q
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .innerJoin('events as ev', 'ev.id', 'd.event_id')
+    .select([
+      'd.id', 'd.tenant_id', 'd.endpoint_id', 'e.url as endpoint_url', 'd.event_id', 'ev.type as event_type', 'd.status', 'd.attempt_count',
+      'd.next_attempt_at', 'd.locked_until', 'd.last_status_code', 'd.last_error', 'd.delivered_at', 'd.created_at',
+    ]);
+}
+
+export interface DeliveryFilter { tenantId?: string | undefined; endpointId?: string | undefined; status?: string | undefined; eventId?: string | undefined; eventIds?: string[] }
+
+export async function listDeliveries(q: Queryable, f: DeliveryFilter, page: Window): Promise<DeliveryRow[]> {
+  const w = pageWindow(page);
+  return deliveries(q)
+    .$if(f.tenantId !== undefined, (qb) => qb.where('d.tenant_id', '=', f.tenantId!))
+    .$if(f.endpointId !== undefined, (qb) => qb.where('d.endpoint_id', '=', f.endpointId!))
+    .$if(f.status !== undefined, (qb) => qb.where('d.status', '=', f.status as DeliveryRow['status']))
+    .$if(f.eventId !== undefined, (qb) => qb.where('d.event_id', '=', f.eventId!))
+    .$if(w.cursor !== undefined, (qb) => qb.where('d.id', w.op, w.cursor!))
+    .orderBy('d.id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+export async function findDelivery(q: Queryable, id: string): Promise<DeliveryRow | undefined> {
+  return deliveries(q).where('d.id', '=', id).executeTakeFirst();
+}
+
+/** Deliveries of these events (a payment's timeline), with their attempts. */
+export async function deliveriesOfEvents(q: Queryable, tenantId: string, eventIds: string[]): Promise<DeliveryRow[]> {
+  if (eventIds.length === 0) return [];
+  return deliveries(q).where('d.tenant_id', '=', tenantId).where('d.event_id', 'in', eventIds).orderBy('d.id').execute();
+}
+
+export async function deliveryAttempts(q: Queryable, tenantId: string, deliveryIds: string[]): Promise<DeliveryAttemptRow[]> {
+  if (deliveryIds.length === 0) return [];
+  return q
+    .selectFrom('webhook_delivery_attempts')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('delivery_id', 'in', deliveryIds)
+    .orderBy('attempted_at')
+    .orderBy('id')
+    .execute();
+}
+
+export async function findEndpointTenant(q: Queryable, endpointId: string): Promise<string | undefined> {
+  return (await q.selectFrom('webhook_endpoints').select('tenant_id').where('id', '=', endpointId).executeTakeFirst())?.tenant_id;
+}
+
+// ---- audit log and notes ----------------------------------------------------------------------------------------
+
+export interface AuditFilter { actorId?: string | undefined; action?: string | undefined; tenantId?: string | undefined; targetId?: string | undefined; created: CreatedRange }
+
+export async function listAudit(q: Queryable, f: AuditFilter, page: Window): Promise<AuditRow[]> {
+  const w = pageWindow(page);
+  return q
+    .selectFrom('audit_log')
+    .selectAll()
+    .$if(f.actorId !== undefined, (qb) => qb.where('actor_id', '=', f.actorId!))
+    .$if(f.action !== undefined, (qb) => qb.where('action', '=', f.action!))
+    .$if(f.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', f.tenantId!))
+    .$if(f.targetId !== undefined, (qb) => qb.where('target_id', '=', f.targetId!))
+    .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
+    .$if(f.created.lte !== undefined, (qb) => qb.where('created_at', '<=', f.created.lte!))
+    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .orderBy('id', w.order)
+    .limit(w.take)
+    .execute();
+}
+
+export interface NewAudit {
+  id: string;
+  actor_type: 'client' | 'staff';
+  actor_id: string;
+  tenant_id: string | null;
+  action: string;
+  target_id: string | null;
+  reason: string | null;
+  details: Record<string, unknown>;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+}
+
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)));
+
+export async function insertAudit(tx: Tx, row: NewAudit): Promise<void> {
+  await tx.insertInto('audit_log').values({ ...row, details: json(row.details) ?? '{}', before: json(row.before), after: json(row.after) }).execute();
+}
+
+export async function insertNote(tx: Tx, tenantId: string, row: Omit<NoteRow, 'tenant_id' | 'created_at'>): Promise<NoteRow> {
+  return tx.insertInto('support_notes').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow();
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { createPlatformClient } from '../../src/modules/tenants/index.js';
+import type { TestPlatform, TestResponse } from '../helpers/platform.js';
+import { getToken } from '../helpers/tenants.js';
+
+export interface SupportClient {
+  clientId: string;
+  token: string;
+}
+
+/** A platform API client (no tenant) with these support scopes, and a token from the real token endpoint. */
+export async function supportClient(platform: TestPlatform, scopes: string[], name = 'support tool'): Promise<SupportClient> {
+  const client = await createPlatformClient(platform.database.db, { name, scopes });
+  return { clientId: client.client_id, token: await getToken(platform, client.client_id, client.client_secret) };
+}
+
+export async function get(platform: TestPlatform, token: string | undefined, path: string): Promise<TestResponse> {
+  return platform.request('GET', path, token ? { token } : {});
+}
+
+export async function ok(platform: TestPlatform, token: string, path: string): Promise<any> {
+  const res = await get(platform, token, path);
+  assert.equal(res.status, 200, `${path}: ${res.text}`);
+  return res.body;
+}
+
+export function assertError(res: TestResponse, status: number, code: string, param?: string): void {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.body?.error?.code, code, res.text);
+  if (param !== undefined) assert.equal(res.body.error.param, param, res.text);
+}
+
+export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
