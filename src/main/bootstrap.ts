@@ -3,6 +3,7 @@ import type { Config, EnvSource } from '../platform/config.js';
 import type { Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { ensureDemoTenant } from '../modules/tenants/index.js';
+import { ensureDemoStaffUser } from '../modules/staff/index.js';
 import type { ModuleServices } from './modules.js';
 
 export interface BootstrapReport {
@@ -19,7 +20,9 @@ export function withGeneratedAdminSecret(env: EnvSource): { env: EnvSource; gene
   return { env: { ...env, NIMBUSPAY_ADMIN_CLIENT_SECRET: generated }, generated };
 }
 
-/** Development conveniences at start: the demo tenant and ready-to-paste credentials. */
+export const DEMO_STAFF_EMAIL = 'support@nimbuspay.local';
+
+/** Development conveniences at start: the demo tenant, the demo staff account and ready-to-paste credentials. */
 export async function runDevelopmentBootstrap(deps: {
   config: Config; logger: Logger; db: Db; services: ModuleServices; generatedAdminSecret: string | undefined;
 }): Promise<BootstrapReport> {
@@ -38,6 +41,12 @@ export async function runDevelopmentBootstrap(deps: {
       `    client_secret  ${demo.clientSecret}`,
       '', '  Get a token:',
       `    curl -s -u '${demo.clientId}:${demo.clientSecret}' -d grant_type=client_credentials ${config.publicUrl}/oauth/token`);
+  }
+  if (config.env === 'development' && config.staffLocalLogin) {
+    const staff = await ensureDemoStaffUser({ db: deps.db, keyRing: deps.services.keyRing, now: () => new Date() }, DEMO_STAFF_EMAIL);
+    lines.push('', `  Support console ${config.publicUrl}/console/ (platform_admin; a new password at each start, no TOTP in development)`,
+      `    email          ${staff.email}`,
+      `    password       ${staff.password}`);
   }
   return { lines };
 }

@@ -8,6 +8,7 @@ import { startApi } from './api.js';
 import { startWorker } from './worker.js';
 import { startSandboxProcessorRole } from './sandbox-processor.js';
 import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
+import { runStaffCommand, STAFF_USAGE } from './staff-cli.js';
 
 const USAGE = `Usage: nimbuspay <command>
 
@@ -18,7 +19,7 @@ Commands:
   worker              the worker role alone (needs DATABASE_URL)
   sandbox-processor   the sandbox processor role alone (needs SANDBOX_DATABASE_URL)
   migrate             apply database migrations (MIGRATION_DATABASE_URL or DATABASE_URL) and exit
-${ADMIN_USAGE}`;
+${ADMIN_USAGE}${STAFF_USAGE}`;
 
 async function roleConfig(env: EnvSource, needsDatabase: boolean) {
   const config = loadConfig(await withDevelopmentSecrets(env));
@@ -66,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
       logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
       return;
     }
+    case 'staff':
+      return runStaffCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

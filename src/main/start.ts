@@ -154,6 +154,7 @@ function banner(config: Config, info: { apiUrl: string; metricsUrl: string; proc
     `  environment         ${config.env}`,
     `  API                 ${config.publicUrl}   (listening on ${info.apiUrl})`,
     `  API docs            ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`,
+    `  support console     ${config.publicUrl}/console/`,
     `  health / readiness  ${config.publicUrl}/healthz   ${config.publicUrl}/readyz`,
     `  metrics             ${info.metricsUrl}`,
     `  processor           ${info.processorLine}`,

@@ -74,6 +74,13 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
     assert.match(first.output(), /NimbusPay is running/);
     assert.match(first.output(), /Demo tenant/);
     assert.match(first.output(), /curl -s -u '/);
+    assert.match(first.output(), new RegExp(`support console +${first.url.replace('127.0.0.1', 'localhost')}/console/`));
+    // the demo staff account's login, printed on the banner, opens a console session
+    const staffPassword = /email +support@nimbuspay\.local\n +password +(\S+)/.exec(first.output())?.[1];
+    assert.ok(staffPassword, `the banner shows the demo staff login:\n${first.output()}`);
+    const staffLogin = await fetch(`${first.url}/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'support@nimbuspay.local', password: staffPassword }) });
+    assert.equal(staffLogin.status, 200, await staffLogin.clone().text());
+    assert.equal(((await staffLogin.json()) as { staff: { role: string } }).staff.role, 'platform_admin');
     const token = await adminToken(first.url);
     const created = await fetch(`${first.url}/v1/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Survivor Inc' }) });
     assert.equal(created.status, 201);
