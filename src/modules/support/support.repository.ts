@@ -15,7 +15,8 @@ export type AuditRow = Selectable<AuditLogTable>;
 export type NoteRow = Selectable<SupportNotesTable>;
 export type DeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;
 export interface Window { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }
-export interface CreatedRange { gte?: Date | undefined; lte?: Date | undefined }
+/** `before` is exclusive. */
+export interface CreatedRange { gte?: Date | undefined; before?: Date | undefined }
 
 // ---- payments and refunds -----------------------------------------------------------------------------------------
 
@@ -47,7 +48,7 @@ export async function listPayments(q: Queryable, f: PaymentFilter, page: Window)
     .$if(f.amountLte !== undefined, (qb) => qb.where('p.amount', '<=', BigInt(f.amountLte!)))
     .$if(f.currency !== undefined, (qb) => qb.where('p.currency', '=', f.currency!.toLowerCase()))
     .$if(f.created.gte !== undefined, (qb) => qb.where('p.created_at', '>=', f.created.gte!))
-    .$if(f.created.lte !== undefined, (qb) => qb.where('p.created_at', '<=', f.created.lte!))
+    .$if(f.created.before !== undefined, (qb) => qb.where('p.created_at', '<', f.created.before!))
     .$if(f.customerReference !== undefined, (qb) => qb.where('p.customer_reference', '=', f.customerReference!))
     .$if(f.cardLast4 !== undefined, (qb) => qb.where('p.card_last4', '=', f.cardLast4!))
     .$if(f.processorReference !== undefined, (qb) => qb.where((eb) => eb.or([
@@ -90,7 +91,7 @@ export async function listRefunds(q: Queryable, f: RefundFilter, page: Window): 
     .$if(f.status !== undefined, (qb) => qb.where('r.status', '=', f.status as RefundRow['status']))
     .$if(f.paymentId !== undefined, (qb) => qb.where('r.payment_id', '=', f.paymentId!))
     .$if(f.created.gte !== undefined, (qb) => qb.where('r.created_at', '>=', f.created.gte!))
-    .$if(f.created.lte !== undefined, (qb) => qb.where('r.created_at', '<=', f.created.lte!))
+    .$if(f.created.before !== undefined, (qb) => qb.where('r.created_at', '<', f.created.before!))
     .$if(w.cursor !== undefined, (qb) => qb.where('r.id', w.op, w.cursor!))
     .orderBy('r.id', w.order)
     .limit(w.take)
@@ -121,7 +122,7 @@ export async function listRequests(q: Queryable, f: RequestFilter, page: Window)
     .$if(f.requestId !== undefined, (qb) => qb.where('request_id', '=', f.requestId!))
     .$if(f.objectId !== undefined, (qb) => qb.where('object_id', '=', f.objectId!))
     .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
-    .$if(f.created.lte !== undefined, (qb) => qb.where('created_at', '<=', f.created.lte!))
+    .$if(f.created.before !== undefined, (qb) => qb.where('created_at', '<', f.created.before!))
     .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, BigInt(w.cursor!)))
     .orderBy('id', w.order)
     .limit(w.take)
@@ -285,7 +286,7 @@ export async function listAudit(q: Queryable, f: AuditFilter, page: Window): Pro
     .$if(f.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', f.tenantId!))
     .$if(f.targetId !== undefined, (qb) => qb.where('target_id', '=', f.targetId!))
     .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
-    .$if(f.created.lte !== undefined, (qb) => qb.where('created_at', '<=', f.created.lte!))
+    .$if(f.created.before !== undefined, (qb) => qb.where('created_at', '<', f.created.before!))
     .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
     .orderBy('id', w.order)
     .limit(w.take)

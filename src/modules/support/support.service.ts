@@ -25,10 +25,15 @@ export interface ReadDeps {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * `created[lte]` includes the whole unit it names (the second of a unix time, the millisecond of an RFC 3339 time), so a
+ * `created_at` copied from a resource finds that resource although the database keeps microseconds.
+ */
 export function createdRange(q: { 'created[gte]'?: string | undefined; 'created[lte]'?: string | undefined }): repo.CreatedRange {
+  const lte = q['created[lte]'];
   return {
     gte: q['created[gte]'] === undefined ? undefined : parseTimeFilter(q['created[gte]'], 'created[gte]'),
-    lte: q['created[lte]'] === undefined ? undefined : parseTimeFilter(q['created[lte]'], 'created[lte]'),
+    before: lte === undefined ? undefined : new Date(parseTimeFilter(lte, 'created[lte]').getTime() + (/^\d+$/.test(lte) ? 1000 : 1)),
   };
 }
 
