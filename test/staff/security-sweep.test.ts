@@ -57,7 +57,7 @@ const label = (r: SweepRoute) => `${r.method} ${r.url}`;
 const bodyFor = (r: SweepRoute) => (UNSAFE.has(r.method) ? { body: {} } : {});
 
 describe('security sweep over every staff-session route', () => {
-  it('applies the staff session rules to every route that accepts one, and ignores sessions elsewhere', async () => {
+  it('applies the staff session rules to every route that accepts one, and ignores sessions elsewhere', async (t) => {
     const routes = await sweepRoutes();
     const staffRoutes = routes.filter((r) => r.staffSession);
     assert.ok(staffRoutes.some((r) => r.url === '/v1/staff/session'), 'the sweep found the staff routes');
@@ -105,5 +105,6 @@ describe('security sweep over every staff-session route', () => {
       assert.equal(res.status, 401, `${label(r)} must not accept a console session: ${res.status} ${res.text}`);
     }
     assert.ok(checked.length >= 2, checked.join(', '));
+    t.diagnostic(`${checked.length} staff-session routes swept: ${checked.join(', ')}`);
   });
 });
