@@ -123,8 +123,8 @@ test('support console: local login with TOTP, search, timeline, delivery retry w
     await page.goto(`${platform.baseUrl}/console/`);
     await page.waitForURL(/\/console\/login\?return_to=/);
     await page.getByRole('status', { name: 'Environment: development' }).waitFor();
-    await page.getByLabel('Email', { exact: true }).fill(operator.email);
-    await page.getByLabel('Password', { exact: true }).fill(operator.password);
+    await page.getByLabel(/^Email/).fill(operator.email);
+    await page.getByLabel(/^Password/).fill(operator.password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     // development shows the code field only once the API says totp_required
     const code = page.getByLabel('Authentication code');
@@ -226,21 +226,26 @@ test('support console: local login with TOTP, search, timeline, delivery retry w
 
   // ---- (e): single sign-on, in a fresh browser context ----
   await t.test('(e) signs in with SSO against the OpenID Connect provider and lands in the console', async () => {
-    idp.addAccount({ sub: 'idp|sam', email: 'sam@corp.test', name: 'Sam Support', roles: ['support-ops'] });
+    // a support agent this time: reads everything, and the console offers no action
+    idp.addAccount({ sub: 'idp|sam', email: 'sam@corp.test', name: 'Sam Support', roles: ['support-team'] });
     idp.setNextLogin('idp|sam');
     const ssoContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     closers.push(() => ssoContext.close());
     const ssoSeen = watch(ssoContext);
     const ssoPage = await ssoContext.newPage();
     ssoPage.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await ssoPage.goto(`${platform.baseUrl}/console/health`);
-    await ssoPage.waitForURL(/\/console\/login\?return_to=%2Fhealth/);
+    const target = `/console/webhooks/deliveries/${fx.failedDeliveryId}`;
+    await ssoPage.goto(`${platform.baseUrl}${target}`);
+    await ssoPage.waitForURL(/\/console\/login\?return_to=/);
+    await shot(ssoPage, 'sso-login');
     await ssoPage.getByRole('link', { name: 'Sign in with SSO' }).click();
     // provider → its login and consent interactions → /v1/staff/sso/callback → back where the person was going
-    await ssoPage.waitForURL(new RegExp(`^${platform.baseUrl}/console/health$`));
+    await ssoPage.waitForURL(`${platform.baseUrl}${target}`);
     await ssoPage.getByTestId('staff-email').filter({ hasText: 'sam@corp.test' }).waitFor();
-    await ssoPage.getByText('Support operator').waitFor();
-    await ssoPage.getByRole('heading', { name: 'System health' }).waitFor();
+    await ssoPage.getByText('Support agent').waitFor();
+    await ssoPage.getByTestId('delivery-status').filter({ hasText: 'succeeded' }).waitFor();
+    assert.equal(await ssoPage.getByRole('button', { name: 'Retry delivery' }).count(), 0, 'no Retry button for a support agent');
+    assert.equal(await ssoPage.getByRole('button', { name: 'Replay events…' }).count(), 0, 'no Replay button for a support agent');
     await shot(ssoPage, 'sso-landing');
     const allowed = new Set([origin(platform.baseUrl), origin(idp.issuer)]);
     assert.deepEqual(ssoSeen.urls.filter((u) => !u.startsWith('data:') && !allowed.has(origin(u))), []);

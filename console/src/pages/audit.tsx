@@ -70,24 +70,35 @@ export function AuditPage() {
             <>
               <Table aria-label="Audit entries" verticalSpacing="sm">
                 <Table.Thead>
-                  <Table.Tr><Table.Th>Time</Table.Th><Table.Th>Actor</Table.Th><Table.Th>Action</Table.Th><Table.Th>Target</Table.Th><Table.Th>Reason</Table.Th><Table.Th>Before</Table.Th><Table.Th>After</Table.Th></Table.Tr>
+                  <Table.Tr><Table.Th>Time</Table.Th><Table.Th>Actor</Table.Th><Table.Th>Action</Table.Th><Table.Th>Target</Table.Th><Table.Th>Reason</Table.Th></Table.Tr>
                 </Table.Thead>
-                <Table.Tbody>
-                  {list.data.data.map((a) => (
-                    <Table.Tr key={a.id} style={{ verticalAlign: 'top' }}>
-                      <Table.Td><Text size="xs">{dateTime(a.created_at)}</Text>{a.request_id && <Anchor component={Link} size="xs" ff="monospace" to={`/requests?request_id=${encodeURIComponent(a.request_id)}`}>{a.request_id}</Anchor>}</Table.Td>
-                      <Table.Td><Badge size="xs" variant="light">{a.actor_type}</Badge><Text size="xs" ff="monospace">{a.actor_id}</Text></Table.Td>
-                      <Table.Td><Text size="sm" ff="monospace">{a.action}</Text>{a.tenant_id && <TenantLink id={a.tenant_id} />}</Table.Td>
-                      <Table.Td>{a.target_id ? <Anchor component={Link} to={targetLink(a.target_id)} ff="monospace" size="xs">{a.target_id}</Anchor> : '—'}</Table.Td>
-                      <Table.Td><Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>{a.reason ?? '—'}</Text></Table.Td>
-                      <Table.Td style={{ maxWidth: 280 }}><JsonView value={a.before} label="Before" /></Table.Td>
-                      <Table.Td style={{ maxWidth: 280 }}>
-                        <JsonView value={a.after} label="After" />
-                        {a.details !== null && a.details !== undefined && <JsonView value={a.details} label="Details" />}
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
+                {list.data.data.map((a) => {
+                  const changed = a.before !== null || a.after !== null;
+                  const hasDetails = a.details !== null && a.details !== undefined && Object.keys(a.details as object).length > 0;
+                  return (
+                    // one tbody per entry: the entry's row, then what it changed (before → after) beneath it
+                    <Table.Tbody key={a.id} style={{ borderBottom: '2px solid var(--mantine-color-gray-3)' }}>
+                      <Table.Tr style={{ verticalAlign: 'top' }}>
+                        <Table.Td><Text size="xs">{dateTime(a.created_at)}</Text>{a.request_id && <Anchor component={Link} size="xs" ff="monospace" to={`/requests?request_id=${encodeURIComponent(a.request_id)}`}>{a.request_id}</Anchor>}</Table.Td>
+                        <Table.Td><Badge size="xs" variant="light">{a.actor_type}</Badge><Text size="xs" ff="monospace">{a.actor_id}</Text></Table.Td>
+                        <Table.Td><Text size="sm" ff="monospace">{a.action}</Text>{a.tenant_id && <TenantLink id={a.tenant_id} />}</Table.Td>
+                        <Table.Td>{a.target_id ? <Anchor component={Link} to={targetLink(a.target_id)} ff="monospace" size="xs">{a.target_id}</Anchor> : '—'}</Table.Td>
+                        <Table.Td><Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>{a.reason ?? '—'}</Text></Table.Td>
+                      </Table.Tr>
+                      {(changed || hasDetails) && (
+                        <Table.Tr>
+                          <Table.Td colSpan={5} pt={0}>
+                            <SimpleGrid cols={{ base: 1, md: hasDetails && changed ? 3 : changed ? 2 : 1 }} spacing="xs">
+                              {changed && <div><Text size="xs" c="dimmed">Before</Text><JsonView value={a.before} label="Before" /></div>}
+                              {changed && <div><Text size="xs" c="dimmed">After</Text><JsonView value={a.after} label="After" /></div>}
+                              {hasDetails && <div><Text size="xs" c="dimmed">Details</Text><JsonView value={a.details} label="Details" /></div>}
+                            </SimpleGrid>
+                          </Table.Td>
+                        </Table.Tr>
+                      )}
+                    </Table.Tbody>
+                  );
+                })}
               </Table>
               <Pager data={list.data.data} hasMore={list.data.has_more} cursor={cursor} onChange={(c) => set(c, { keepCursor: true })} />
             </>

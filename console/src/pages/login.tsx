@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Alert, Anchor, Box, Button, Center, Divider, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Box, Button, Center, Code, Divider, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { api, ApiError, type StaffSession } from '../api';
 import { useSession } from '../session';
@@ -125,7 +125,8 @@ export function LoginPage() {
               <Alert color="yellow">No staff login method is configured on this deployment.</Alert>
             )}
             <Text size="xs" c="dimmed">
-              Staff accounts are created by a platform admin (<Anchor size="xs" href="/docs" target="_blank" rel="noreferrer">API docs</Anchor>).
+              No account? Ask a platform admin: local accounts are created with <Code>nimbuspay staff create</Code>; with SSO, your
+              identity provider group grants the role.
             </Text>
           </Stack>
         </Paper>

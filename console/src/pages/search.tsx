@@ -53,11 +53,11 @@ function SearchBox() {
               <Table.Tbody>
                 {hits.map((hit) => (
                   <Table.Tr key={`${hit.type}:${hit.id}`}>
-                    <Table.Td><Badge variant="light">{hit.type.replace('_', ' ')}</Badge></Table.Td>
+                    <Table.Td><Badge variant="light" styles={{ root: { overflow: 'visible' }, label: { overflow: 'visible' } }}>{hit.type.replace('_', ' ')}</Badge></Table.Td>
                     <Table.Td><Text ff="monospace" size="sm">{hit.id}</Text></Table.Td>
                     <Table.Td><Text size="sm">{hit.summary}</Text></Table.Td>
                     <Table.Td><TenantLink id={hit.tenant_id} /></Table.Td>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
                       <Group gap="xs" wrap="nowrap">
                         <Anchor component={Link} to={hitTarget(hit)} size="sm">Open</Anchor>
                         {hit.payment_id && hit.type === 'request' && (
