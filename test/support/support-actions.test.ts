@@ -9,6 +9,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { createEndpoint } from '../webhooks/helpers.js';
+import { newId } from '../../src/platform/ids.js';
 import { assertError, ok, supportClient, type SupportClient } from './helpers.js';
 
 let platform: TestPlatform;
@@ -183,6 +184,23 @@ describe('support actions: effects and their audit entries', () => {
     assert.ok(entry.details.created_gte);
     assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON, created: { gte: '2000', lte: '1000' } }), 400, 'invalid_request');
     assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON }), 400, 'invalid_request', 'created');
+    const numeric = await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON, created: { gte: 0, lte: 1 } });
+    assert.equal(numeric.status, 200, numeric.text);
+    assert.equal(numeric.body.replayed, 0);
+  });
+
+  it('search finds endpoints, deliveries and staff users by id', async () => {
+    const staffId = newId('staffUser');
+    await ownerQuery(platform, "INSERT INTO staff_users (id, email, display_name, role, password_hash) VALUES ($1, 'ada@nimbuspay.test', 'Ada', 'support_agent', 'x')", [staffId]);
+    const cases: Array<[string, string, string | undefined]> = [[endpointId, 'webhook_endpoint', undefined], [deliveryId, 'webhook_delivery', paid.id], [staffId, 'staff_user', undefined]];
+    for (const [q, type, paymentId] of cases) {
+      const [hit] = (await ok(platform, agent.token, `/v1/support/search?q=${q}`)).data;
+      assert.equal(hit?.type, type, q);
+      assert.equal(hit.id, q);
+      assert.equal(hit.payment_id, paymentId);
+    }
+    const staffHit = (await ok(platform, agent.token, `/v1/support/search?q=${staffId}`)).data[0];
+    assert.ok(!JSON.stringify(staffHit).includes('password'));
   });
 
   it('the audit log API shows the actions with before/after and actor', async () => {

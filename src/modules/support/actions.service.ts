@@ -58,10 +58,10 @@ export async function retryDelivery(db: Db, caller: Caller, deliveryId: string, 
   });
 }
 
-export async function replayEndpoint(db: Db, caller: Caller, endpointId: string, input: { reason: string; created: { gte: string; lte: string } }) {
+export async function replayEndpoint(db: Db, caller: Caller, endpointId: string, input: { reason: string; created: { gte: string | number; lte: string | number } }) {
   if (!isId('webhookEndpoint', endpointId)) throw notFound('webhook_endpoint', endpointId);
-  const gte = parseTimeFilter(input.created.gte, 'created[gte]');
-  const lte = parseTimeFilter(input.created.lte, 'created[lte]');
+  const gte = parseTimeFilter(String(input.created.gte), 'created[gte]');
+  const lte = parseTimeFilter(String(input.created.lte), 'created[lte]');
   if (gte > lte) throw new AppError('invalid_request', 'created[gte] must not be after created[lte].', { param: 'created[gte]' });
   return withCrossTenantTx(db, async (tx) => {
     const tenantId = await repo.findEndpointTenant(tx, endpointId);

@@ -280,10 +280,12 @@ export type Health = Static<typeof HealthSchema>;
 
 const Reason = Type.String({ minLength: 5, maxLength: 1000, description: 'Why (5–1000 characters); written to the audit log.' });
 export const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+// A JSON body may carry unix seconds as a number as well as a string.
+const ReplayTime = Type.Union([Type.Integer({ minimum: 0, maximum: 99_999_999_999 }), TimeFilterSchema]);
 export const ReplayBody = Type.Object(
   {
     reason: Reason,
-    created: Type.Object({ gte: TimeFilterSchema, lte: TimeFilterSchema }, { additionalProperties: false }),
+    created: Type.Object({ gte: ReplayTime, lte: ReplayTime }, { additionalProperties: false, description: 'The window of event creation times, both ends included.' }),
   },
   { additionalProperties: false },
 );
