@@ -40,7 +40,7 @@ export function createOidcClient(deps: Pick<StaffDeps, 'config'>): OidcClient | 
   return {
     configuration() {
       pending ??= oidc
-        .discovery(issuerUrl, clientId, { redirect_uris: [] }, oidc.ClientSecretBasic(secret), {
+        .discovery(issuerUrl, clientId, undefined, oidc.ClientSecretBasic(secret), {
           ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
           timeout: 10,
         })

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../platform/config.js';
-import type { Db } from '../../platform/db.js';
+import type { Db, Tx } from '../../platform/db.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';
@@ -161,7 +161,7 @@ export interface RequestMeta {
 
 /** Opens a session after a successful login, in the login's transaction (with its audit entry). */
 export async function openSession(
-  tx: Parameters<typeof repo.insertAudit>[0],
+  tx: Tx,
   deps: StaffDeps,
   user: repo.StaffUserRow,
   method: 'password' | 'oidc',
