@@ -94,6 +94,25 @@ describe('staff session expiry (injected clock)', () => {
     assert.equal(dead.body.error.code, 'session_expired');
   });
 
+  it('locks an account after 5 failures within 15 minutes, not after 5 spread wider, and unlocks 15 minutes later', async () => {
+    const user = await createStaffUser(platform);
+    const attempt = (password: string) => fetch(`${baseUrl}/v1/staff/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password }),
+    });
+    for (let i = 0; i < 4; i++) assert.equal((await attempt('wrong')).status, 401);
+    advance(16 * MIN);
+    for (let i = 0; i < 4; i++) assert.equal((await attempt('wrong')).status, 401);
+    assert.equal((await attempt(user.password)).status, 200, 'eight failures, but never five within 15 minutes');
+    advance(1_000);
+    for (let i = 0; i < 5; i++) assert.equal((await attempt('wrong')).status, 401);
+    const locked = await attempt(user.password);
+    assert.equal(locked.status, 429);
+    assert.equal(locked.headers.get('retry-after'), String(15 * 60));
+    advance(15 * MIN);
+    assert.equal((await attempt('wrong')).status, 401, 'a failure after the lockout starts a new count');
+    assert.equal((await attempt(user.password)).status, 200);
+  });
+
   it('the worker purges sessions dead for over a day and expired SSO flows', async () => {
     const cookie = await login();
     const { body } = await session(cookie);

@@ -16,9 +16,9 @@ const invalidCredentials = () => new AppError('invalid_credentials', 'The email,
 type Outcome = { ok: true; token: string; live: LiveSession } | { ok: false; error: AppError };
 
 /**
- * Email + password, then TOTP when the account has it (always outside development). Failures are counted on the
- * account row; the fifth locks it for 15 minutes. The failure bookkeeping commits even though the login fails,
- * so errors are returned out of the transaction and thrown after it.
+ * Email + password, then TOTP when the account has it (always outside development). Five failures within 15
+ * minutes lock the account for 15 minutes. The failure bookkeeping commits even though the login fails, so errors
+ * are returned out of the transaction and thrown after it.
  */
 export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta: RequestMeta): Promise<{ token: string; live: LiveSession }> {
   if (!deps.config.staffLocalLogin) {
@@ -37,22 +37,28 @@ export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta
     if (row.locked_until && row.locked_until > now) return { ok: false, error: lockedOut(row.locked_until, now) };
     if (row.status !== 'active') return { ok: false, error: invalidCredentials() };
 
-    const fail = async (): Promise<Outcome> => {
-      const failures = row.failed_logins + 1;
+    // Every failure is audited; the lockout counts those of the last 15 minutes (since the last good login or lockout).
+    const fail = async (reason: 'password' | 'totp'): Promise<Outcome> => {
+      await repo.insertAudit(tx, {
+        id: newId('audit'), actor_type: 'staff', actor_id: row.id, action: 'staff.login_failed', target_id: row.id, reason: null,
+        details: { reason, ip: meta.ip }, request_id: meta.requestId, created_at: now,
+      });
+      const windowStart = new Date(Math.max(now.getTime() - LOCKOUT_MS, row.last_login_at?.getTime() ?? 0, row.locked_until?.getTime() ?? 0));
+      const failures = await repo.countLoginFailures(tx, row.id, windowStart);
       if (failures < MAX_FAILED_LOGINS) {
         await repo.updateStaffUser(tx, row.id, { failed_logins: failures });
         return { ok: false, error: invalidCredentials() };
       }
       const until = new Date(now.getTime() + LOCKOUT_MS);
-      await repo.updateStaffUser(tx, row.id, { failed_logins: 0, locked_until: until });
+      await repo.updateStaffUser(tx, row.id, { failed_logins: failures, locked_until: until });
       await repo.insertAudit(tx, {
         id: newId('audit'), actor_type: 'staff', actor_id: row.id, action: 'staff.login_locked', target_id: row.id, reason: null,
-        details: { failed_logins: failures, locked_until: until.toISOString(), ip: meta.ip }, request_id: meta.requestId,
+        details: { failed_logins: failures, locked_until: until.toISOString(), ip: meta.ip }, request_id: meta.requestId, created_at: now,
       });
       return { ok: false, error: invalidCredentials() };
     };
 
-    if (!passwordOk) return fail();
+    if (!passwordOk) return fail('password');
     if (!row.totp_secret_enc) {
       if (deps.config.env !== 'development') {
         return {
@@ -63,7 +69,7 @@ export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta
     } else {
       if (!input.totp_code) return { ok: false, error: new AppError('totp_required', 'Enter the 6-digit code of your authenticator app.', { param: 'totp_code' }) };
       const step = matchTotpStep(deps.keyRing.decrypt('staff-totp', row.totp_secret_enc), input.totp_code, now);
-      if (step === undefined || (row.totp_last_step !== null && BigInt(step) <= row.totp_last_step)) return fail();
+      if (step === undefined || (row.totp_last_step !== null && BigInt(step) <= row.totp_last_step)) return fail('totp');
       await repo.updateStaffUser(tx, row.id, { totp_last_step: BigInt(step) });
     }
     return { ok: true, ...(await openSession(tx, deps, row, 'password', meta)) };

@@ -124,7 +124,22 @@ export async function purgeStaleSessionsAndFlows(q: Queryable, now: Date, batch:
 
 export async function insertAudit(
   tx: Tx,
-  row: { id: string; actor_type: 'client' | 'staff'; actor_id: string; action: string; target_id: string | null; reason: string | null; details: Record<string, unknown>; request_id: string | null },
+  row: {
+    id: string; actor_type: 'client' | 'staff'; actor_id: string; action: string; target_id: string | null; reason: string | null;
+    details: Record<string, unknown>; request_id: string | null; created_at?: Date;
+  },
 ): Promise<void> {
   await tx.insertInto('audit_log').values({ ...row, tenant_id: null, details: JSON.stringify(row.details) }).execute();
+}
+
+/** Failed logins of one account since `since` (the lockout's sliding window), from their audit entries. */
+export async function countLoginFailures(tx: Tx, staffId: string, since: Date): Promise<number> {
+  const r = await tx
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('actor_id', '=', staffId)
+    .where('action', '=', 'staff.login_failed')
+    .where('created_at', '>', since)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
