@@ -127,6 +127,15 @@ describe('request log', () => {
     const oauth = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${badClient.headers.get('x-request-id')}`)).data[0], 5000, 'token request logged');
     assert.equal(oauth.route, '/oauth/token');
     assert.equal(oauth.error_code, 'invalid_client');
+    const paid = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+    const refund = await post(platform, tenant.token, `/v1/payments/${paid.body.id}/refunds`, { amount: 100 });
+    assert.equal(refund.status, 201, refund.text);
+    const refundRequest = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${refund.headers.get('x-request-id')}`)).data[0], 5000, 'refund request logged');
+    assert.equal(refundRequest.route, '/v1/payments/:id/refunds');
+    assert.equal(refundRequest.object_id, refund.body.id, 'a create names the object it created');
+    const timeline = await ok(platform, agent.token, `/v1/support/payments/${paid.body.id}/timeline`);
+    assert.ok(timeline.entries.some((e: any) => e.kind === 'request' && e.data.object_id === refund.body.id));
+    assert.ok(timeline.entries.some((e: any) => e.kind === 'refund' && e.id === refund.body.id));
     const fourxx = await ok(platform, agent.token, `/v1/support/requests?tenant=${tenant.tenantId}&status_class=4xx&route=${encodeURIComponent('/v1/payments/:id')}`);
     assert.ok(fourxx.data.every((r: any) => r.status_code >= 400 && r.status_code < 500 && r.route === '/v1/payments/:id'));
     assert.ok(fourxx.data.some((r: any) => r.request_id === requestId));

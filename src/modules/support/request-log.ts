@@ -115,10 +115,10 @@ const clamp = (value: string | null | undefined, max: number): string | null => 
 
 /** Adds the hooks that record every /v1 and /oauth request into `recorder`. */
 export function registerRequestLog(app: HttpApp, recorder: RequestLogRecorder): void {
-  // A create answers with the new object's id first in its JSON: read it there rather than make every route say it.
+  // A create (201) answers with the new object's id first in its JSON: read it there rather than make every route
+  // say it. It wins over the path's id (a refund created under /v1/payments/:id/refunds is the refund's request).
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string'
-      && pathId(request) === undefined && isLogged(request)) {
+    if (request.method === 'POST' && reply.statusCode === 201 && typeof payload === 'string' && isLogged(request)) {
       const match = CREATED_ID.exec(payload);
       if (match) createdIds.set(request, match[1]!);
     } else if (reply.statusCode >= 400 && request.errorCode === undefined && typeof payload === 'string' && payload.length < 2048) {
@@ -142,7 +142,7 @@ export function registerRequestLog(app: HttpApp, recorder: RequestLogRecorder): 
       status_code: reply.statusCode,
       latency_ms: Math.max(0, Math.round(latencyMs * 100) / 100),
       error_code: clamp(request.errorCode ?? oauthErrors.get(request), 64),
-      object_id: clamp(pathId(request) ?? createdIds.get(request), 64),
+      object_id: clamp(createdIds.get(request) ?? pathId(request), 64),
       created_at: new Date(Date.now() - latencyMs),
     });
   });
