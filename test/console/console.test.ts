@@ -178,7 +178,20 @@ test('support console: local login with TOTP, search, timeline, delivery retry w
     // the page follows the pending delivery until the worker has delivered it
     await page.getByTestId('delivery-status').filter({ hasText: 'succeeded' }).waitFor();
     assert.ok(fx.receiver.requests.length > before, 'the receiver got the retried delivery');
+    await page.getByLabel('Endpoint status').filter({ hasText: 'enabled' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Re-enable endpoint…' }).count(), 0, 'an enabled endpoint is not offered re-enabling');
     await shot(page, 'delivery-retried');
+
+    // replay the endpoint's events of the last hour (UTC, as the dialog says)
+    await page.getByRole('button', { name: 'Replay events…' }).click();
+    const replay = page.getByRole('dialog', { name: `Replay events to ${fx.endpointId}` });
+    await replay.waitFor();
+    const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    await replay.getByLabel(/^From \(UTC\)/).fill(minute(Date.now() - 3_600_000));
+    await replay.getByLabel(/^To \(UTC\)/).fill(minute(Date.now() + 3_600_000));
+    await replay.getByLabel('Reason').fill('Receiver was down for an hour; resend what it missed');
+    await replay.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByText(/Replay scheduled: [1-9]\d* event\(s\) queued/).waitFor();
 
     await page.getByRole('link', { name: 'Audit log', exact: true }).click();
     await page.waitForURL(/\/console\/audit/);

@@ -5,7 +5,8 @@ import { toUnixSeconds } from '../format';
 import { ReasonDialog } from './reason-dialog';
 
 /** Replay an endpoint's events over a time range, and re-enable a disabled endpoint (support_operator). */
-export function EndpointActions({ endpointId, onDone }: { endpointId: string; onDone?(): void }) {
+/** `status` when known: Re-enable is offered only for a disabled endpoint then. */
+export function EndpointActions({ endpointId, status, onDone }: { endpointId: string; status?: string | undefined; onDone?(): void }) {
   const [replayOpen, setReplayOpen] = useState(false);
   const [enableOpen, setEnableOpen] = useState(false);
   const [from, setFrom] = useState('');
@@ -18,7 +19,9 @@ export function EndpointActions({ endpointId, onDone }: { endpointId: string; on
     <>
       <Group gap="xs">
         <Button size="xs" variant="light" onClick={() => setReplayOpen(true)}>Replay events…</Button>
-        <Button size="xs" variant="light" color="green" onClick={() => setEnableOpen(true)}>Re-enable endpoint…</Button>
+        {(status === undefined || status === 'disabled') && (
+          <Button size="xs" variant="light" color="green" onClick={() => setEnableOpen(true)}>Re-enable endpoint…</Button>
+        )}
       </Group>
       {notice && <Alert color="green" mt="xs" withCloseButton onClose={() => setNotice(undefined)} role="status">{notice}</Alert>}
       <ReasonDialog

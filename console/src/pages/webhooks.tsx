@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import { Alert, Anchor, Badge, Button, Group, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, Loader, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { Link, useParams } from 'react-router';
 import { api, type ListResponse } from '../api';
-import type { WebhookDelivery } from '../types';
+import type { EndpointHealth, TenantOverview, WebhookDelivery } from '../types';
 import { useApi, useUrlFilters } from '../hooks';
 import { useSession } from '../session';
 import { dateTime, statusColor } from '../format';
@@ -37,9 +37,21 @@ function DeliveryFilters({ values, onApply }: { values: Record<(typeof FILTERS)[
   );
 }
 
+function EndpointStatus({ endpoint }: { endpoint: EndpointHealth }) {
+  return (
+    <Group gap={6}>
+      <Badge color={statusColor(endpoint.status)} variant="light" aria-label="Endpoint status">{endpoint.status}</Badge>
+      {endpoint.disabled_reason && <Text size="xs" c="dimmed">{endpoint.disabled_reason}</Text>}
+      {endpoint.failing_since && <Text size="xs" c="red">failing since {dateTime(endpoint.failing_since)}</Text>}
+    </Group>
+  );
+}
+
 export function DeliveriesPage() {
   const { values, set, cursor } = useUrlFilters(FILTERS);
   const { can } = useSession();
+  const overview = useApi<TenantOverview>(values.tenant && values.endpoint ? `/v1/support/tenants/${encodeURIComponent(values.tenant)}` : null);
+  const endpoint = overview.data?.webhook_endpoints.find((e) => e.id === values.endpoint);
   const list = useApi<ListResponse<WebhookDelivery>>('/v1/support/webhook_deliveries', {
     tenant: values.tenant || undefined,
     endpoint: values.endpoint || undefined,
@@ -56,8 +68,11 @@ export function DeliveriesPage() {
           <DeliveryFilters values={values} onApply={(v) => set(v)} />
           {values.endpoint && can('support:write') && (
             <Group justify="space-between">
-              <Text size="sm">Endpoint <Text span ff="monospace">{values.endpoint}</Text></Text>
-              <EndpointActions endpointId={values.endpoint} onDone={list.reload} />
+              <Group gap="xs">
+                <Text size="sm">Endpoint <Text span ff="monospace">{values.endpoint}</Text></Text>
+                {endpoint && <EndpointStatus endpoint={endpoint} />}
+              </Group>
+              <EndpointActions endpointId={values.endpoint} status={endpoint?.status} onDone={() => { list.reload(); overview.reload(); }} />
             </Group>
           )}
           {list.loading && <LoadingBlock label="Loading deliveries…" />}
@@ -96,6 +111,8 @@ export function DeliveryPage() {
   const { id = '' } = useParams();
   const { can } = useSession();
   const delivery = useApi<WebhookDelivery>(`/v1/support/webhook_deliveries/${encodeURIComponent(id)}`);
+  const overview = useApi<TenantOverview>(delivery.data ? `/v1/support/tenants/${encodeURIComponent(delivery.data.tenant_id)}` : null);
+  const endpoint = overview.data?.webhook_endpoints.find((e) => e.id === delivery.data?.endpoint_id);
   const [retryOpen, setRetryOpen] = useState(false);
   const [notice, setNotice] = useState<string | undefined>();
   const d = delivery.data;
@@ -134,14 +151,17 @@ export function DeliveryPage() {
               <Anchor component={Link} size="sm" to={`/audit?target=${encodeURIComponent(d.id)}`}>Audit entries</Anchor>
             </Group>
           </Paper>
-          {can('support:write') && (
-            <Paper withBorder p="md">
-              <Group justify="space-between">
-                <Text size="sm" fw={500}>Endpoint actions</Text>
-                <EndpointActions endpointId={d.endpoint_id} onDone={delivery.reload} />
+          <Paper withBorder p="md">
+            <Group justify="space-between">
+              <Group gap="xs">
+                <Text size="sm" fw={500}>Endpoint</Text>
+                {endpoint ? <EndpointStatus endpoint={endpoint} /> : overview.loading ? <Loader size="xs" aria-label="Loading endpoint status" /> : null}
               </Group>
-            </Paper>
-          )}
+              {can('support:write') && (
+                <EndpointActions endpointId={d.endpoint_id} status={endpoint?.status} onDone={() => { delivery.reload(); overview.reload(); }} />
+              )}
+            </Group>
+          </Paper>
           <Paper withBorder p="md">
             <Title order={3} mb="sm">Attempts</Title>
             {(d.attempts ?? []).length === 0 ? <EmptyRow>No attempts yet.</EmptyRow> : (
