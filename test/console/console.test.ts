@@ -147,6 +147,20 @@ test('support console: local login with TOTP, search, timeline, delivery retry w
     await page.getByText(`request ${fx.requestId}`).first().waitFor();
     await page.getByText('POST /v1/payments', { exact: false }).first().waitFor();
     await page.getByText(`delivery ${fx.failedDeliveryId}`).first().waitFor();
+
+    // operator actions on the payment: an internal note and a reconciliation request, both land on the timeline
+    await page.getByRole('button', { name: 'Add note' }).click();
+    const noteDialog = page.getByRole('dialog', { name: 'Add internal note' });
+    await noteDialog.getByLabel(/^Note/).fill('Customer asked about this charge on the phone.');
+    await noteDialog.getByRole('button', { name: 'Add note' }).click();
+    await page.getByText('Note added.').waitFor();
+    await page.getByLabel('Timeline').getByText('Customer asked about this charge on the phone.').waitFor();
+    await page.getByRole('button', { name: 'Reconcile now' }).click();
+    const reconcileDialog = page.getByRole('dialog', { name: 'Reconcile this payment now' });
+    await reconcileDialog.getByLabel('Reason').fill('Customer says the bank shows a different amount');
+    await reconcileDialog.getByRole('button', { name: 'Reconcile now' }).click();
+    await page.getByText(/Reconciliation requested: \d+ attempt\(s\) scheduled/).waitFor();
+    await page.getByLabel('Timeline').getByText('support.payment.reconcile', { exact: false }).first().waitFor();
     await shot(page, 'payment');
 
     await page.getByRole('link', { name: 'Search', exact: true }).click();
