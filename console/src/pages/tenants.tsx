@@ -46,7 +46,7 @@ function Volume({ title, v }: { title: string; v: VolumeWindow }) {
   return (
     <Paper withBorder p="md">
       <Text size="xs" c="dimmed">{title}</Text>
-      <Text fw={700} size="xl">{v.count} payments</Text>
+      <Text fw={700} size="xl">{v.count} payment{v.count === 1 ? '' : 's'}</Text>
       <Text size="sm"><Text span c="green">{v.succeeded} succeeded</Text> · <Text span c="red">{v.failed} failed</Text></Text>
       <Text size="sm" c="dimmed">{amounts.length ? amounts.map(([cur, n]) => money(n, cur)).join(' · ') : 'no volume'}</Text>
     </Paper>
