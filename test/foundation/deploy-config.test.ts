@@ -66,6 +66,7 @@ function secretPlaceholder(variable: string, env: Env): string {
       return randomBytes(32).toString('base64');
     case 'NIMBUSPAY_ADMIN_CLIENT_SECRET':
     case 'PROCESSOR_NOTIFICATION_SECRET':
+    case 'STAFF_OIDC_CLIENT_SECRET':
       return randomBytes(32).toString('base64url');
     case 'STRIPE_SECRET_KEY':
       return `${env === 'production' ? 'sk_live_' : 'sk_test_'}${alnum(24)}`;
@@ -184,7 +185,7 @@ describe('deploy: every overlay gives each container a configuration the real lo
           assert.equal(migration.env, env, `${where}: NIMBUSPAY_ENV`);
           // Migrations run as the table owner, never as the application role.
           assert.match(migration.migrationDatabaseUrl, /nimbuspay_owner/, `${env}: migrate uses the owner's URL`);
-          for (const name of ['NIMBUSPAY_MASTER_KEY', 'NIMBUSPAY_ADMIN_CLIENT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRETS']) {
+          for (const name of ['NIMBUSPAY_MASTER_KEY', 'NIMBUSPAY_ADMIN_CLIENT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRETS', 'STAFF_OIDC_CLIENT_SECRET']) {
             assert.equal(environment[name], undefined, `${where}: the migrations Job gets no ${name}`);
           }
           continue;

