@@ -66,3 +66,21 @@ export function useUrlFilters<K extends string>(keys: readonly K[]): {
   }, [setParams]);
   return { values, set, cursor };
 }
+
+/**
+ * A filter form's draft: typed into freely, applied to the URL on submit, and reset when the URL changes (a shared
+ * link, Back, or Clear).
+ */
+export function useFilterDraft<K extends string>(values: Record<K, string>): {
+  draft: Record<string, string>;
+  field(key: K): { value: string; onChange(e: { currentTarget: { value: string } }): void };
+} {
+  const [draft, setDraft] = useState<Record<string, string>>(values);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(() => setDraft(values), [JSON.stringify(values)]);
+  const field = (key: K) => ({
+    value: draft[key] ?? '',
+    onChange: (e: { currentTarget: { value: string } }) => setDraft({ ...draft, [key]: e.currentTarget.value }),
+  });
+  return { draft, field };
+}

@@ -15,6 +15,15 @@ export function TenantLink({ id, name }: { id: string | null | undefined; name?:
   return <Anchor component={Link} to={`/tenants/${encodeURIComponent(id)}`} size="sm">{name ?? id}</Anchor>;
 }
 
+/** Where an object id (an audit target, a request's object) opens in the console. */
+export function objectPath(id: string): string {
+  if (id.startsWith('pay_')) return `/payments/${encodeURIComponent(id)}`;
+  if (id.startsWith('whd_')) return `/webhooks/deliveries/${encodeURIComponent(id)}`;
+  if (id.startsWith('we_')) return `/webhooks?endpoint=${encodeURIComponent(id)}`;
+  if (id.startsWith('ten_')) return `/tenants/${encodeURIComponent(id)}`;
+  return `/search?q=${encodeURIComponent(id)}`;
+}
+
 /** Where a search hit opens in the console. */
 export function hitTarget(hit: SearchHit): string {
   const q = (k: string, v: string) => `${k}=${encodeURIComponent(v)}`;

@@ -1,24 +1,18 @@
-import { useEffect, useState } from 'react';
 import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import type { ListResponse } from '../api';
 import type { AuditEntry } from '../types';
-import { useApi, useUrlFilters } from '../hooks';
+import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, toUnixSeconds } from '../format';
 import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
-import { TenantLink } from '../components/links';
+import { objectPath, TenantLink } from '../components/links';
 import { JsonView } from '../components/json-view';
 import { Pager } from '../components/pager';
 
 const FILTERS = ['actor', 'action', 'tenant', 'target', 'created_gte', 'created_lte'] as const;
 
 function AuditFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
-  const [draft, setDraft] = useState<Record<string, string>>(values);
-  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
-  const field = (key: (typeof FILTERS)[number]) => ({
-    value: draft[key] ?? '',
-    onChange: (e: React.ChangeEvent<HTMLInputElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
-  });
+  const { draft, field } = useFilterDraft(values);
   return (
     <form aria-label="Audit filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
       <SimpleGrid cols={{ base: 2, md: 3 }} spacing="sm">
@@ -35,14 +29,6 @@ function AuditFilters({ values, onApply }: { values: Record<(typeof FILTERS)[num
       </Group>
     </form>
   );
-}
-
-function targetLink(id: string): string {
-  if (id.startsWith('pay_')) return `/payments/${encodeURIComponent(id)}`;
-  if (id.startsWith('whd_')) return `/webhooks/deliveries/${encodeURIComponent(id)}`;
-  if (id.startsWith('we_')) return `/webhooks?endpoint=${encodeURIComponent(id)}`;
-  if (id.startsWith('ten_')) return `/tenants/${encodeURIComponent(id)}`;
-  return `/search?q=${encodeURIComponent(id)}`;
 }
 
 export function AuditPage() {
@@ -82,7 +68,7 @@ export function AuditPage() {
                         <Table.Td><Text size="xs">{dateTime(a.created_at)}</Text>{a.request_id && <Anchor component={Link} size="xs" ff="monospace" to={`/requests?request_id=${encodeURIComponent(a.request_id)}`}>{a.request_id}</Anchor>}</Table.Td>
                         <Table.Td><Badge size="xs" variant="light">{a.actor_type}</Badge><Text size="xs" ff="monospace">{a.actor_id}</Text></Table.Td>
                         <Table.Td><Text size="sm" ff="monospace">{a.action}</Text>{a.tenant_id && <TenantLink id={a.tenant_id} />}</Table.Td>
-                        <Table.Td>{a.target_id ? <Anchor component={Link} to={targetLink(a.target_id)} ff="monospace" size="xs">{a.target_id}</Anchor> : '—'}</Table.Td>
+                        <Table.Td>{a.target_id ? <Anchor component={Link} to={objectPath(a.target_id)} ff="monospace" size="xs">{a.target_id}</Anchor> : '—'}</Table.Td>
                         <Table.Td><Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>{a.reason ?? '—'}</Text></Table.Td>
                       </Table.Tr>
                       {(changed || hasDetails) && (

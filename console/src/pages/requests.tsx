@@ -1,30 +1,17 @@
-import { useEffect, useState } from 'react';
 import { Anchor, Badge, Button, Group, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import type { ListResponse } from '../api';
 import type { RequestLogEntry } from '../types';
-import { useApi, useUrlFilters } from '../hooks';
+import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, statusClassColor, toUnixSeconds } from '../format';
 import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
-import { TenantLink } from '../components/links';
+import { objectPath, TenantLink } from '../components/links';
 import { Pager } from '../components/pager';
 
 const FILTERS = ['tenant', 'route', 'method', 'status_class', 'request_id', 'object_id', 'created_gte', 'created_lte'] as const;
 
-function objectLink(id: string) {
-  if (id.startsWith('pay_')) return `/payments/${encodeURIComponent(id)}`;
-  if (id.startsWith('whd_')) return `/webhooks/deliveries/${encodeURIComponent(id)}`;
-  if (id.startsWith('ten_')) return `/tenants/${encodeURIComponent(id)}`;
-  return `/search?q=${encodeURIComponent(id)}`;
-}
-
 function RequestFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
-  const [draft, setDraft] = useState<Record<string, string>>(values);
-  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
-  const field = (key: (typeof FILTERS)[number]) => ({
-    value: draft[key] ?? '',
-    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
-  });
+  const { draft, field } = useFilterDraft(values);
   return (
     <form aria-label="Request filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
       <SimpleGrid cols={{ base: 2, md: 4 }} spacing="sm">
@@ -89,7 +76,7 @@ export function RequestsPage() {
                         <TenantLink id={r.tenant_id} />
                         <Text size="xs" c="dimmed" ff="monospace">{r.client_id ?? r.staff_id ?? ''}</Text>
                       </Table.Td>
-                      <Table.Td>{r.object_id ? <Anchor component={Link} to={objectLink(r.object_id)} ff="monospace" size="xs">{r.object_id}</Anchor> : '—'}</Table.Td>
+                      <Table.Td>{r.object_id ? <Anchor component={Link} to={objectPath(r.object_id)} ff="monospace" size="xs">{r.object_id}</Anchor> : '—'}</Table.Td>
                       <Table.Td>{r.logs_insights_url ? <Anchor href={r.logs_insights_url} target="_blank" rel="noreferrer noopener" size="xs">Logs Insights ↗</Anchor> : '—'}</Table.Td>
                     </Table.Tr>
                   ))}

@@ -3,7 +3,7 @@ import { Anchor, Badge, Button, Group, NativeSelect, Paper, SimpleGrid, Stack, T
 import { Link, useNavigate } from 'react-router';
 import type { ListResponse } from '../api';
 import type { SearchHit, SupportPayment } from '../types';
-import { useApi, useUrlFilters } from '../hooks';
+import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, money, paymentMethodLabel, statusColor, toUnixSeconds } from '../format';
 import { ErrorAlert, EmptyRow, LoadingBlock } from '../components/states';
 import { hitTarget, PaymentLink, TenantLink } from '../components/links';
@@ -77,12 +77,7 @@ function SearchBox() {
 }
 
 function PaymentFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
-  const [draft, setDraft] = useState<Record<string, string>>(values);
-  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
-  const field = (key: (typeof FILTERS)[number]) => ({
-    value: draft[key] ?? '',
-    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
-  });
+  const { draft, field } = useFilterDraft(values);
   return (
     <form aria-label="Payment filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
       <SimpleGrid cols={{ base: 2, md: 5 }} spacing="sm">

@@ -3,7 +3,7 @@ import { Alert, Anchor, Badge, Button, Group, Loader, NativeSelect, Paper, Simpl
 import { Link, useParams } from 'react-router';
 import { api, type ListResponse } from '../api';
 import type { EndpointHealth, TenantOverview, WebhookDelivery } from '../types';
-import { useApi, useUrlFilters } from '../hooks';
+import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { useSession } from '../session';
 import { dateTime, statusColor } from '../format';
 import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
@@ -15,12 +15,7 @@ import { EndpointActions } from '../components/endpoint-actions';
 const FILTERS = ['tenant', 'endpoint', 'status', 'event'] as const;
 
 function DeliveryFilters({ values, onApply }: { values: Record<(typeof FILTERS)[number], string>; onApply(v: Record<string, string>): void }) {
-  const [draft, setDraft] = useState<Record<string, string>>(values);
-  useEffect(() => setDraft(values), [JSON.stringify(values)]); // eslint-disable-line react-hooks/exhaustive-deps
-  const field = (key: (typeof FILTERS)[number]) => ({
-    value: draft[key] ?? '',
-    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setDraft({ ...draft, [key]: e.currentTarget.value }),
-  });
+  const { draft, field } = useFilterDraft(values);
   return (
     <form aria-label="Delivery filters" onSubmit={(e) => { e.preventDefault(); onApply(draft); }}>
       <SimpleGrid cols={{ base: 2, md: 4 }} spacing="sm">
