@@ -1,5 +1,6 @@
 import { Alert, Button, Center, Group, Loader, Skeleton, Stack, Text } from '@mantine/core';
 import type { ApiError } from '../api';
+import type { ApiState } from '../hooks';
 
 export function LoadingBlock({ label = 'Loading…', rows = 4 }: { label?: string; rows?: number }) {
   return (
@@ -31,4 +32,25 @@ export function ErrorAlert({ error, title = 'Something went wrong', onRetry }: {
 
 export function EmptyRow({ children }: { children: string }) {
   return <Text c="dimmed" size="sm" py="md">{children}</Text>;
+}
+
+/** A list's loading, error and empty states; the caller renders the rows once there are some. */
+export function ListStates({ list, loadingLabel, empty }: { list: ApiState<{ data: unknown[] }>; loadingLabel: string; empty: string }) {
+  return (
+    <>
+      {list.loading && <LoadingBlock label={loadingLabel} />}
+      {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
+      {list.data && list.data.data.length === 0 && <EmptyRow>{empty}</EmptyRow>}
+    </>
+  );
+}
+
+/** Clear and Apply under a filter form (Apply is the form's submit). */
+export function FilterActions({ onClear }: { onClear(): void }) {
+  return (
+    <Group justify="flex-end" mt="sm">
+      <Button variant="default" onClick={onClear}>Clear</Button>
+      <Button type="submit">Apply filters</Button>
+    </Group>
+  );
 }

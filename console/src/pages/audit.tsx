@@ -1,10 +1,10 @@
-import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Anchor, Badge, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import type { ListResponse } from '../api';
 import type { AuditEntry } from '../types';
 import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, toUnixSeconds } from '../format';
-import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { FilterActions, ListStates } from '../components/states';
 import { objectPath, TenantLink } from '../components/links';
 import { JsonView } from '../components/json-view';
 import { Pager } from '../components/pager';
@@ -23,10 +23,7 @@ function AuditFilters({ values, onApply }: { values: Record<(typeof FILTERS)[num
         <TextInput label="From (UTC)" type="datetime-local" {...field('created_gte')} />
         <TextInput label="To (UTC)" type="datetime-local" {...field('created_lte')} />
       </SimpleGrid>
-      <Group justify="flex-end" mt="sm">
-        <Button variant="default" onClick={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))}>Clear</Button>
-        <Button type="submit">Apply filters</Button>
-      </Group>
+      <FilterActions onClear={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))} />
     </form>
   );
 }
@@ -49,9 +46,7 @@ export function AuditPage() {
       <Paper withBorder p="md">
         <Stack>
           <AuditFilters values={values} onApply={(v) => set(v)} />
-          {list.loading && <LoadingBlock label="Loading audit log…" />}
-          {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
-          {list.data && list.data.data.length === 0 && <EmptyRow>No audit entries match these filters.</EmptyRow>}
+          <ListStates list={list} loadingLabel="Loading audit log…" empty="No audit entries match these filters." />
           {list.data && list.data.data.length > 0 && (
             <>
               <Table aria-label="Audit entries" verticalSpacing="sm">

@@ -1,10 +1,10 @@
-import { Anchor, Badge, Button, Group, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Anchor, Badge, NativeSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { Link } from 'react-router';
 import type { ListResponse } from '../api';
 import type { RequestLogEntry } from '../types';
 import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, statusClassColor, toUnixSeconds } from '../format';
-import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { FilterActions, ListStates } from '../components/states';
 import { objectPath, TenantLink } from '../components/links';
 import { Pager } from '../components/pager';
 
@@ -24,10 +24,7 @@ function RequestFilters({ values, onApply }: { values: Record<(typeof FILTERS)[n
         <TextInput label="From (UTC)" type="datetime-local" {...field('created_gte')} />
         <TextInput label="To (UTC)" type="datetime-local" {...field('created_lte')} />
       </SimpleGrid>
-      <Group justify="flex-end" mt="sm">
-        <Button variant="default" onClick={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))}>Clear</Button>
-        <Button type="submit">Apply filters</Button>
-      </Group>
+      <FilterActions onClear={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))} />
     </form>
   );
 }
@@ -52,9 +49,7 @@ export function RequestsPage() {
       <Paper withBorder p="md">
         <Stack>
           <RequestFilters values={values} onApply={(v) => set(v)} />
-          {list.loading && <LoadingBlock label="Loading requests…" />}
-          {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
-          {list.data && list.data.data.length === 0 && <EmptyRow>No requests match these filters.</EmptyRow>}
+          <ListStates list={list} loadingLabel="Loading requests…" empty="No requests match these filters." />
           {list.data && list.data.data.length > 0 && (
             <>
               <Table striped highlightOnHover aria-label="Requests">

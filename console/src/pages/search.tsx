@@ -5,7 +5,7 @@ import type { ListResponse } from '../api';
 import type { SearchHit, SupportPayment } from '../types';
 import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { dateTime, money, paymentMethodLabel, statusColor, toUnixSeconds } from '../format';
-import { ErrorAlert, EmptyRow, LoadingBlock } from '../components/states';
+import { EmptyRow, ErrorAlert, FilterActions, ListStates, LoadingBlock } from '../components/states';
 import { hitTarget, PaymentLink, TenantLink } from '../components/links';
 import { Pager } from '../components/pager';
 
@@ -92,10 +92,7 @@ function PaymentFilters({ values, onApply }: { values: Record<(typeof FILTERS)[n
         <TextInput label="Created from" description="UTC" type="date" {...field('created_gte')} />
         <TextInput label="Created to" description="UTC" type="date" {...field('created_lte')} />
       </SimpleGrid>
-      <Group justify="flex-end" mt="sm">
-        <Button variant="default" onClick={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))}>Clear</Button>
-        <Button type="submit">Apply filters</Button>
-      </Group>
+      <FilterActions onClear={() => onApply(Object.fromEntries(FILTERS.map((k) => [k, ''])))} />
     </form>
   );
 }
@@ -122,9 +119,7 @@ function PaymentList() {
       <Stack>
         <Title order={3}>Payments</Title>
         <PaymentFilters values={values} onApply={(v) => set(v)} />
-        {list.loading && <LoadingBlock label="Loading payments…" />}
-        {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
-        {list.data && list.data.data.length === 0 && <EmptyRow>No payments match these filters.</EmptyRow>}
+        <ListStates list={list} loadingLabel="Loading payments…" empty="No payments match these filters." />
         {list.data && list.data.data.length > 0 && (
           <>
             <Table striped highlightOnHover aria-label="Payments">

@@ -4,7 +4,7 @@ import type { ListResponse } from '../api';
 import type { TenantOverview, TenantSummary, VolumeWindow } from '../types';
 import { useApi, useUrlFilters } from '../hooks';
 import { dateTime, money, statusColor } from '../format';
-import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { EmptyRow, ErrorAlert, ListStates, LoadingBlock } from '../components/states';
 import { Mono, PaymentLink } from '../components/links';
 import { Pager } from '../components/pager';
 
@@ -15,9 +15,7 @@ export function TenantsPage() {
     <Stack>
       <Title order={2}>Tenants</Title>
       <Paper withBorder p="md">
-        {list.loading && <LoadingBlock label="Loading tenants…" />}
-        {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
-        {list.data && list.data.data.length === 0 && <EmptyRow>No tenants yet.</EmptyRow>}
+        <ListStates list={list} loadingLabel="Loading tenants…" empty="No tenants yet." />
         {list.data && list.data.data.length > 0 && (
           <>
             <Table striped highlightOnHover aria-label="Tenants">

@@ -6,7 +6,7 @@ import type { EndpointHealth, TenantOverview, WebhookDelivery } from '../types';
 import { useApi, useFilterDraft, useUrlFilters } from '../hooks';
 import { useSession } from '../session';
 import { dateTime, statusColor } from '../format';
-import { EmptyRow, ErrorAlert, LoadingBlock } from '../components/states';
+import { EmptyRow, ErrorAlert, FilterActions, ListStates, LoadingBlock } from '../components/states';
 import { Mono, TenantLink } from '../components/links';
 import { Pager } from '../components/pager';
 import { ReasonDialog } from '../components/reason-dialog';
@@ -24,10 +24,7 @@ function DeliveryFilters({ values, onApply }: { values: Record<(typeof FILTERS)[
         <NativeSelect label="Status" data={[{ value: '', label: 'any' }, 'pending', 'succeeded', 'failed']} {...field('status')} />
         <TextInput label="Event" placeholder="evt_…" {...field('event')} />
       </SimpleGrid>
-      <Group justify="flex-end" mt="sm">
-        <Button variant="default" onClick={() => onApply({ tenant: '', endpoint: '', status: '', event: '' })}>Clear</Button>
-        <Button type="submit">Apply filters</Button>
-      </Group>
+      <FilterActions onClear={() => onApply({ tenant: '', endpoint: '', status: '', event: '' })} />
     </form>
   );
 }
@@ -70,9 +67,7 @@ export function DeliveriesPage() {
               <EndpointActions endpointId={values.endpoint} status={endpoint?.status} onDone={() => { list.reload(); overview.reload(); }} />
             </Group>
           )}
-          {list.loading && <LoadingBlock label="Loading deliveries…" />}
-          {list.error && <ErrorAlert error={list.error} onRetry={list.reload} />}
-          {list.data && list.data.data.length === 0 && <EmptyRow>No deliveries match these filters.</EmptyRow>}
+          <ListStates list={list} loadingLabel="Loading deliveries…" empty="No deliveries match these filters." />
           {list.data && list.data.data.length > 0 && (
             <>
               <Table striped highlightOnHover aria-label="Webhook deliveries">

@@ -177,7 +177,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
     return keys.jwks();
   });
 
-  const admin = routeSecurity('platform:admin');
+  const admin = routeSecurity('platform:admin', { staffSession: true });
   app.get('/v1/admin/signing_keys', {
     schema: { ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
       response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(SigningKeySchema), has_more: Type.Boolean() }), ...errorResponses(401, 403) } },

@@ -10,7 +10,7 @@ import {
 } from './tenants.schema.js';
 import * as service from './tenants.service.js';
 
-const admin = routeSecurity('platform:admin');
+const admin = routeSecurity('platform:admin', { staffSession: true });
 const tags = ['Platform admin'];
 
 function actor(request: FastifyRequest) {
