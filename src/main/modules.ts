@@ -132,6 +132,8 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: {
   const staff: StaffDeps = { db, keyRing, config, now: () => new Date() };
   await app.register(fastifyCookie);
   registerAuthHook(app, createAccessTokenVerifier(keys, settings), createStaffSessionAuthenticator(staff));
+  // A half-configured SSO would leave the console without its production sign-in: refuse to start instead.
+  if (config.staffOidcIssuer && !config.staffOidcClientSecret) throw new ConfigError(['STAFF_OIDC_CLIENT_SECRET is required with STAFF_OIDC_ISSUER']);
   registerStaffRoutes(app, { ...staff, logger, oidc: createOidcClient(staff) });
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
   registerTenantRoutes(app, { db });

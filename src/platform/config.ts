@@ -359,7 +359,7 @@ function roleMap(raw: string | undefined, problems: string[]): Record<string, st
 }
 
 function staffLoginProblems(
-  c: { staffLocalLogin: boolean; staffOidcIssuer?: string | undefined; staffOidcClientId?: string | undefined; staffOidcClientSecret?: string | undefined; logsInsightsLogGroup?: string | undefined; awsRegion?: string | undefined },
+  c: { staffLocalLogin: boolean; staffOidcIssuer?: string | undefined; staffOidcClientId?: string | undefined; logsInsightsLogGroup?: string | undefined; awsRegion?: string | undefined },
   env: Environment,
 ): string[] {
   const p: string[] = [];
@@ -368,9 +368,9 @@ function staffLoginProblems(
   if (env === 'production' && c.staffOidcIssuer && !c.staffOidcIssuer.startsWith('https://')) {
     p.push(`STAFF_OIDC_ISSUER must be https in production (got "${c.staffOidcIssuer}")`);
   }
-  if (c.staffOidcIssuer && (!c.staffOidcClientId || !c.staffOidcClientSecret)) {
-    p.push('STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET are required with STAFF_OIDC_ISSUER');
-  }
+  // The client secret is checked where it is used (the api role, see src/main/modules.ts): the issuer and client id
+  // sit in the ConfigMap every role reads, the secret only in the api's and worker's Secret.
+  if (c.staffOidcIssuer && !c.staffOidcClientId) p.push('STAFF_OIDC_CLIENT_ID is required with STAFF_OIDC_ISSUER');
   if (c.logsInsightsLogGroup && !c.awsRegion) p.push('AWS_REGION is required with LOGS_INSIGHTS_LOG_GROUP');
   return p;
 }
