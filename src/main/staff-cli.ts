@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { STAFF_ROLES, type StaffRole } from '../platform/http/scopes.js';
 import { createStaffUser, listStaffUsers } from '../modules/staff/index.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
-import { DEV_APP_ROLE } from './embedded-postgres.js';
+import { EMBEDDED_DATABASE, embeddedAppUrl } from './embedded-postgres.js';
 import { keyRingFor } from './modules.js';
 
 export const STAFF_USAGE = `
@@ -36,13 +36,10 @@ interface Output {
   err(text: string): void;
 }
 
-// The embedded cluster's development login (see embedded-postgres.ts): a development-only, well-known password.
-const DEV_APP_PASSWORD = 'nimbuspay-dev-app';
-
 function databaseUrl(config: Config): string {
   if (config.databaseUrl) return config.databaseUrl;
   if (config.env !== 'development') throw new ConfigError(['DATABASE_URL is required outside development']);
-  return `postgres://${DEV_APP_ROLE}:${DEV_APP_PASSWORD}@127.0.0.1:${config.embeddedPgPort}/nimbuspay`;
+  return embeddedAppUrl(config.embeddedPgPort, EMBEDDED_DATABASE);
 }
 
 /** Runs `nimbuspay staff …` (args are the words after `staff`). Returns the exit code; expected failures never throw. */

@@ -8,7 +8,7 @@ import { startApi } from './api.js';
 import { startWorker } from './worker.js';
 import { ensureSandboxDatabase, startSandboxProcessorRole } from './sandbox-processor.js';
 import { startStripeLocalRole } from './stripe-local.js';
-import { DEV_APP_ROLE, ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { DEV_APP_PASSWORD, DEV_APP_ROLE, EMBEDDED_DATABASE, ensureAppLoginRole, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
 import { runDevelopmentBootstrap, withGeneratedAdminSecret, type BootstrapReport } from './bootstrap.js';
 
@@ -103,14 +103,14 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
   let appUrl = config.databaseUrl;
   let ownerUrl = config.migrationDatabaseUrl;
   if (!appUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'nimbuspay', logger });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: EMBEDDED_DATABASE, logger });
     appUrl = embedded.appUrl;
     ownerUrl = embedded.ownerUrl;
   }
   const stopEmbedded: Closer = { name: 'postgres', close: async () => embedded?.stop() };
   closers.push(stopEmbedded);
   await runMigrations({ connectionString: ownerUrl!, logger });
-  if (embedded) await ensureAppLoginRole(embedded.ownerUrl, DEV_APP_ROLE, 'nimbuspay-dev-app');
+  if (embedded) await ensureAppLoginRole(embedded.ownerUrl, DEV_APP_ROLE, DEV_APP_PASSWORD);
 
   const database: DbHandle = createDb({ connectionString: appUrl, max: config.dbPoolMax, applicationName: 'nimbuspay' });
   closers.unshift({ name: 'database', close: () => database.close() });
