@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { Db } from '../../platform/db.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import type { Metrics } from '../../platform/metrics.js';
-import type { HttpApp } from '../../platform/http/app.js';
+import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
 import { errorResponses } from '../../platform/http/pagination.js';
 import { authenticateClient } from '../tenants/index.js';
@@ -12,7 +12,6 @@ import { issueAccessToken, type KeyCache, type TokenSettings } from './access-to
 import { DEFAULT_THROTTLE, clearFailures, lockedForSeconds, recordFailure, type ThrottlePolicy } from './client-auth-throttle.js';
 import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
 
-type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope';
 
 const TokenRequestBody = Type.Object(
   {
@@ -41,7 +40,8 @@ const SigningKeySchema = Type.Object({
 });
 const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });
 
-function oauthError(reply: FastifyReply, status: number, error: OAuthError, description: string, basic = false): FastifyReply {
+function oauthError(reply: FastifyReply, status: number, error: Exclude<OAuthErrorCode, 'slow_down'>, description: string, basic = false): FastifyReply {
+  reply.request.errorCode = error;
   void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
   if (basic) void reply.header('www-authenticate', 'Basic realm="nimbuspay", charset="UTF-8"');
   return reply.code(status).send({ error, error_description: description });
@@ -116,6 +116,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
       if (retryAfter > 0) {
         count('throttled');
         void reply.header('retry-after', String(retryAfter));
+        request.errorCode = 'slow_down';
         return reply.code(429).headers({ 'cache-control': 'no-store' }).send({
           error: 'slow_down', error_description: 'Too many failed authentications for this client from this address; retry later.',
         });

@@ -107,9 +107,7 @@ export function createRequestLogRecorder(deps: { db: Db; logger: Logger; metrics
 
 const LOGGED_PREFIXES = ['/v1/', '/oauth/'];
 const CREATED_ID = /^\{"id":"([A-Za-z0-9_]{1,64})"/;
-const OAUTH_ERROR = /^\{"error":"([a-z_]{1,64})"/;
 const createdIds = new WeakMap<FastifyRequest, string>();
-const oauthErrors = new WeakMap<FastifyRequest, string>();
 
 const clamp = (value: string | null | undefined, max: number): string | null => (value ? value.slice(0, max) : null);
 
@@ -121,10 +119,6 @@ export function registerRequestLog(app: HttpApp, recorder: RequestLogRecorder): 
     if (request.method === 'POST' && reply.statusCode === 201 && typeof payload === 'string' && isLogged(request)) {
       const match = CREATED_ID.exec(payload);
       if (match) createdIds.set(request, match[1]!);
-    } else if (reply.statusCode >= 400 && request.errorCode === undefined && typeof payload === 'string' && payload.length < 2048) {
-      // The token endpoint answers RFC 6749 errors ({"error":"invalid_client"}) without our error handler.
-      const match = OAUTH_ERROR.exec(payload);
-      if (match) oauthErrors.set(request, match[1]!);
     }
     return payload;
   });
@@ -141,7 +135,7 @@ export function registerRequestLog(app: HttpApp, recorder: RequestLogRecorder): 
       route: (request.routeOptions.url ?? 'unmatched').slice(0, 256),
       status_code: reply.statusCode,
       latency_ms: Math.max(0, Math.round(latencyMs * 100) / 100),
-      error_code: clamp(request.errorCode ?? oauthErrors.get(request), 64),
+      error_code: request.errorCode ?? null,
       object_id: clamp(createdIds.get(request) ?? pathId(request), 64),
       created_at: new Date(Date.now() - latencyMs),
     });

@@ -10,6 +10,9 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { newId } from '../ids.js';
 import type { ErrorCode } from '../errors.js';
+
+/** RFC 6749 §5.2 error codes (and RFC 8628's slow_down, used when a client is throttled). */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down';
 import { errorHandler, sendError } from './error-handler.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
 
@@ -19,8 +22,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook on routes that declare a scope; absent elsewhere. */
     auth: AuthContext | undefined;
-    /** The error code the request was answered with, set by sendError (for the request log). */
-    errorCode: ErrorCode | undefined;
+    /**
+     * The error code the request was answered with, for the request log: ours (set by sendError), or RFC 6749's on
+     * the token endpoint, which answers in OAuth's own error format.
+     */
+    errorCode: ErrorCode | OAuthErrorCode | undefined;
   }
   interface FastifyContextConfig {
     /** A /v1 route without a scope must say it is public on purpose (e.g. signed processor notifications). */
