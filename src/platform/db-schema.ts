@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { StaffRole } from './http/scopes.js';
 
 /**
  * TypeScript mirror of migrations/*.sql: the one Kysely database type. `bigint` columns are parsed to BigInt
@@ -24,7 +25,6 @@ export interface TenantsTable {
   created_at: Timestamp;
 }
 
-export type StaffRole = 'support_agent' | 'support_operator' | 'platform_admin';
 export type AuditActorType = 'client' | 'staff';
 
 export interface AuditLogTable {

@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
-import type { StaffOidcFlowsTable, StaffRole, StaffSessionsTable, StaffUsersTable } from '../../platform/db-schema.js';
+import type { StaffOidcFlowsTable, StaffSessionsTable, StaffUsersTable } from '../../platform/db-schema.js';
+import type { StaffRole } from '../../platform/http/scopes.js';
 
 export type StaffUserRow = Selectable<StaffUsersTable>;
 export type StaffSessionRow = Selectable<StaffSessionsTable>;
