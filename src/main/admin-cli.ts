@@ -18,8 +18,11 @@ Admin commands (they call the admin API over HTTP as the platform admin client):
   Credentials: NIMBUSPAY_ADMIN_CLIENT_ID (default platform-admin) and NIMBUSPAY_ADMIN_CLIENT_SECRET.
 `;
 
-/** sysexits-style codes, so scripts can tell a typo from a refused credential from a server that is down. */
-const EXIT = { apiError: 1, usage: 64, unavailable: 69, noPermission: 77, config: 78 } as const;
+/**
+ * sysexits-style codes, so scripts can tell a typo from a refused credential from a server that is down; the staff
+ * commands use the same ones.
+ */
+export const EXIT = { apiError: 1, usage: 64, unavailable: 69, noPermission: 77, config: 78 } as const;
 
 class CliError extends Error {
   constructor(message: string, readonly exitCode: number) {

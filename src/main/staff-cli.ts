@@ -5,6 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { STAFF_ROLES, type StaffRole } from '../platform/http/scopes.js';
 import { createStaffUser, listStaffUsers } from '../modules/staff/index.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
+import { EXIT } from './admin-cli.js';
 import { EMBEDDED_DATABASE, embeddedAppUrl } from './embedded-postgres.js';
 import { keyRingFor } from './modules.js';
 
@@ -20,8 +21,6 @@ Staff commands (support console accounts; they talk to the database directly, so
   Needs DATABASE_URL and NIMBUSPAY_MASTER_KEY (in development, the data directory's and the embedded database of
   a running \`nimbuspay start\` are used when unset). --json prints JSON.
 `;
-
-const EXIT = { failure: 1, usage: 64, unavailable: 69, config: 78 } as const;
 
 class StaffCliError extends Error {
   constructor(message: string, readonly exitCode: number) {
@@ -58,7 +57,7 @@ export async function runStaffCli(args: string[], env: EnvSource, io: Output): P
     }
     if (err instanceof AppError) {
       io.err(`nimbuspay: ${err.message}\n`);
-      return EXIT.failure;
+      return EXIT.apiError;
     }
     throw err;
   }
