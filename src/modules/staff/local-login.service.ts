@@ -1,7 +1,7 @@
 import { withCrossTenantTx } from '../../platform/db.js';
+import { recordAudit } from '../../platform/audit-log.js';
 import { DUMMY_SECRET_HASH, verifySecret } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
 import * as repo from './staff.repository.js';
 import { openSession, type LiveSession, type RequestMeta, type StaffDeps } from './staff-sessions.js';
 import type { LoginInput } from './staff.schema.js';
@@ -39,9 +39,8 @@ export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta
 
     // Every failure is audited; the lockout counts those of the last 15 minutes (since the last good login or lockout).
     const fail = async (reason: 'password' | 'totp'): Promise<Outcome> => {
-      await repo.insertAudit(tx, {
-        id: newId('audit'), actor_type: 'staff', actor_id: row.id, action: 'staff.login_failed', target_id: row.id, reason: null,
-        details: { reason, ip: meta.ip }, request_id: meta.requestId, created_at: now,
+      await recordAudit(tx, {
+        actor: { type: 'staff', id: row.id }, action: 'staff.login_failed', targetId: row.id, details: { reason, ip: meta.ip }, requestId: meta.requestId, at: now,
       });
       const windowStart = new Date(Math.max(now.getTime() - LOCKOUT_MS, row.last_login_at?.getTime() ?? 0, row.locked_until?.getTime() ?? 0));
       const failures = await repo.countLoginFailures(tx, row.id, windowStart);
@@ -51,9 +50,9 @@ export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta
       }
       const until = new Date(now.getTime() + LOCKOUT_MS);
       await repo.updateStaffUser(tx, row.id, { failed_logins: failures, locked_until: until });
-      await repo.insertAudit(tx, {
-        id: newId('audit'), actor_type: 'staff', actor_id: row.id, action: 'staff.login_locked', target_id: row.id, reason: null,
-        details: { failed_logins: failures, locked_until: until.toISOString(), ip: meta.ip }, request_id: meta.requestId, created_at: now,
+      await recordAudit(tx, {
+        actor: { type: 'staff', id: row.id }, action: 'staff.login_locked', targetId: row.id,
+        details: { failed_logins: failures, locked_until: until.toISOString(), ip: meta.ip }, requestId: meta.requestId, at: now,
       });
       return { ok: false, error: invalidCredentials() };
     };

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../platform/config.js';
 import type { Db, Tx } from '../../platform/db.js';
+import { recordAudit } from '../../platform/audit-log.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';
@@ -182,9 +183,8 @@ export async function openSession(
     user_agent: meta.userAgent?.slice(0, 512) ?? null,
   });
   const updated = await repo.updateStaffUser(tx, user.id, { last_login_at: now, failed_logins: 0, locked_until: null });
-  await repo.insertAudit(tx, {
-    id: newId('audit'), actor_type: 'staff', actor_id: user.id, action: 'staff.login', target_id: session.id, reason: null,
-    details: { method, ip: meta.ip }, request_id: meta.requestId,
+  await recordAudit(tx, {
+    actor: { type: 'staff', id: user.id }, action: 'staff.login', targetId: session.id, details: { method, ip: meta.ip }, requestId: meta.requestId,
   });
   return { token, live: { session, user: updated ?? user } };
 }
@@ -193,9 +193,6 @@ export async function logout(deps: StaffDeps, token: string, meta: RequestMeta):
   const live = await resolveSession(deps, token);
   await withCrossTenantTx(deps.db, async (tx) => {
     await repo.revokeSession(tx, live.session.id, deps.now());
-    await repo.insertAudit(tx, {
-      id: newId('audit'), actor_type: 'staff', actor_id: live.user.id, action: 'staff.logout', target_id: live.session.id, reason: null,
-      details: {}, request_id: meta.requestId,
-    });
+    await recordAudit(tx, { actor: { type: 'staff', id: live.user.id }, action: 'staff.logout', targetId: live.session.id, requestId: meta.requestId });
   });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../platform/db.js';
+import { recordAudit } from '../../platform/audit-log.js';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withCrossTenantTx } from '../../platform/db.js';
 import { hashSecret, type KeyRing } from '../../platform/crypto.js';
 import { AppError, notFound } from '../../platform/errors.js';
@@ -74,9 +75,8 @@ export async function createStaffUser(
         created_at: deps.now(),
       });
       if (actor) {
-        await repo.insertAudit(tx, {
-          id: newId('audit'), actor_type: actor.type, actor_id: actor.id, action: 'staff_user.create', target_id: inserted.id, reason: null,
-          details: { email, role: input.role, totp: input.totp }, request_id: actor.requestId,
+        await recordAudit(tx, {
+          actor, action: 'staff_user.create', targetId: inserted.id, details: { email, role: input.role, totp: input.totp }, requestId: actor.requestId,
         });
       }
       return inserted;
@@ -100,9 +100,8 @@ export async function disableStaffUser(deps: StaffUsersDeps, id: string, reason:
     if (!before) throw notFound('staff_user', id);
     const row = (await repo.updateStaffUser(tx, id, { status: 'disabled' }))!;
     const revoked = await repo.revokeUserSessions(tx, id, deps.now());
-    await repo.insertAudit(tx, {
-      id: newId('audit'), actor_type: actor.type, actor_id: actor.id, action: 'staff_user.disable', target_id: id, reason,
-      details: { sessions_revoked: revoked, previous_status: before.status }, request_id: actor.requestId,
+    await recordAudit(tx, {
+      actor, action: 'staff_user.disable', targetId: id, reason, details: { sessions_revoked: revoked, previous_status: before.status }, requestId: actor.requestId,
     });
     return toStaffUserResource(row);
   });

@@ -123,15 +123,6 @@ export async function purgeStaleSessionsAndFlows(q: Queryable, now: Date, batch:
   return Number(sessions.numDeletedRows) + Number(flows.numDeletedRows);
 }
 
-export async function insertAudit(
-  tx: Tx,
-  row: {
-    id: string; actor_type: 'client' | 'staff'; actor_id: string; action: string; target_id: string | null; reason: string | null;
-    details: Record<string, unknown>; request_id: string | null; created_at?: Date;
-  },
-): Promise<void> {
-  await tx.insertInto('audit_log').values({ ...row, tenant_id: null, details: JSON.stringify(row.details) }).execute();
-}
 
 /** Failed logins of one account since `since` (the lockout's sliding window), from their audit entries. */
 export async function countLoginFailures(tx: Tx, staffId: string, since: Date): Promise<number> {

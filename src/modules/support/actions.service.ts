@@ -1,4 +1,5 @@
 import { withCrossTenantTx, type Db, type Tx } from '../../platform/db.js';
+import { recordAudit } from '../../platform/audit-log.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import { parseTimeFilter } from '../events/index.js';
@@ -22,19 +23,7 @@ interface AuditedChange {
 }
 
 async function audit(tx: Tx, caller: Caller, change: AuditedChange): Promise<void> {
-  await repo.insertAudit(tx, {
-    id: newId('audit'),
-    actor_type: caller.actor.type,
-    actor_id: caller.actor.id,
-    tenant_id: change.tenantId,
-    action: change.action,
-    target_id: change.targetId,
-    reason: change.reason,
-    details: change.details ?? {},
-    before: change.before,
-    after: change.after,
-    request_id: caller.requestId,
-  });
+  await recordAudit(tx, { actor: caller.actor, ...change, requestId: caller.requestId });
 }
 
 const deliveryState = (d: { status: string; attempt_count: number; next_attempt_at: Date | string | null }) => ({

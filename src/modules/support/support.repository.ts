@@ -293,25 +293,6 @@ export async function listAudit(q: Queryable, f: AuditFilter, page: Window): Pro
     .execute();
 }
 
-export interface NewAudit {
-  id: string;
-  actor_type: 'client' | 'staff';
-  actor_id: string;
-  tenant_id: string | null;
-  action: string;
-  target_id: string | null;
-  reason: string | null;
-  details: Record<string, unknown>;
-  before: unknown;
-  after: unknown;
-  request_id: string | null;
-}
-
-const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)));
-
-export async function insertAudit(tx: Tx, row: NewAudit): Promise<void> {
-  await tx.insertInto('audit_log').values({ ...row, details: json(row.details) ?? '{}', before: json(row.before), after: json(row.after) }).execute();
-}
 
 export async function insertNote(tx: Tx, tenantId: string, row: Omit<NoteRow, 'tenant_id' | 'created_at'>): Promise<NoteRow> {
   return tx.insertInto('support_notes').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow();

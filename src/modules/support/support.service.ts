@@ -1,6 +1,7 @@
 import { withCrossTenantTx, type Db, type Tx } from '../../platform/db.js';
+import { recordAudit } from '../../platform/audit-log.js';
 import { notFound } from '../../platform/errors.js';
-import { isId, newId } from '../../platform/ids.js';
+import { isId } from '../../platform/ids.js';
 import { toPage } from '../../platform/http/pagination.js';
 import type { Actor } from '../../platform/http/scopes.js';
 import { parseTimeFilter } from '../events/index.js';
@@ -40,19 +41,7 @@ export function createdRange(q: { 'created[gte]'?: string | undefined; 'created[
 /** Reading across tenants is audited too: one `support.search` entry naming the filters, with the read. */
 export async function auditSearch(tx: Tx, caller: Caller, scope: string, filters: Record<string, unknown>): Promise<void> {
   const details = Object.fromEntries(Object.entries({ scope, ...filters }).filter(([, v]) => v !== undefined));
-  await repo.insertAudit(tx, {
-    id: newId('audit'),
-    actor_type: caller.actor.type,
-    actor_id: caller.actor.id,
-    tenant_id: null,
-    action: 'support.search',
-    target_id: null,
-    reason: null,
-    details,
-    before: null,
-    after: null,
-    request_id: caller.requestId,
-  });
+  await recordAudit(tx, { actor: caller.actor, action: 'support.search', details, requestId: caller.requestId });
 }
 
 /** Runs a list read across tenants, auditing it when no tenant narrows it. */

@@ -84,9 +84,3 @@ export async function upsertPlatformClient(tx: Tx, row: { id: string; name: stri
     .execute();
 }
 
-export async function insertAudit(
-  tx: Tx,
-  row: { id: string; actor_type: 'client' | 'staff'; actor_id: string; tenant_id: string | null; action: string; target_id: string | null; reason: string | null; details: Record<string, unknown>; request_id: string | null },
-): Promise<void> {
-  await tx.insertInto('audit_log').values({ ...row, details: JSON.stringify(row.details) }).execute();
-}

@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db.js';
+import { recordAudit, type AuditEntry } from '../../platform/audit-log.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -38,7 +39,7 @@ interface Actor {
 export async function createTenant(db: Db, input: { name: string }, actor: Actor): Promise<TenantResource> {
   return withCrossTenantTx(db, async (tx) => {
     const tenant = await repo.insertTenant(tx, { id: newId('tenant'), name: input.name.trim() });
-    await repo.insertAudit(tx, audit(actor, tenant.id, 'tenant.create', tenant.id, { name: tenant.name }));
+    await recordAudit(tx, audit(actor, tenant.id, 'tenant.create', tenant.id, { name: tenant.name }));
     return toTenantResource(tenant);
   });
 }
@@ -69,7 +70,7 @@ export async function createClient(
   return withCrossTenantTx(db, async (tx) => {
     if (!(await repo.findTenant(tx, tenantId))) throw notFound('tenant', tenantId);
     const row = await repo.insertClient(tx, tenantId, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
-    if (actor) await repo.insertAudit(tx, audit(actor, tenantId, 'client.create', row.id, { scopes: input.scopes }));
+    if (actor) await recordAudit(tx, audit(actor, tenantId, 'client.create', row.id, { scopes: input.scopes }));
     return { ...toClientResource(row), client_secret: secret.reveal() };
   });
 }
@@ -92,7 +93,7 @@ export async function rotateClientSecret(
   return withCrossTenantTx(db, async (tx) => {
     const row = await repo.updateClientSecret(tx, tenantId, clientId, secretHash);
     if (!row) throw notFound('api_client', clientId);
-    if (actor) await repo.insertAudit(tx, audit(actor, tenantId, 'client.rotate_secret', clientId, {}));
+    if (actor) await recordAudit(tx, audit(actor, tenantId, 'client.rotate_secret', clientId, {}));
     return { ...toClientResource(row), client_secret: secret.reveal() };
   });
 }
@@ -101,7 +102,7 @@ export async function revokeClient(db: Db, tenantId: string, clientId: string, a
   return withCrossTenantTx(db, async (tx) => {
     const row = await repo.revokeClient(tx, tenantId, clientId);
     if (!row) throw notFound('api_client', clientId);
-    await repo.insertAudit(tx, audit(actor, tenantId, 'client.revoke', clientId, {}));
+    await recordAudit(tx, audit(actor, tenantId, 'client.revoke', clientId, {}));
     return toClientResource(row);
   });
 }
@@ -170,16 +171,6 @@ export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clie
   return { tenantId, clientId: created.client_id, clientSecret: created.client_secret };
 }
 
-function audit(actor: Actor, tenantId: string | null, action: string, targetId: string | null, details: Record<string, unknown>) {
-  return {
-    id: newId('audit'),
-    actor_type: actor.auth.actor.type,
-    actor_id: actor.auth.actor.id,
-    tenant_id: tenantId,
-    action,
-    target_id: targetId,
-    reason: null,
-    details,
-    request_id: actor.requestId,
-  };
+function audit(actor: Actor, tenantId: string | null, action: string, targetId: string | null, details: Record<string, unknown>): AuditEntry {
+  return { actor: actor.auth.actor, tenantId, action, targetId, details, requestId: actor.requestId };
 }
