@@ -30,12 +30,3 @@ export function assertError(res: TestResponse, status: number, code: string, par
   if (param !== undefined) assert.equal(res.body.error.param, param, res.text);
 }
 
-export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

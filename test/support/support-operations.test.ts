@@ -11,8 +11,8 @@ import { createRequestLogRecorder, purgeRequestLog } from '../../src/modules/sup
 import { freePort, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
-import { createEndpoint, startReceiver, type Receiver } from '../webhooks/helpers.js';
-import { assertError, get, ok, supportClient, waitUntil, type SupportClient } from './helpers.js';
+import { createEndpoint, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { assertError, get, ok, supportClient, type SupportClient } from './helpers.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;

@@ -9,7 +9,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { ACCOUNTS, bankBody } from '../bank/helpers.js';
-import { assertError, get, ok, supportClient, waitUntil, type SupportClient } from './helpers.js';
+import { assertError, get, ok, supportClient, type SupportClient } from './helpers.js';
+import { waitUntil } from '../webhooks/helpers.js';
 
 let platform: TestPlatform;
 let a: TestTenant;

@@ -70,9 +70,12 @@ export async function emitEvent(
   );
 }
 
-export async function waitUntil(predicate: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/** Polls until `fn` answers something other than undefined or false, and returns it; fails after `timeoutMs`. */
+export async function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
