@@ -215,8 +215,14 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
       assert.equal(credit.body.status, 'succeeded');
 
       const late = await transfer(instruments.lateReturnAccount);
-      const settled = await waitForTransfer(platform, tenant.token, late.id, { status: 'succeeded', rail: 'settled' }, 30_000);
-      await instruments.lateReturn(platform, { id: settled.id, processorReference: (await referenceOf(late.id)).reference });
+      // The sandbox's late-return account returns by itself 200 ms after settling, so a busy machine may first see
+      // the transfer already reversed; `reversed` is reachable only from a settled `succeeded` (the state machine).
+      await waitFor(async () => {
+        const res = await platform.request('GET', `/v1/payments/${late.id}`, { token: tenant.token });
+        const settledOrPast = (res.body.status === 'succeeded' && res.body.bank_transfer?.rail_status === 'settled') || res.body.status === 'reversed';
+        return settledOrPast ? res.body : undefined;
+      }, 30_000);
+      await instruments.lateReturn(platform, { id: late.id, processorReference: (await referenceOf(late.id)).reference });
       const reversed = await waitForTransfer(platform, tenant.token, late.id, { status: 'reversed' }, 30_000);
       assert.equal(reversed.bank_transfer.return_code, 'R10');
       assert.equal(reversed.amount_reversed, 10_000);
