@@ -219,6 +219,9 @@ describe('ops: alert rules on the series the platform really exports', () => {
         }));
         await waitUntil(async () => (await apiGauge('nimbuspay_processor_circuit_state')) >= 1, 20_000, 'api circuit breaker open');
         await waitUntil(async () => (await workerGauge('nimbuspay_webhook_deliveries_pending')) > 1000, 20_000, 'webhook backlog above 1000');
+        // the gauge job refreshes every few seconds: a fault phase recorded before it has seen the six would replay
+        // 0 and 6 in turn, and the `for: 5m` of the spike alert would never hold
+        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_endpoints_disabled')) === 6, 20_000, 'six disabled endpoints counted');
         await waitUntil(async () => (await workerGauge('nimbuspay_payments_needing_attention', { reason: 'processor_lost_debit' })) > 0, 20_000, 'lost debit counted');
         const fault = await record(12);
         const ns = { namespace: NAMESPACE };
