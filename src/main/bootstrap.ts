@@ -34,7 +34,7 @@ export async function runDevelopmentBootstrap(deps: {
       `    client_secret  ${deps.generatedAdminSecret}`);
   }
   if (config.demoTenant) {
-    const demo = await ensureDemoTenant(deps.db);
+    const demo = await ensureDemoTenant(deps.db, deps.services.keyRing);
     lines.push('', '  Demo tenant (a new client secret at each start)',
       `    tenant_id      ${demo.tenantId}`,
       `    client_id      ${demo.clientId}`,

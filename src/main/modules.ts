@@ -7,7 +7,9 @@ import type { WorkerJob } from '../platform/worker-loop.js';
 import { createKeyRing, type KeyRing } from '../platform/crypto.js';
 import { Secret } from '../platform/secret.js';
 import { registerAuthHook } from '../platform/http/auth-hook.js';
-import { CLOCK_TOLERANCE_SECONDS, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle } from '../modules/auth/index.js';
+import {
+  CLOCK_TOLERANCE_SECONDS, clientAuthPurgeJob, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle,
+} from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
 import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
 import {
@@ -118,7 +120,9 @@ export function bankTransfersDeps(deps: ModuleDeps, payments: PaymentsDeps): Ban
  * key (unique per tenant) or the attempt still open, and never charges twice.
  */
 export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing, inFlightMs: number): IdempotencySettings {
-  return { db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: inFlightMs + 5_000 };
+  return {
+    db: deps.db, fingerprintKey: keyRing.key('idempotency-fingerprint'), leaseMs: inFlightMs + 5_000, retentionHours: deps.config.idempotencyKeyTtlHours,
+  };
 }
 
 /** Registers every module's routes on the API app; `api` is the API's readiness, for the support health page. */
@@ -136,7 +140,7 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: {
   if (config.staffOidcIssuer && !config.staffOidcClientSecret) throw new ConfigError(['STAFF_OIDC_CLIENT_SECRET is required with STAFF_OIDC_ISSUER']);
   registerStaffRoutes(app, { ...staff, logger, oidc: createOidcClient(staff) });
   registerAuthRoutes(app, { db, keys, keyRing, life, settings, metrics });
-  registerTenantRoutes(app, { db });
+  registerTenantRoutes(app, { db, keyRing });
   const processor = createProcessor(config, logger, metrics);
   const payments = paymentsDeps(deps, keyRing, processor);
   registerPaymentRoutes(app, payments, idempotencySettings(deps, keyRing, payments.inFlightMs));
@@ -154,7 +158,7 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: {
     api: { isReady: () => readiness?.shuttingDown !== true, expectedMigrations: deps.api?.expectedMigrations ?? 0 },
   });
 
-  if (config.adminClientSecret) await ensurePlatformAdminClient(db, config.adminClientId, new Secret(config.adminClientSecret));
+  if (config.adminClientSecret) await ensurePlatformAdminClient(db, keyRing, config.adminClientId, new Secret(config.adminClientSecret));
   await keys.refresh();
   return {
     keyRing,
@@ -183,6 +187,7 @@ export function workerJobs(deps: ModuleDeps): { jobs: WorkerJob[]; close(): Prom
       ...webhooks.jobs,
       eventPurgeJob(deps),
       staffPurgeJob(deps),
+      clientAuthPurgeJob(deps),
       ...support.jobs,
     ],
     async close() {

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt, timingSafeEqual, type BinaryLike } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual, type BinaryLike } from 'node:crypto';
 import { Secret } from './secret.js';
 
 /** Purposes of keys derived from NIMBUSPAY_MASTER_KEY; one key per purpose, so no key is used for two things. */
 export type KeyPurpose = 'signing-keys' | 'webhook-secrets' | 'card-fingerprint' | 'bank-fingerprint' | 'idempotency-fingerprint' | 'bank-account-number'
-  | 'staff-totp' | 'staff-csrf';
+  | 'staff-totp' | 'staff-csrf' | 'client-secrets';
 
 export interface KeyRing {
   /** AES-256-GCM encryption of a secret at rest, bound to its purpose */
@@ -53,7 +53,11 @@ function scryptAsync(secret: BinaryLike, salt: Buffer, n: number, r: number, p: 
   );
 }
 
-/** Slow, salted hash for client secrets: `scrypt$N$r$p$salt$hash`. Async, so it never blocks the event loop. */
+/**
+ * Slow, salted, memory-hard hash for memorized secrets (staff passwords): `scrypt$N$r$p$salt$hash`. Async, so it
+ * never blocks the event loop. Client secrets were stored this way before the keyed hash below; those hashes are
+ * still verified, and replaced at their next successful use.
+ */
 export async function hashSecret(secret: Secret<string>): Promise<string> {
   const salt = randomBytes(16);
   const hash = await scryptAsync(secret.reveal(), salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen);
@@ -68,8 +72,92 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** A hash to spend the same time on when the client does not exist, so timing does not reveal which ids exist. */
+/** A hash to spend the same time on when the account does not exist, so timing does not reveal which ones exist. */
 export const DUMMY_SECRET_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+const CLIENT_SECRET_SCHEME = 'hmac-sha256$v1';
+
+/**
+ * Client secrets: HMAC-SHA-256 under a key derived from the master key, `hmac-sha256$v1$<mac>`.
+ *
+ * Why not scrypt: we generate every client secret with 256 bits of entropy, so no guess list exists for a
+ * memory-hard function to slow down (NIST SP 800-63B keeps salted, costly hashing for memorized secrets, §5.1.1.2,
+ * not for generated authenticators, §5.1.2/§5.1.3). What scrypt did cost was the server: every attempt, even for a
+ * client id that does not exist, burned 16 MiB and tens of milliseconds, so a flood of random ids starved real
+ * traffic. A keyed hash costs microseconds for known and unknown ids alike, and a stolen table alone verifies
+ * nothing without the master key. The configured platform-admin secret (≥ 24 characters, maybe not random) is
+ * hashed the same way: whoever holds both the table and the master key also holds the signing keys, so cracking
+ * it would give them nothing more. `v1` names the derived key, so a future master-key rotation can tell hashes apart.
+ */
+export function hashClientSecret(keyRing: KeyRing, secret: Secret<string>): string {
+  return `${CLIENT_SECRET_SCHEME}$${clientSecretMac(keyRing, secret.reveal()).toString('base64url')}`;
+}
+
+function clientSecretMac(keyRing: KeyRing, secret: string): Buffer {
+  return createHmac('sha256', keyRing.key('client-secrets')).update(secret, 'utf8').digest();
+}
+
+/** A client secret hash written before the keyed hash: verify it with scrypt (bounded), then replace it. */
+export function isLegacyClientSecretHash(stored: string): boolean {
+  return stored.startsWith('scrypt$');
+}
+
+/** Constant time in the secret and the stored hash; false for anything that is not a keyed client secret hash. */
+export function verifyClientSecret(keyRing: KeyRing, secret: string, stored: string): boolean {
+  const actual = clientSecretMac(keyRing, secret);
+  const prefix = `${CLIENT_SECRET_SCHEME}$`;
+  const expected = stored.startsWith(prefix) ? Buffer.from(stored.slice(prefix.length), 'base64url') : Buffer.alloc(0);
+  // compare a full-length buffer even when the stored value is malformed, so every path does the same work
+  const comparable = expected.length === actual.length ? expected : Buffer.alloc(actual.length);
+  return timingSafeEqual(actual, comparable) && comparable === expected;
+}
+
+/** Verified when the client id does not exist: the same HMAC and comparison as a real one, never a match. */
+export const DUMMY_CLIENT_SECRET_HASH = `${CLIENT_SECRET_SCHEME}$${Buffer.alloc(32).toString('base64url')}`;
+
+/** Refused at once because too much hash work is already running or waiting in this process. */
+export class HashWorkBusyError extends Error {
+  constructor() {
+    super('hash work limit reached');
+    this.name = 'HashWorkBusyError';
+  }
+}
+
+export interface HashWorkLimit {
+  /** Runs `work` when one of `concurrency` slots is free; throws HashWorkBusyError when `maxQueued` already wait. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** running and waiting right now */
+  load(): { running: number; queued: number };
+}
+
+/**
+ * A semaphore for memory-hard hashing. Each scrypt takes 16 MiB and a libuv thread (the pool has 4, shared with
+ * DNS and file I/O), so unbounded hashing starves everything else in the process; the bounded queue refuses the
+ * excess at once instead of letting waiters pile up without end.
+ */
+export function createHashWorkLimit(options: { concurrency: number; maxQueued: number }): HashWorkLimit {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (running < options.concurrency) {
+        running++;
+      } else {
+        if (waiting.length >= options.maxQueued) throw new HashWorkBusyError();
+        // the slot is handed over by the finisher, so `running` stays counted and no late caller can jump the queue
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+      try {
+        return await work();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
+      }
+    },
+    load: () => ({ running, queued: waiting.length }),
+  };
+}
 
 export function generateToken(prefix: string, bytes = 32): string {
   return `${prefix}${randomBytes(bytes).toString('base64url')}`;

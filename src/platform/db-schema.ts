@@ -150,6 +150,14 @@ export interface ClientAuthFailuresTable {
   locked_until: NullableTimestamp;
 }
 
+/** Failed client authentications per client address, across client ids (0008). */
+export interface ClientAuthSourceFailuresTable {
+  source: string;
+  failures: number;
+  window_start: Timestamp;
+  locked_until: NullableTimestamp;
+}
+
 export type PaymentMethodType = 'card' | 'bank_transfer';
 export type PaymentStatus = 'processing' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled' | 'reversed';
 export type RailStatus = 'pending' | 'submitted' | 'settled' | 'returned' | 'canceled';
@@ -335,6 +343,7 @@ export interface Database {
   api_clients: ApiClientsTable;
   signing_keys: SigningKeysTable;
   client_auth_failures: ClientAuthFailuresTable;
+  client_auth_source_failures: ClientAuthSourceFailuresTable;
   payments: PaymentsTable;
   refunds: RefundsTable;
   payment_attempts: PaymentAttemptsTable;

@@ -2,14 +2,13 @@ import { Type } from '@sinclair/typebox';
 import formbody from '@fastify/formbody';
 import type { FastifyReply } from 'fastify';
 import type { Db } from '../../platform/db.js';
-import type { KeyRing } from '../../platform/crypto.js';
+import { createHashWorkLimit, type HashWorkLimit, type KeyRing } from '../../platform/crypto.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
 import { errorResponses } from '../../platform/http/pagination.js';
-import { authenticateClient } from '../tenants/index.js';
 import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
-import { DEFAULT_THROTTLE, clearFailures, lockedForSeconds, recordFailure, type ThrottlePolicy } from './client-auth-throttle.js';
+import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
 import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
 
 
@@ -47,6 +46,25 @@ function oauthError(reply: FastifyReply, status: number, error: Exclude<OAuthErr
   return reply.code(status).send({ error, error_description: description });
 }
 
+/** 429 in the token endpoint's own error format (RFC 6749 §5.2 has no code for it; slow_down is RFC 8628's). */
+function slowDown(reply: FastifyReply, retryAfterSeconds: number, description: string): FastifyReply {
+  reply.request.errorCode = 'slow_down';
+  void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache', 'retry-after': String(retryAfterSeconds) });
+  return reply.code(429).send({ error: 'slow_down', error_description: description });
+}
+
+const SLOW_DOWN = {
+  client: 'Too many failed authentications for this client from this address; retry later.',
+  address: 'Too many failed authentications from this address; retry later.',
+  busy: 'The token endpoint is busy; retry shortly.',
+} as const;
+
+/**
+ * Legacy scrypt verifications at once per process, and how many may wait: two keep two of libuv's four threads
+ * free for everything else, and eight waiting is about half a second of work at most.
+ */
+const DEFAULT_HASH_WORK = { concurrency: 2, maxQueued: 8 };
+
 /** RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded inside the Basic credentials. */
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
   const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
@@ -65,10 +83,17 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
 }
 
 export function registerAuthRoutes(app: HttpApp, deps: {
-  db: Db; keys: KeyCache; keyRing: KeyRing; life: KeyLifecycle; settings: TokenSettings; metrics: Metrics; throttle?: ThrottlePolicy;
+  db: Db; keys: KeyCache; keyRing: KeyRing; life: KeyLifecycle; settings: TokenSettings; metrics: Metrics;
+  throttle?: ThrottlePolicy; hashWork?: HashWorkLimit; now?: () => Date;
 }): void {
   const { db, keys, settings, metrics } = deps;
-  const throttle = deps.throttle ?? DEFAULT_THROTTLE;
+  const clientAuth: ClientAuthDeps = {
+    db,
+    keyRing: deps.keyRing,
+    hashWork: deps.hashWork ?? createHashWorkLimit(DEFAULT_HASH_WORK),
+    policy: deps.throttle ?? DEFAULT_THROTTLE,
+    now: deps.now ?? (() => new Date()),
+  };
 
   void app.register(async (scope) => {
     await scope.register(formbody, { bodyLimit: 4096 });
@@ -112,27 +137,25 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         count('invalid_client');
         return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
       }
-      const retryAfter = await lockedForSeconds(db, creds.clientId, request.ip);
-      if (retryAfter > 0) {
+      const result = await authenticateTokenClient(clientAuth, creds.clientId, creds.secret, request.ip);
+      if (result.outcome === 'throttled') {
         count('throttled');
-        void reply.header('retry-after', String(retryAfter));
-        request.errorCode = 'slow_down';
-        return reply.code(429).headers({ 'cache-control': 'no-store' }).send({
-          error: 'slow_down', error_description: 'Too many failed authentications for this client from this address; retry later.',
-        });
+        request.log.info({ client_id: creds.clientId, throttled_by: result.by }, 'client authentication throttled');
+        return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN[result.by]);
       }
-      const result = await authenticateClient(db, creds.clientId, creds.secret);
-      if (!result.ok) {
-        if (result.reason === 'invalid') await recordFailure(db, creds.clientId, request.ip, throttle);
-        if (result.reason === 'tenant_suspended') {
-          count('unauthorized_client');
-          return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
-        }
+      if (result.outcome === 'busy') {
+        count('busy');
+        return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN.busy);
+      }
+      if (result.outcome === 'unauthorized_client') {
+        count('unauthorized_client');
+        return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
+      }
+      if (result.outcome === 'invalid_client') {
         count('invalid_client');
         request.log.info({ client_id: creds.clientId, reason: result.reason }, 'client authentication failed');
         return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
       }
-      await clearFailures(db, creds.clientId, request.ip);
       if (body.grant_type === undefined) {
         count('invalid_request');
         return oauthError(reply, 400, 'invalid_request', 'grant_type is required.');
@@ -141,17 +164,18 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         count('unsupported_grant_type');
         return oauthError(reply, 400, 'unsupported_grant_type', 'Only the client_credentials grant is supported.');
       }
-      let scopes = result.client.scopes;
+      const client = result.client;
+      let scopes = client.scopes;
       if (typeof body.scope === 'string') {
         const requested = body.scope.split(' ').filter(Boolean);
-        const bad = requested.find((s) => !result.client.scopes.includes(s));
+        const bad = requested.find((s) => !client.scopes.includes(s));
         if (requested.length === 0 || bad) {
           count('invalid_scope');
           return oauthError(reply, 400, 'invalid_scope', bad ? `Scope '${bad}' is not granted to this client.` : 'scope is empty.');
         }
         scopes = [...new Set(requested)];
       }
-      const { token, expiresIn } = await issueAccessToken(keys, settings, { clientId: result.client.id, tenantId: result.client.tenantId, scopes });
+      const { token, expiresIn } = await issueAccessToken(keys, settings, { clientId: client.id, tenantId: client.tenantId, scopes });
       count('issued');
       void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
       return { access_token: token, token_type: 'Bearer' as const, expires_in: expiresIn, scope: scopes.join(' ') };

@@ -46,9 +46,35 @@ export async function listTenantClients(q: Queryable, tenantId: string): Promise
   return q.selectFrom('api_clients').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').execute();
 }
 
-/** The token endpoint's lookup: by client id alone, before any tenant is known (cross-tenant path). */
-export async function findClientForAuthentication(q: Queryable, clientId: string): Promise<ApiClientRow | undefined> {
-  return q.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+export type ClientForAuthentication = Pick<ApiClientRow, 'id' | 'tenant_id' | 'scopes' | 'status' | 'secret_hash'> & {
+  tenant_status: TenantRow['status'] | null;
+};
+
+/**
+ * The token endpoint's lookup: by client id alone, before any tenant is known (cross-tenant path). One statement
+ * with the tenant's status, so a known id costs the same round trips as an unknown one.
+ */
+export async function findClientForAuthentication(q: Queryable, clientId: string): Promise<ClientForAuthentication | undefined> {
+  return q
+    .selectFrom('api_clients as c')
+    .leftJoin('tenants as t', 't.id', 'c.tenant_id')
+    .select(['c.id', 'c.tenant_id', 'c.scopes', 'c.status', 'c.secret_hash', 't.status as tenant_status'])
+    .where('c.id', '=', clientId)
+    .executeTakeFirst();
+}
+
+/**
+ * Replaces a legacy (scrypt) hash after a successful authentication proved the secret. Only if the stored hash is
+ * still the one verified, so a rotation that committed meanwhile is never overwritten with the old secret.
+ */
+export async function replaceLegacySecretHash(tx: Tx, clientId: string, verifiedHash: string, newHash: string): Promise<boolean> {
+  const r = await tx
+    .updateTable('api_clients')
+    .set({ secret_hash: newHash })
+    .where('id', '=', clientId)
+    .where('secret_hash', '=', verifiedHash)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
 }
 
 export async function updateClientSecret(tx: Tx, tenantId: string | null, clientId: string, secretHash: string): Promise<ApiClientRow | undefined> {

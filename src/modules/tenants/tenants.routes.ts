@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Db } from '../../platform/db.js';
+import type { KeyRing } from '../../platform/crypto.js';
 import type { HttpApp } from '../../platform/http/app.js';
 import { routeSecurity } from '../../platform/http/scopes.js';
 import { ListSchema, PageQuerySchema, errorResponses } from '../../platform/http/pagination.js';
@@ -18,8 +19,8 @@ function actor(request: FastifyRequest) {
   return { auth: request.auth, requestId: request.id };
 }
 
-export function registerTenantRoutes(app: HttpApp, deps: { db: Db }): void {
-  const { db } = deps;
+export function registerTenantRoutes(app: HttpApp, deps: { db: Db; keyRing: KeyRing }): void {
+  const { db, keyRing } = deps;
   app.post('/v1/admin/tenants', {
     schema: { ...admin, tags, summary: 'Create a tenant', body: CreateTenantBody, response: { 201: TenantSchema, ...errorResponses(400, 401, 403) } },
   }, async (request, reply) => reply.code(201).send(await service.createTenant(db, request.body, actor(request))));
@@ -39,7 +40,7 @@ export function registerTenantRoutes(app: HttpApp, deps: { db: Db }): void {
     },
   }, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
-    return reply.code(201).send(await service.createClient(db, request.params.id, request.body, actor(request)));
+    return reply.code(201).send(await service.createClient(db, keyRing, request.params.id, request.body, actor(request)));
   });
 
   app.get('/v1/admin/tenants/:id/clients', {
@@ -50,7 +51,7 @@ export function registerTenantRoutes(app: HttpApp, deps: { db: Db }): void {
     schema: { ...admin, tags, summary: 'Rotate a client secret (the new secret is shown once; the old one stops working)', params: ClientParams, response: { 200: ApiClientWithSecretSchema, ...errorResponses(401, 403, 404) } },
   }, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
-    return service.rotateClientSecret(db, request.params.id, request.params.client_id, actor(request));
+    return service.rotateClientSecret(db, keyRing, request.params.id, request.params.client_id, actor(request));
   });
 
   app.delete('/v1/admin/tenants/:id/clients/:client_id', {

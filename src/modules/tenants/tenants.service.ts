@@ -4,7 +4,10 @@ import { withCrossTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { Secret } from '../../platform/secret.js';
-import { DUMMY_SECRET_HASH, generateToken, hashSecret, verifySecret } from '../../platform/crypto.js';
+import {
+  DUMMY_CLIENT_SECRET_HASH, generateToken, hashClientSecret, hashSecret, isLegacyClientSecretHash, verifyClientSecret, verifySecret,
+  type HashWorkLimit, type KeyRing,
+} from '../../platform/crypto.js';
 import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
 import { toPage, type PageQuery } from '../../platform/http/pagination.js';
 import * as repo from './tenants.repository.js';
@@ -59,6 +62,7 @@ export async function getTenant(db: Db, tenantId: string): Promise<TenantResourc
 
 export async function createClient(
   db: Db,
+  keyRing: KeyRing,
   tenantId: string,
   input: { name: string; scopes: string[] },
   actor: Actor | undefined,
@@ -66,7 +70,7 @@ export async function createClient(
   const bad = input.scopes.find((s) => !(ALL_TENANT_SCOPES as string[]).includes(s));
   if (bad) throw new AppError('invalid_request', `Scope '${bad}' cannot be granted to a tenant client.`, { param: 'scopes' });
   const secret = newClientSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = hashClientSecret(keyRing, secret);
   return withCrossTenantTx(db, async (tx) => {
     if (!(await repo.findTenant(tx, tenantId))) throw notFound('tenant', tenantId);
     const row = await repo.insertClient(tx, tenantId, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
@@ -84,12 +88,13 @@ export async function listClients(db: Db, tenantId: string): Promise<ApiClientRe
 
 export async function rotateClientSecret(
   db: Db,
+  keyRing: KeyRing,
   tenantId: string,
   clientId: string,
   actor: Actor | undefined,
 ): Promise<ApiClientResource & { client_secret: string }> {
   const secret = newClientSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = hashClientSecret(keyRing, secret);
   return withCrossTenantTx(db, async (tx) => {
     const row = await repo.updateClientSecret(tx, tenantId, clientId, secretHash);
     if (!row) throw notFound('api_client', clientId);
@@ -113,28 +118,42 @@ export interface AuthenticatedClient {
   scopes: string[];
 }
 
+export interface ClientSecretDeps {
+  db: Db;
+  keyRing: KeyRing;
+  /** bounds the scrypt work legacy hashes still cost; throws HashWorkBusyError when full */
+  hashWork: HashWorkLimit;
+}
+
 /**
- * Checks a client secret. Unknown, revoked and wrong-secret clients all cost one scrypt and all answer null, so
- * neither the answer nor its timing tells which client ids exist.
+ * Checks a client secret. Unknown, revoked and wrong-secret clients all cost one lookup and one HMAC and all answer
+ * 'invalid' or 'revoked' (which the token endpoint answers alike), so neither the answer nor its timing tells which
+ * client ids exist. A client still holding a legacy scrypt hash costs one scrypt, within `hashWork`, and gets the
+ * keyed hash once its secret is proven.
  */
-export async function authenticateClient(db: Db, clientId: string, secret: string): Promise<
+export async function authenticateClient(deps: ClientSecretDeps, clientId: string, secret: string): Promise<
   { ok: true; client: AuthenticatedClient } | { ok: false; reason: 'invalid' | 'revoked' | 'tenant_suspended' }
 > {
-  const row = await withCrossTenantTx(db, async (tx) => {
-    const client = await repo.findClientForAuthentication(tx, clientId);
-    const tenant = client?.tenant_id ? await repo.findTenant(tx, client.tenant_id) : undefined;
-    return client ? { client, tenant } : undefined;
-  });
-  const valid = await verifySecret(secret, row?.client.secret_hash ?? DUMMY_SECRET_HASH);
+  const row = await withCrossTenantTx(deps.db, (tx) => repo.findClientForAuthentication(tx, clientId));
+  const stored = row?.secret_hash ?? DUMMY_CLIENT_SECRET_HASH;
+  const legacy = isLegacyClientSecretHash(stored);
+  const valid = legacy
+    ? await deps.hashWork.run(() => verifySecret(secret, stored))
+    : verifyClientSecret(deps.keyRing, secret, stored);
   if (!row || !valid) return { ok: false, reason: 'invalid' };
-  if (row.client.status !== 'active') return { ok: false, reason: 'revoked' };
-  if (row.tenant && row.tenant.status !== 'active') return { ok: false, reason: 'tenant_suspended' };
-  return { ok: true, client: { id: row.client.id, tenantId: row.client.tenant_id, scopes: row.client.scopes } };
+  if (row.status !== 'active') return { ok: false, reason: 'revoked' };
+  // after the read transaction, never inside it: the scrypt above must not hold a pooled connection
+  if (legacy) {
+    const upgraded = hashClientSecret(deps.keyRing, new Secret(secret));
+    await withCrossTenantTx(deps.db, (tx) => repo.replaceLegacySecretHash(tx, row.id, stored, upgraded));
+  }
+  if (row.tenant_id && row.tenant_status !== 'active') return { ok: false, reason: 'tenant_suspended' };
+  return { ok: true, client: { id: row.id, tenantId: row.tenant_id, scopes: row.scopes } };
 }
 
 /** Start-up: the platform admin client exists with the configured secret (hash only) and the admin scope. */
-export async function ensurePlatformAdminClient(db: Db, clientId: string, secret: Secret<string>): Promise<void> {
-  const secretHash = await hashSecret(secret);
+export async function ensurePlatformAdminClient(db: Db, keyRing: KeyRing, clientId: string, secret: Secret<string>): Promise<void> {
+  const secretHash = hashClientSecret(keyRing, secret);
   await withCrossTenantTx(db, (tx) =>
     repo.upsertPlatformClient(tx, { id: clientId, name: 'Platform admin', secret_hash: secretHash, scopes: Object.keys(PLATFORM_SCOPES).filter((s) => s === 'platform:admin') }),
   );
@@ -142,13 +161,18 @@ export async function ensurePlatformAdminClient(db: Db, clientId: string, secret
 
 /**
  * A platform API client (no tenant) holding platform scopes, e.g. support:read for a monitoring or support tool.
- * The secret is returned once.
+ * The secret is returned once. Without `keyRing` (callers written before the keyed hash) the secret is stored as a
+ * legacy scrypt hash, which its first successful authentication replaces.
  */
-export async function createPlatformClient(db: Db, input: { name: string; scopes: string[] }): Promise<ApiClientResource & { client_secret: string }> {
+export async function createPlatformClient(
+  db: Db,
+  input: { name: string; scopes: string[] },
+  keyRing?: KeyRing,
+): Promise<ApiClientResource & { client_secret: string }> {
   const bad = input.scopes.find((s) => !Object.keys(PLATFORM_SCOPES).includes(s));
   if (bad) throw new AppError('invalid_request', `Scope '${bad}' is not a platform scope.`, { param: 'scopes' });
   const secret = newClientSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = keyRing ? hashClientSecret(keyRing, secret) : await hashSecret(secret);
   return withCrossTenantTx(db, async (tx) => {
     const row = await repo.insertClient(tx, null, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
     return { ...toClientResource(row), client_secret: secret.reveal() };
@@ -156,7 +180,7 @@ export async function createPlatformClient(db: Db, input: { name: string; scopes
 }
 
 /** Development: a demo tenant with a client holding every tenant scope, with a fresh secret at each start. */
-export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clientId: string; clientSecret: string }> {
+export async function ensureDemoTenant(db: Db, keyRing: KeyRing): Promise<{ tenantId: string; clientId: string; clientSecret: string }> {
   const name = 'Demo Tenant';
   const tenantId = await withCrossTenantTx(db, async (tx) => {
     const existing = await repo.findTenantByName(tx, name);
@@ -166,8 +190,8 @@ export async function ensureDemoTenant(db: Db): Promise<{ tenantId: string; clie
   const demo = clients.find((c) => c.name === 'Demo client' && c.status === 'active');
   const scopes = Object.keys(TENANT_SCOPES);
   const created = demo
-    ? await rotateClientSecret(db, tenantId, demo.client_id, undefined)
-    : await createClient(db, tenantId, { name: 'Demo client', scopes }, undefined);
+    ? await rotateClientSecret(db, keyRing, tenantId, demo.client_id, undefined)
+    : await createClient(db, keyRing, tenantId, { name: 'Demo client', scopes }, undefined);
   return { tenantId, clientId: created.client_id, clientSecret: created.client_secret };
 }
 

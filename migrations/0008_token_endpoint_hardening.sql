@@ -1,0 +1,15 @@
+-- Token endpoint hardening: failed client authentications are also counted per client address, so that one
+-- address spraying client ids is refused before any hash work is done for it; and both failure tables get the
+-- index the worker's purge walks (rows whose window and lock have passed are deleted).
+--
+-- No tenant here (the address is not a tenant's), so no row-level security, like client_auth_failures.
+CREATE TABLE client_auth_source_failures (
+  -- the client address as the trusted proxy reports it (TRUST_PROXY_HOPS)
+  source        text PRIMARY KEY,
+  -- attempts reserved in the window (verified and failed, or still being verified); a success gives its own back
+  failures      integer NOT NULL CHECK (failures >= 0),
+  window_start  timestamptz NOT NULL,
+  locked_until  timestamptz
+);
+CREATE INDEX client_auth_source_failures_window_idx ON client_auth_source_failures (window_start);
+CREATE INDEX client_auth_failures_window_idx ON client_auth_failures (window_start);
