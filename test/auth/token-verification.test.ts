@@ -99,6 +99,21 @@ describe('forged and invalid tokens → 401 invalid_token', () => {
     assertInvalidToken(await call(await sign(real, adminClaims(platform, { iat: now() - 3 * 3600, nbf: now() - 3 * 3600, exp: now() + 300 }))), 'maxTokenAge');
   });
 
+  it('a lifetime (exp − iat) longer than the configured 900 s (+30 s skew) is refused, however fresh the token', async () => {
+    const ttl = platform.config.accessTokenTtlSeconds;
+    assert.equal(ttl, 900);
+    const yearLong = await call(await sign(real, adminClaims(platform, { exp: now() + 365 * 86_400 })));
+    assertInvalidToken(yearLong, 'exp a year ahead');
+    assert.match(yearLong.body.error.message, /lifetime exceeds the maximum/);
+    assertInvalidToken(await call(await sign(real, adminClaims(platform, { exp: now() + ttl + 31 }))), 'just over lifetime + skew');
+    // iat old enough to pass the age check, exp far enough ahead that the whole lifetime is too long
+    assertInvalidToken(await call(await sign(real, adminClaims(platform, { iat: now() - 600, nbf: now() - 600, exp: now() + 600 }))), 'exp − iat = 1200 s');
+    // what the token endpoint issues, and the skew on top, are accepted
+    assert.equal((await call(await sign(real, adminClaims(platform, { exp: now() + ttl })))).status, 200);
+    const iat = now();
+    assert.equal((await call(await sign(real, adminClaims(platform, { iat, nbf: iat, exp: iat + ttl + 30 })))).status, 200);
+  });
+
   it('wrong iss, wrong aud', async () => {
     for (const iss of ['https://evil.example', `${platform.config.issuerUrl}/`, undefined]) {
       assertInvalidToken(await call(await sign(real, adminClaims(platform, { iss }))), `iss ${iss}`);

@@ -100,7 +100,7 @@ function describe(err: unknown): string {
 
 /**
  * RFC 9068 access-token verification: pinned algorithm, `typ: at+jwt`, issuer, audience, exp/nbf with ≤ 30 s skew,
- * required claims. Tenant and scopes come only from here.
+ * required claims, and a lifetime no longer than we issue. Tenant and scopes come only from here.
  */
 export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSettings) {
   return async (token: string): Promise<AuthContext> => {
@@ -125,6 +125,12 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
       ));
     } catch (err) {
       throw invalidToken(describe(err));
+    }
+    // jose bounds iat (not older than the lifetime, not in the future) and exp (not past) but not how far ahead exp
+    // is: a token minted with a year-long exp by a leaked or misconfigured signer would live for a year.
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    if (payload.exp! - payload.iat! > settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS || payload.exp! > nowSeconds + settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw invalidToken('token lifetime exceeds the maximum');
     }
     const { client_id: clientId, scope, tenant_id: tenantId, jti, sub } = payload as Record<string, unknown>;
     if (typeof clientId !== 'string' || typeof scope !== 'string' || sub !== clientId || typeof jti !== 'string'
