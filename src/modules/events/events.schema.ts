@@ -15,6 +15,9 @@ export const EventSchema = Type.Object({
 });
 export type EventResource = Static<typeof EventSchema>;
 
+/** 9999-12-31T23:59:59Z: the last instant an RFC 3339 time can name, and far inside what JavaScript and PostgreSQL hold. */
+export const MAX_TIME_FILTER_SECONDS = 253_402_300_799;
+
 /**
  * A point in time in a query string or body: unix seconds (as Stripe uses) or an RFC 3339 date-time.
  * Both are accepted so that a value copied from `created_at` works as it is.
@@ -22,7 +25,7 @@ export type EventResource = Static<typeof EventSchema>;
 export const TimeFilterSchema = Type.String({
   maxLength: 40,
   pattern: '^(\\d{1,12}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2}))$',
-  description: 'Unix seconds (e.g. 1735689600) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z).',
+  description: `Unix seconds (e.g. 1735689600, at most ${MAX_TIME_FILTER_SECONDS}) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999.`,
 });
 
 export const ListEventsQuery = Type.Object(

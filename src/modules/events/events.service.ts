@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import { toPage } from '../../platform/http/pagination.js';
 import * as repo from './events.repository.js';
-import type { EventResource, ListEventsQueryType } from './events.schema.js';
+import { MAX_TIME_FILTER_SECONDS, type EventResource, type ListEventsQueryType } from './events.schema.js';
 
 export function toEventResource(row: repo.EventRow): EventResource {
   return {
@@ -15,10 +15,35 @@ export function toEventResource(row: repo.EventRow): EventResource {
   };
 }
 
-/** Unix seconds or RFC 3339 (the schema has checked the shape); anything that is not a real instant is a 400. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+/** Every field in range, and a day the month has: `new Date` would quietly roll 2025-02-30 over to March 2nd. */
+function isRealDateTime(value: string): boolean {
+  const m = RFC3339.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offH, offM] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59 && offH! <= 23 && offM! <= 59;
+}
+
+/**
+ * Unix seconds or RFC 3339 (the schema has checked the shape). Anything that is not a real instant between 1970 and
+ * the end of year 9999 is a 400 naming the parameter: an out-of-range number would otherwise become an invalid date,
+ * or one PostgreSQL cannot hold, on its way into SQL.
+ */
 export function parseTimeFilter(value: string, param: string): Date {
-  const date = /^\d+$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new AppError('invalid_request', `'${param}' is not a valid time.`, { param });
+  const invalid = () => new AppError('invalid_request', `'${param}' is not a valid time: use unix seconds (0 to ${MAX_TIME_FILTER_SECONDS}) or an RFC 3339 date-time.`, { param });
+  let date: Date;
+  if (/^\d+$/.test(value)) {
+    const seconds = Number(value);
+    if (!Number.isSafeInteger(seconds) || seconds > MAX_TIME_FILTER_SECONDS) throw invalid();
+    date = new Date(seconds * 1000);
+  } else {
+    if (!isRealDateTime(value)) throw invalid();
+    date = new Date(value);
+  }
+  const ms = date.getTime();
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_TIME_FILTER_SECONDS * 1000 + 999) throw invalid();
   return date;
 }
 

@@ -7,7 +7,7 @@ export { insertEventWithDeliveries as recordEvent, type NewEvent } from './event
 export {
   EVENT_TYPES, EVENT_TYPE_FILTERS, eventTypeMatches, isEventType, isEventTypeFilter, type EventType, type EventTypeFilter,
 } from './event-types.js';
-export { EventSchema, EventTypeFilterSchema, EventTypeSchema, TimeFilterSchema, type EventResource } from './events.schema.js';
+export { EventSchema, EventTypeFilterSchema, EventTypeSchema, MAX_TIME_FILTER_SECONDS, TimeFilterSchema, type EventResource } from './events.schema.js';
 export { parseTimeFilter, purgeExpiredEvents, toEventResource } from './events.service.js';
 export { registerEventRoutes } from './events.routes.js';
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_AMOUNT_MINOR } from '../../platform/money.js';
+import { MAX_TIME_FILTER_SECONDS } from '../events/index.js';
 import { PAYMENT_STATUSES } from './payment-state.js';
 import { REFUND_STATUSES } from './refund-state.js';
 
@@ -8,9 +9,17 @@ const Currency = Type.String({ pattern: '^[a-zA-Z]{3}$', description: 'ISO 4217 
 const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
-export const MetadataSchema = Type.Record(Type.String({ minLength: 1, maxLength: 40 }), Type.String({ maxLength: 500 }), {
-  maxProperties: 50,
-  description: 'Up to 50 string keys (≤ 40 chars) with string values (≤ 500 chars).',
+/**
+ * Stripe's metadata rules, which payment developers know. The key rules are `propertyNames`, not the Record's key
+ * schema: TypeBox turns a Record key into a catch-all pattern and drops its bounds, so they were never checked.
+ * Square brackets are refused in keys because errors name a key as `metadata[key]`.
+ */
+export const METADATA_LIMITS = { maxKeys: 50, maxKeyLength: 40, maxValueLength: 500 } as const;
+export const MetadataSchema = Type.Record(Type.String(), Type.String({ maxLength: METADATA_LIMITS.maxValueLength }), {
+  maxProperties: METADATA_LIMITS.maxKeys,
+  propertyNames: { type: 'string', minLength: 1, maxLength: METADATA_LIMITS.maxKeyLength, pattern: '^[^\\[\\]]*$' },
+  description: `Up to ${METADATA_LIMITS.maxKeys} keys of 1–${METADATA_LIMITS.maxKeyLength} characters (no square brackets), `
+    + `each with a string value of at most ${METADATA_LIMITS.maxValueLength} characters.`,
 });
 
 export const CardInputSchema = Type.Object(
@@ -86,8 +95,8 @@ export const ListPaymentsQuery = Type.Object(
     ending_before: Type.Optional(Type.String({ maxLength: 64 })),
     status: Type.Optional(Type.Union(PAYMENT_STATUSES.map((s) => Type.Literal(s)))),
     customer_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    'created[gte]': Type.Optional(Type.Integer({ minimum: 0, description: 'Unix seconds, inclusive.' })),
-    'created[lte]': Type.Optional(Type.Integer({ minimum: 0, description: 'Unix seconds, inclusive.' })),
+    'created[gte]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIME_FILTER_SECONDS, description: 'Unix seconds, inclusive.' })),
+    'created[lte]': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIME_FILTER_SECONDS, description: 'Unix seconds, inclusive.' })),
   },
   { additionalProperties: false },
 );

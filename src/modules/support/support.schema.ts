@@ -93,11 +93,12 @@ export const RequestLogEntrySchema = Type.Object({
 });
 export type RequestLogEntry = Static<typeof RequestLogEntrySchema>;
 
-const RowCursor = Type.String({ pattern: '^[0-9]{1,19}$', description: 'Row id: return entries logged before it.' });
+// 18 digits at most: every such number fits PostgreSQL's bigint, where a 19-digit one could overflow it (a 500).
+const RowCursor = Type.String({ pattern: '^[0-9]{1,18}$', description: 'Row id: return entries logged before it.' });
 export const ListRequestsQuery = query({
   limit: Page.limit,
   starting_after: Type.Optional(RowCursor),
-  ending_before: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'Row id: return entries logged after it.' })),
+  ending_before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Row id: return entries logged after it.' })),
   tenant: Type.Optional(TenantFilter),
   route: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Route template, e.g. /v1/payments/:id.' })),
   method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => Type.Literal(m)))),

@@ -6,6 +6,8 @@ interface AjvLikeError {
   instancePath: string;
   message?: string;
   params: Record<string, unknown>;
+  /** set when the error is about an object's key (propertyNames), not its value */
+  propertyName?: string;
 }
 
 /** `/payment_method/card/number` → `payment_method[card][number]` (the form payment developers know). */
@@ -20,6 +22,13 @@ function describeValidation(err: FastifyError): { message: string; param?: strin
   const first = (err.validation as AjvLikeError[] | undefined)?.[0];
   if (!first) return { message: 'The request is invalid.' };
   const context = (err as FastifyError & { validationContext?: string }).validationContext;
+  if (typeof first.propertyName === 'string') {
+    const key = first.propertyName.length > 64 ? `${first.propertyName.slice(0, 64)}…` : first.propertyName;
+    const owner = toParamName(first.instancePath);
+    // built by hand: toParamName drops an empty extra segment, and an empty key is exactly what is being named
+    const param = owner ? `${owner}[${key}]` : key;
+    return { message: `Invalid key ${param}: the key ${first.message ?? 'is invalid'}.`, param };
+  }
   if (first.keyword === 'required') {
     const param = toParamName(first.instancePath, String(first.params.missingProperty));
     return { message: `Missing required parameter: ${param}.`, param };
