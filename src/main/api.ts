@@ -35,6 +35,8 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
     description: 'Card payments, bank transfers and signed webhooks for B2B platforms.',
     openapi: true,
     tokenUrl: `${config.issuerUrl}/oauth/token`,
+    // development is plain http on localhost; everywhere else the API is only reached over https (the ALB)
+    hsts: config.env !== 'development',
   });
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);

@@ -14,6 +14,9 @@ import type { ErrorCode } from '../errors.js';
 /** RFC 6749 §5.2 error codes (and RFC 8628's slow_down, used when a client is throttled). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down';
 import { errorHandler, sendError } from './error-handler.js';
+import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerConnectRefusal } from './framework-errors.js';
+import { registerInputGuard } from './input-guard.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -82,6 +85,31 @@ function buildAjv(coerce: boolean): Ajv {
   return ajv;
 }
 
+/** How long a client may take, in milliseconds. */
+export interface HttpTimeouts {
+  /** The whole request, headers and body: a client dribbling its body a byte at a time is cut off with a 408. */
+  requestMs: number;
+  /** The request line and headers. */
+  headersMs: number;
+  /**
+   * An idle keep-alive connection between requests. Longer than the ALB's idle timeout (60 s), so the ALB always
+   * closes first and never sends a request on a connection this server is closing (a 502 for the client).
+   */
+  keepAliveMs: number;
+  /** No byte either way while a request is open: longer than a handler waits on the processor (PROCESSOR_TIMEOUT_MS, 10 s). */
+  idleMs: number;
+  /** How often Node checks the request and headers timeouts (its default, 30 s, would let them overrun by as much). */
+  checkIntervalMs: number;
+}
+
+export const HTTP_TIMEOUTS: Readonly<HttpTimeouts> = Object.freeze({
+  requestMs: 30_000,
+  headersMs: 10_000,
+  keepAliveMs: 65_000,
+  idleMs: 70_000,
+  checkIntervalMs: 1_000,
+});
+
 export interface HttpAppOptions {
   logger: Logger;
   metrics?: Metrics;
@@ -94,6 +122,10 @@ export interface HttpAppOptions {
   /** serve the OpenAPI document and /docs */
   openapi?: boolean;
   tokenUrl?: string;
+  /** Strict-Transport-Security on every answer (everywhere but development). */
+  hsts?: boolean;
+  /** HTTP_TIMEOUTS unless overridden (tests use short ones). */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 /**
@@ -102,6 +134,8 @@ export interface HttpAppOptions {
  * Register routes on it, then call `ready()`.
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
+  const security = { hsts: options.hsts ?? false };
   const app = Fastify({
     loggerInstance: options.logger,
     // one 'request completed' line per request (onResponse below) instead of Fastify's two
@@ -115,7 +149,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxy ?? 0),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: false },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: MAX_PATH_PARAM_LENGTH },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+      requireHostHeader: false, // checked in checkRequestLine, to answer in the error model
+    },
+    frameworkErrors: createFrameworkErrorHandler(security),
+    clientErrorHandler: createClientErrorHandler(options.logger, security),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = buildAjv(false);
@@ -126,6 +171,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.setErrorHandler(errorHandler);
   // JSON only (the token endpoint adds form bodies in its own scope); a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
+  registerInputGuard(app);
+  registerSecurityHeaders(app, security);
+  registerConnectRefusal(app.server, options.logger, security);
   app.decorateRequest('auth', undefined);
   app.decorateRequest('errorCode', undefined);
 
@@ -173,6 +221,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', checkRequestLine);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const latencyMs = reply.elapsedTime;
