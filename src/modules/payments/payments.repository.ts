@@ -26,6 +26,29 @@ export async function findPaymentByIdempotencyKey(q: Queryable, tenantId: string
   return q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
 }
 
+/**
+ * What a tenant's Idempotency-Key created, if anything: payments and refunds both keep the key of their creating
+ * request (UNIQUE per tenant), so a key is looked up in both and a key can never create one of each.
+ */
+export async function findCreatedUnderKey(
+  q: Queryable,
+  tenantId: string,
+  key: string,
+): Promise<{ object: 'payment' | 'refund'; id: string; payment_id: string; created_at: Date } | undefined> {
+  return q
+    .selectFrom('payments')
+    .select([sql<'payment' | 'refund'>`'payment'`.as('object'), 'id', 'id as payment_id', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('idempotency_key', '=', key)
+    .unionAll(
+      q.selectFrom('refunds')
+        .select([sql<'payment' | 'refund'>`'refund'`.as('object'), 'id', 'payment_id', 'created_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('idempotency_key', '=', key),
+    )
+    .executeTakeFirst();
+}
+
 /** Row lock: every money-moving decision on a payment is taken while holding it. */
 export async function lockPaymentForUpdate(tx: Tx, tenantId: string, id: string): Promise<PaymentRow | undefined> {
   return tx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();

@@ -15,10 +15,19 @@ const tags = ['Payments'];
 const refundTags = ['Refunds'];
 const IdempotencyHeader = {
   type: 'object',
-  properties: { 'idempotency-key': { type: 'string', description: 'Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer.' } },
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description: 'Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer ' +
+        'for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. ' +
+        'A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry).',
+    },
+  },
 } as const;
 
 const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
+// Every route looks a key up in payments and refunds: a key that created either is bound to it for good.
+const keys = { findBinding: payments.objectCreatedUnderKey };
 
 export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps, idempotency: IdempotencySettings): void {
   app.post('/v1/payments', {
@@ -35,7 +44,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     return runIdempotent(idempotency, tenantId, request, reply, async ({ key, claim, complete }) => {
       const result = await payments.createPayment(deps, tenantId, valid, { key, claim, complete });
       return { status: result.status, body: result.payment };
-    }, { claimInHandler: true });
+    }, { ...keys, claimInHandler: true });
   });
 
   app.get('/v1/payments', {
@@ -58,7 +67,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     return runIdempotent(idempotency, tenantId, request, reply, async () => {
       const result = await payments.capturePayment(deps, tenantId, request.params.id, request.body?.amount);
       return { status: result.status, body: result.payment };
-    });
+    }, keys);
   });
 
   app.post('/v1/payments/:id/cancel', {
@@ -72,7 +81,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     return runIdempotent(idempotency, tenantId, request, reply, async () => {
       const result = await payments.cancelPayment(deps, tenantId, request.params.id);
       return { status: result.status, body: result.payment };
-    });
+    }, keys);
   });
 
   app.post('/v1/payments/:id/refunds', {
@@ -87,7 +96,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => ({
       status: 201,
       body: await refunds.createRefund(deps, tenantId, request.params.id, request.body ?? {}, key),
-    }));
+    }), keys);
   });
 
   app.get('/v1/payments/:id/refunds', {

@@ -7,6 +7,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { validateAmountMinor } from '../../platform/money.js';
 import { toPage } from '../../platform/http/pagination.js';
+import type { KeyBinding } from '../../platform/http/idempotency.js';
 import type { PaymentProcessor } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import { cardFingerprint, validateCard } from './card.js';
@@ -139,7 +140,7 @@ export async function createPayment(
   const created = await withTenantTx(deps.db, tenantId, async (tx) => {
     await idempotency.claim?.(tx);
     // A request resumed under its Idempotency-Key (after a crash) finds the payment it created; the key's claim makes
-    // sure only one request per key gets here at a time.
+    // sure only one request per key gets here at a time, and that a key whose record expired never does.
     const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey);
     if (resumed) return { kind: 'resumed' as const, payment: resumed };
     const payment = await repo.insertPayment(tx, tenantId, {
@@ -213,6 +214,14 @@ async function createBankTransfer(
     return resource;
   });
   return { status: 201, payment };
+}
+
+/** runIdempotent's `findBinding` for every payments route: the payment or refund created under a key, named for the client. */
+export async function objectCreatedUnderKey(tx: Tx, tenantId: string, key: string): Promise<KeyBinding | undefined> {
+  const found = await repo.findCreatedUnderKey(tx, tenantId, key);
+  if (!found) return undefined;
+  if (found.object === 'payment') return { id: found.id, createdAt: found.created_at, retrievePath: `/v1/payments/${found.id}` };
+  return { id: found.id, label: `${found.id} (a refund of ${found.payment_id})`, createdAt: found.created_at, retrievePath: `/v1/refunds/${found.id}` };
 }
 
 export async function getPayment(deps: PaymentsDeps, tenantId: string, id: string, expand: boolean): Promise<PaymentResource> {

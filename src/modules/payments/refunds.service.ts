@@ -17,7 +17,14 @@ import type { CreateRefundInput, RefundResource } from './payments.schema.js';
 export async function createRefund(deps: PaymentsDeps, tenantId: string, paymentId: string, input: CreateRefundInput, idempotencyKey: string): Promise<RefundResource> {
   if (!isId('payment', paymentId)) throw notFound('payment', paymentId);
   const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findRefundByIdempotencyKey(tx, tenantId, idempotencyKey));
-  if (resumed) return toRefundResource(resumed);
+  if (resumed) {
+    // The key's fingerprint covers the path, so a resumed request is for this payment; should that ever not hold,
+    // a refund of another payment must never be the answer.
+    if (resumed.payment_id !== paymentId) {
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used to refund another payment; use a new key.', { param: 'Idempotency-Key' });
+    }
+    return toRefundResource(resumed);
+  }
   if (deps.processor.circuitState() === 'open') {
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was refunded. Retry later with the same Idempotency-Key.');
   }

@@ -16,7 +16,16 @@ import { canonicalJson } from '../canonical-json.js';
  * remembered only as a keyed HMAC: the body may hold a card number and is never stored.
  *
  * A claim whose lease expired (the process died mid-request) is taken over and the handler runs again; handlers
- * must therefore be resumable: creating handlers look up the object created under the same key first.
+ * must therefore be resumable: creating handlers look up the object created under the same key first. A request
+ * that fails with a 5xx after creating its object keeps its record the same way (lease ended), so only the same
+ * request can resume it; one that created nothing frees the key.
+ *
+ * Records are purged after the retention (IDEMPOTENCY_KEY_TTL_HOURS), but the object a key created keeps the key
+ * (payments and refunds, UNIQUE per tenant), and the route's `findBinding` finds it. A key with no record whose
+ * object exists therefore answers 409 `idempotency_key_expired` naming that object, whatever the body and the path:
+ * without the record we can no longer tell a retry from a new request, and a money platform must neither create a
+ * second object under one key nor present the old one as a new answer. Nothing is stored for that answer. A
+ * takeover never asks: its record exists, so an object under its key is its own.
  */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 const MAX_KEY_LENGTH = 255;
@@ -27,6 +36,18 @@ export interface IdempotencySettings {
   fingerprintKey: Buffer;
   /** How long a running request holds its key before another may take it over; longer than any request. */
   leaseMs: number;
+  /** What the purge job keeps records for (hours): named in the answer to a key whose record is gone. */
+  retentionHours: number;
+}
+
+/** The object a key created (for `idempotency_key_expired`): what the client can retrieve instead. */
+export interface KeyBinding {
+  id: string;
+  /** How the message names the object when its id alone would not say enough, e.g. `re_… (a refund of pay_…)`. */
+  label?: string;
+  createdAt: Date;
+  /** e.g. `/v1/payments/pay_…` */
+  retrievePath: string;
 }
 
 export interface IdempotentResult {
@@ -71,6 +92,7 @@ type Claim =
   | { kind: 'retry' }
   | { kind: 'mismatch' }
   | { kind: 'in_flight' }
+  | { kind: 'expired'; binding: KeyBinding }
   | { kind: 'replay'; status: number; body: unknown };
 
 /** Thrown by `ctx.claim` inside the handler's first transaction (rolling it back) when the key is not ours. */
@@ -81,6 +103,11 @@ class KeyNotClaimed extends Error {
 }
 
 export interface RunIdempotentOptions {
+  /**
+   * Finds the object created under this tenant's key (by any route that records keys), if any. Asked only when no
+   * record holds the key: it is what tells an expired key from a new one, and a failed request's from a free one.
+   */
+  findBinding: (tx: Tx, tenantId: string, key: string) => Promise<KeyBinding | undefined>;
   /**
    * The handler claims the key itself, as the first statement of its first transaction (`ctx.claim(tx)`), instead
    * of in a transaction of its own: a concurrent duplicate waits on the key row until that transaction commits and
@@ -100,7 +127,7 @@ export async function runIdempotent(
   request: FastifyRequest,
   reply: FastifyReply,
   execute: (ctx: IdempotencyContext) => Promise<IdempotentResult>,
-  options: RunIdempotentOptions = {},
+  options: RunIdempotentOptions,
 ): Promise<FastifyReply> {
   const key = readIdempotencyKey(request);
   const path = request.routeOptions.url ?? request.url;
@@ -114,10 +141,15 @@ export async function runIdempotent(
       VALUES (${tenantId}, ${key}, ${request.method}, ${path}, ${fingerprint}, 'in_progress', now() + ${`${settings.leaseMs} milliseconds`}::interval)
       ON CONFLICT (tenant_id, key) DO NOTHING
       RETURNING key`.execute(tx);
-    if (inserted.rows.length > 0) return { kind: 'claimed' };
+    if (inserted.rows.length > 0) {
+      // Throwing rolls our new record back with the transaction: the answer to an expired key is never stored.
+      const binding = await options.findBinding(tx, tenantId, key);
+      if (binding) throw new KeyNotClaimed({ kind: 'expired', binding });
+      return { kind: 'claimed' };
+    }
     const existing = await tx
       .selectFrom('idempotency_keys')
-      .select(['request_hash', 'state', 'response_status', 'response_body', sql<boolean>`locked_until < now()`.as('lease_expired')])
+      .select(['request_hash', 'state', 'response_status', 'response_body', sql<boolean>`locked_until <= now()`.as('lease_expired')])
       .where('tenant_id', '=', tenantId)
       .where('key', '=', key)
       .forUpdate()
@@ -143,6 +175,13 @@ export async function runIdempotent(
         throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key.', { param: 'Idempotency-Key' });
       case 'in_flight':
         throw new AppError('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry later.', { param: 'Idempotency-Key', headers: { 'retry-after': '1' } });
+      case 'expired': {
+        const { binding } = claim;
+        throw new AppError('idempotency_key_expired',
+          `This Idempotency-Key created ${binding.label ?? binding.id} on ${binding.createdAt.toISOString()}; its stored answer expired after ${settings.retentionHours} hours. ` +
+          `Retrieve the object with GET ${binding.retrievePath}, or send a new key for a new request.`,
+          { param: 'Idempotency-Key' });
+      }
       case 'replay':
         void reply.header('idempotent-replayed', 'true');
         return reply.code(claim.status).send(claim.body);
@@ -150,7 +189,13 @@ export async function runIdempotent(
   };
 
   if (!options.claimInHandler) {
-    const claimed = await withTenantTx(settings.db, tenantId, claimIn);
+    let claimed: Claim;
+    try {
+      claimed = await withTenantTx(settings.db, tenantId, claimIn);
+    } catch (err) {
+      if (err instanceof KeyNotClaimed) return answer(err.claim);
+      throw err;
+    }
     if (claimed.kind !== 'claimed') return answer(claimed);
   }
   const claim = async (tx: Tx): Promise<void> => {
@@ -174,7 +219,7 @@ export async function runIdempotent(
       result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
       await completeKey(settings.db, tenantId, key, result);
     } else {
-      await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
+      await releaseKey(settings.db, tenantId, key, options.findBinding).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
     }
     throw err;
   }
@@ -197,19 +242,34 @@ async function completeKey(db: Db, tenantId: string, key: string, result: Idempo
   await withTenantTx(db, tenantId, (tx) => completeKeyIn(tx, tenantId, key, result));
 }
 
-async function releaseKey(db: Db, tenantId: string, key: string): Promise<void> {
-  await withTenantTx(db, tenantId, (tx) =>
-    tx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute(),
-  );
+/**
+ * After a 5xx: if the request created its object before failing (e.g. its last transaction failed after the processor
+ * call), the record stays with its lease ended, so the same request resumes that object at once and another one
+ * gets 422 (deleting it would make the retry look like a reuse after expiry). Otherwise nothing was done: the key
+ * is free for any request.
+ */
+async function releaseKey(db: Db, tenantId: string, key: string, findBinding: RunIdempotentOptions['findBinding']): Promise<void> {
+  await withTenantTx(db, tenantId, async (tx) => {
+    if (await findBinding(tx, tenantId, key)) {
+      await tx.updateTable('idempotency_keys').set({ locked_until: sql`now()` })
+        .where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute();
+    } else {
+      await tx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute();
+    }
+  });
 }
 
-/** Worker job body: forget keys older than the retention (at least 24 h). Returns how many were purged. */
-export async function purgeIdempotencyKeys(db: Db, olderThanHours: number, batch = 1000): Promise<number> {
+/**
+ * Worker job body: forget keys older than the retention (at least 24 h). Returns how many were purged. `now` is the
+ * job's clock (injectable, so expiry is testable without waiting a day).
+ */
+export async function purgeIdempotencyKeys(db: Db, olderThanHours: number, now: Date = new Date(), batch = 1000): Promise<number> {
+  const cutoff = new Date(now.getTime() - olderThanHours * 3_600_000);
   return withCrossTenantTx(db, async (tx) => {
     const res = await sql`
       DELETE FROM idempotency_keys WHERE ctid IN (
         SELECT ctid FROM idempotency_keys
-        WHERE created_at < now() - ${`${olderThanHours} hours`}::interval AND (state = 'completed' OR locked_until < now())
+        WHERE created_at < ${cutoff} AND (state = 'completed' OR locked_until <= ${now})
         LIMIT ${batch})`.execute(tx);
     return Number(res.numAffectedRows ?? 0n);
   });
