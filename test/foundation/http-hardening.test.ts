@@ -63,23 +63,28 @@ function rawExchange(t: TestContext, baseUrl: string, request: string | Buffer, 
     socket.on('error', () => {}); // a reset after the answer is fine; the answer is what is checked
     socket.on('close', () => {
       clearTimeout(deadline);
-      const text = Buffer.concat(chunks).toString('utf8');
-      const split = text.indexOf('\r\n\r\n');
-      const [statusLine, ...lines] = (split < 0 ? text : text.slice(0, split)).split('\r\n');
-      const headers = new Headers();
-      for (const line of lines) {
-        const i = line.indexOf(':');
-        if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(text.slice(split + 4));
-      } catch {
-        body = undefined;
-      }
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body, text });
+      resolve(parseRawResponse(Buffer.concat(chunks).toString('utf8')));
     });
   });
+}
+
+function parseRawResponse(text: string): RawResponse {
+  const split = text.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = (split < 0 ? text : text.slice(0, split)).split('\r\n');
+  const headers = new Headers();
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+  }
+  let body: unknown;
+  try {
+    const length = Number(headers.get('content-length') ?? NaN);
+    const rest = text.slice(split + 4);
+    body = JSON.parse(Number.isFinite(length) ? Buffer.from(rest).subarray(0, length).toString('utf8') : rest);
+  } catch {
+    body = undefined;
+  }
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body, text };
 }
 
 describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 naming the param', () => {
@@ -349,5 +354,48 @@ describe('request timeouts (a short one configured on an app from the same facto
       socket.once('data', () => setTimeout(() => socket.write(request(true)), 800));
     });
     assert.equal([...res.text.matchAll(/HTTP\/1\.1 200 OK/g)].length, 2, res.text);
+  });
+});
+
+describe('a request arriving while the server closes', () => {
+  it('is answered 503 in the error model with Connection: close, not with the framework\'s own body', async (t) => {
+    const app = await createHttpApp({ logger: createLogger({ level: 'silent' }), bodyLimitBytes: 1024, publicUrl: 'http://x', title: 't' });
+    let closed: Promise<void> | undefined;
+    let release = () => {};
+    t.after(async () => {
+      release();
+      await (closed ?? app.close());
+    });
+    const gate = new Promise<void>((r) => (release = r));
+    let entered = () => {};
+    const inHandler = new Promise<void>((r) => (entered = r));
+    let closingStarted = () => {};
+    const closing = new Promise<void>((r) => (closingStarted = r));
+    app.addHook('preClose', async () => closingStarted());
+    app.get('/v1/slow', { config: { public: true } }, async () => {
+      entered();
+      await gate;
+      return { ok: true };
+    });
+    app.get('/v1/fast', { config: { public: true } }, async () => ({ ok: true }));
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    // the slow request holds its connection open (active, so the close does not reap it) until the second one is in
+    app.server.on('request', (req) => {
+      if (req.url === '/v1/fast') release();
+    });
+    const res = await rawExchange(t, base, 'GET /v1/slow HTTP/1.1\r\nHost: x\r\n\r\n', (socket) => {
+      void inHandler.then(async () => {
+        closed = app.close();
+        await closing;
+        socket.write('GET /v1/fast HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    });
+    assert.equal(res.status, 200, res.text);
+    const second = res.text.indexOf('HTTP/1.1 503');
+    assert.ok(second > 0, res.text);
+    const refused = parseRawResponse(res.text.slice(second));
+    assertErrorModel(refused, 503, 'service_unavailable');
+    assert.equal(refused.headers.get('connection'), 'close');
+    assert.equal(refused.headers.get('retry-after'), '1');
   });
 });

@@ -14,7 +14,7 @@ import type { ErrorCode } from '../errors.js';
 /** RFC 6749 §5.2 error codes (and RFC 8628's slow_down, used when a client is throttled). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down';
 import { errorHandler, sendError } from './error-handler.js';
-import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerConnectRefusal } from './framework-errors.js';
+import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerClosingAnswer, registerConnectRefusal } from './framework-errors.js';
 import { registerInputGuard } from './input-guard.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
@@ -147,7 +147,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     bodyLimit: options.bodyLimitBytes,
     // the nth-hop rule of proxy-addr, as a function (Fastify's types do not take the number form)
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxy ?? 0),
-    return503OnClosing: true,
+    return503OnClosing: false, // registerClosingAnswer answers those in the error model
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: MAX_PATH_PARAM_LENGTH },
     requestTimeout: timeouts.requestMs,
@@ -222,6 +222,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     void reply.header('x-request-id', request.id);
   });
   app.addHook('onRequest', checkRequestLine);
+  registerClosingAnswer(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const latencyMs = reply.elapsedTime;

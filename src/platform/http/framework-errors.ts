@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, type ErrorBody, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { AnyFastify } from './fastify-instance.js';
 import { sendError } from './error-handler.js';
 import { API_CSP, baseSecurityHeaders, isNoStorePath, type SecurityHeaderOptions } from './security-headers.js';
 
@@ -43,6 +44,23 @@ export async function checkRequestLine(request: FastifyRequest): Promise<void> {
   if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
     throw new AppError('invalid_request', 'An HTTP/1.1 request needs a Host header.', { param: 'host' });
   }
+}
+
+/**
+ * While the server closes, requests still arriving on open keep-alive connections would get Fastify's own 503 body
+ * (return503OnClosing, turned off in createHttpApp); they get the error model instead, and the connection closes so
+ * the client's retry goes to another instance.
+ */
+export function registerClosingAnswer(app: AnyFastify): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new AppError('service_unavailable', 'The server is shutting down: retry the request.', { headers: { 'retry-after': '1' } });
+  });
 }
 
 interface ClientErrorClass {
