@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/platform.js';
+import { isRunning, stopChild, stopPostgresOn } from '../helpers/processes.js';
+import { waitUntil } from '../webhooks/helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
@@ -13,16 +15,13 @@ const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
 /** Every `nimbuspay start` this file spawned; the test's `t.after` stops whichever still runs, whatever failed. */
 const spawned = new Set<ChildProcess>();
 
-async function stopLeftovers(): Promise<void> {
-  await Promise.all([...spawned].filter((c) => c.exitCode === null && c.signalCode === null).map((child) => new Promise<void>((resolve) => {
-    // SIGTERM lets it stop its PostgreSQL; SIGKILL only if it does not exit in time (the next start cleans up after that)
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  })));
+/**
+ * SIGTERM lets a start stop its PostgreSQL; one that does not exit in time is SIGKILLed, and the PostgreSQL it then
+ * leaves on the data directory is stopped here (nothing else would: it would outlive `npm test`).
+ */
+async function stopLeftovers(dataDir: string): Promise<void> {
+  await Promise.all([...spawned].map((child) => stopChild(child, { signal: 'SIGTERM', graceMs: 20_000 })));
+  await stopPostgresOn(dataDir);
 }
 
 /**
@@ -49,23 +48,25 @@ async function startPlatform(dataDir: string, ports: { api: number; sandbox: num
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const url = `http://127.0.0.1:${ports.api}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`start exited ${child.exitCode}: ${output}`);
-    // ready = /readyz answers 200 and the banner (printed after the development bootstrap) is out
-    if (output.includes('Ctrl-C stops everything') && (await fetch(`${url}/readyz`).then((r) => r.status === 200).catch(() => false))) break;
-    if (Date.now() - started > 90_000) throw new Error(`not ready in time: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // ready = /readyz answers 200 and the banner (printed after the development bootstrap) is out
+  await waitUntil(async () => {
+    if (!isRunning(child)) throw new Error(`start exited (${child.exitCode ?? child.signalCode}): ${output}`);
+    if (!output.includes('Ctrl-C stops everything')) return false;
+    return fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false);
+  }, 90_000, 'start ready').catch((err: Error) => {
+    throw new Error(`${err.message}: ${output}`);
+  });
   return {
     url,
     readyAfterMs: Date.now() - started,
     output: () => output,
-    stop: () =>
-      new Promise<number | null>((resolve) => {
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
+    /** SIGTERM, and the exit code once it exited; a start that hangs on shutdown is the test's timeout's to catch. */
+    async stop(): Promise<number | null> {
+      if (isRunning(child)) child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
@@ -85,38 +86,36 @@ function postgresProcessesUsing(dataDir: string): string[] {
 
 test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SIGTERM leaves no postgres behind', { timeout: 240_000 }, async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-start-'));
-  t.after(stopLeftovers);
+  t.after(async () => {
+    await stopLeftovers(dataDir);
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
+  });
   await chmod(dataDir, 0o755);
   const ports = { api: await freePort(), sandbox: await freePort(), health: await freePort(), pg: await freePort() };
-  try {
-    const first = await startPlatform(dataDir, ports);
-    // How fast is a figure, not an assertion: a busy machine must not turn this red (startPlatform bounds it at 90 s).
-    t.diagnostic(`first start ready in ${first.readyAfterMs} ms`);
-    assert.match(first.output(), /NimbusPay is running/);
-    assert.match(first.output(), /Demo tenant/);
-    assert.match(first.output(), /curl -s -u '/);
-    assert.match(first.output(), new RegExp(`support console +${first.url.replace('127.0.0.1', 'localhost')}/console/`));
-    // the demo staff account's login, printed on the banner, opens a console session
-    const staffPassword = /email +support@nimbuspay\.local\n +password +(\S+)/.exec(first.output())?.[1];
-    assert.ok(staffPassword, `the banner shows the demo staff login:\n${first.output()}`);
-    const staffLogin = await fetch(`${first.url}/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'support@nimbuspay.local', password: staffPassword }) });
-    assert.equal(staffLogin.status, 200, await staffLogin.clone().text());
-    assert.equal(((await staffLogin.json()) as { staff: { role: string } }).staff.role, 'platform_admin');
-    const token = await adminToken(first.url);
-    const created = await fetch(`${first.url}/v1/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Survivor Inc' }) });
-    assert.equal(created.status, 201);
-    const tenant = (await created.json()) as { id: string };
-    assert.equal(await first.stop(), 0, first.output());
-    assert.deepEqual(postgresProcessesUsing(dataDir), [], 'no postgres left after SIGTERM');
+  const first = await startPlatform(dataDir, ports);
+  // How fast is a figure, not an assertion: a busy machine must not turn this red (startPlatform bounds it at 90 s).
+  t.diagnostic(`first start ready in ${first.readyAfterMs} ms`);
+  assert.match(first.output(), /NimbusPay is running/);
+  assert.match(first.output(), /Demo tenant/);
+  assert.match(first.output(), /curl -s -u '/);
+  assert.match(first.output(), new RegExp(`support console +${first.url.replace('127.0.0.1', 'localhost')}/console/`));
+  // the demo staff account's login, printed on the banner, opens a console session
+  const staffPassword = /email +support@nimbuspay\.local\n +password +(\S+)/.exec(first.output())?.[1];
+  assert.ok(staffPassword, `the banner shows the demo staff login:\n${first.output()}`);
+  const staffLogin = await fetch(`${first.url}/v1/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'support@nimbuspay.local', password: staffPassword }) });
+  assert.equal(staffLogin.status, 200, await staffLogin.clone().text());
+  assert.equal(((await staffLogin.json()) as { staff: { role: string } }).staff.role, 'platform_admin');
+  const token = await adminToken(first.url);
+  const created = await fetch(`${first.url}/v1/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Survivor Inc' }) });
+  assert.equal(created.status, 201);
+  const tenant = (await created.json()) as { id: string };
+  assert.equal(await first.stop(), 0, first.output());
+  assert.deepEqual(postgresProcessesUsing(dataDir), [], 'no postgres left after SIGTERM');
 
-    const second = await startPlatform(dataDir, ports);
-    t.diagnostic(`restart ready in ${second.readyAfterMs} ms`);
-    const again = await fetch(`${second.url}/v1/admin/tenants/${tenant.id}`, { headers: { authorization: `Bearer ${await adminToken(second.url)}` } });
-    assert.equal(again.status, 200, 'the tenant survived the restart');
-    assert.equal(await second.stop(), 0);
-    assert.deepEqual(postgresProcessesUsing(dataDir), []);
-  } finally {
-    await stopLeftovers();
-    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
-  }
+  const second = await startPlatform(dataDir, ports);
+  t.diagnostic(`restart ready in ${second.readyAfterMs} ms`);
+  const again = await fetch(`${second.url}/v1/admin/tenants/${tenant.id}`, { headers: { authorization: `Bearer ${await adminToken(second.url)}` } });
+  assert.equal(again.status, 200, 'the tenant survived the restart');
+  assert.equal(await second.stop(), 0);
+  assert.deepEqual(postgresProcessesUsing(dataDir), []);
 });
