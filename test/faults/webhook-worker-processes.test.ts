@@ -8,9 +8,15 @@ import { freePort } from '../helpers/net.js';
 import { roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { ownerQuery } from '../payments/helpers.js';
+import { stopChild } from '../helpers/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TIMEOUT_MS = 1500;
+/** Long enough that a busy machine's stall does not time a loopback delivery out (a retry would be a second send). */
+const TIMEOUT_MS = 5_000;
+
+/** Every worker process this file started; the after hook stops them whatever happened. */
+const workers: ChildProcess[] = [];
 
 /** `nimbuspay worker` as its own OS process against the test database, as replicas run in Kubernetes. */
 async function spawnWorker(platform: TestPlatform): Promise<ChildProcess> {
@@ -25,12 +31,13 @@ async function spawnWorker(platform: TestPlatform): Promise<ChildProcess> {
       WEBHOOK_RETRY_SCHEDULE_MS: '100,200,400,800,1600',
     }),
   });
+  workers.push(child); // before anything can fail: the after hook stops it
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   await waitUntil(async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited: ${stderr}`);
-    return fetch(`http://127.0.0.1:${health}/readyz`).then((r) => r.ok).catch(() => false);
-  }, 30_000, 'worker ready');
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited: ${stderr}`);
+    return fetch(`http://127.0.0.1:${health}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok).catch(() => false);
+  }, 90_000, 'worker ready');
   return child;
 }
 
@@ -38,27 +45,30 @@ describe('faults: webhook workers as separate processes', () => {
   let platform: TestPlatform;
   let tenant: TestTenant;
   let receiver: Receiver;
-  const workers: ChildProcess[] = [];
   before(async () => {
     platform = await startTestPlatform();
-    tenant = await createTenant(platform);
     receiver = await startReceiver();
+    tenant = await createTenant(platform);
   });
   after(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await receiver.close();
-    await platform.close();
+    await Promise.all(workers.map((w) => stopChild(w, { signal: 'SIGKILL' })));
+    await receiver?.close();
+    await platform?.close();
   });
 
   it('three worker processes deliver each event exactly once, signed; a worker killed mid-delivery is replaced and the event re-sent with the same webhook-id', async () => {
     const endpoint = await createEndpoint(platform, tenant.token, { url: receiver.url });
     const verifier = new Webhook(endpoint.secret);
-    for (let i = 0; i < 3; i++) workers.push(await spawnWorker(platform));
+    await Promise.all([0, 1, 2].map(() => spawnWorker(platform)));
 
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await emitEvent(platform, tenant.tenantId));
-    await receiver.waitFor((reqs) => new Set(reqs.map((r) => r.headers['webhook-id'])).size >= ids.length, 30_000);
-    await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive now
+    await receiver.waitFor((reqs) => new Set(reqs.map((r) => r.headers['webhook-id'])).size >= ids.length, 60_000);
+    // Once every delivery is recorded as succeeded no worker can claim it again, and every send a worker made is an
+    // attempt row: one attempt per event means nobody sent one twice (no sleeping while waiting for a duplicate).
+    await waitUntil(async () => (await ownerQuery<{ n: number }>(platform, "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'"))[0]!.n === 0, 30_000, 'every delivery recorded as succeeded');
+    const [attempts] = await ownerQuery<{ n: number }>(platform, 'SELECT count(*)::int AS n FROM webhook_delivery_attempts');
+    assert.equal(attempts!.n, ids.length, 'one delivery attempt per event');
     const deliveredIds = receiver.requests.map((r) => r.headers['webhook-id'] as string);
     assert.deepEqual([...deliveredIds].sort(), [...ids].sort(), 'each event once, none lost');
     for (const req of receiver.requests) verifier.verify(req.body, req.headers as Record<string, string>);
@@ -77,8 +87,8 @@ describe('faults: webhook workers as separate processes', () => {
     const slowId = await emitEvent(platform, tenant.tenantId);
     await receiver.waitFor((reqs) => reqs.length >= 1, 10_000);
     // whichever worker is sending it, kill them all but keep the platform's ability to deliver: start a fresh one
-    for (const w of workers.splice(0)) w.kill('SIGKILL');
-    workers.push(await spawnWorker(platform));
+    await Promise.all(workers.map((w) => stopChild(w, { signal: 'SIGKILL' })));
+    await spawnWorker(platform);
     await receiver.waitFor((reqs) => reqs.length >= 2, 60_000);
     assert.equal(receiver.requests[0]!.headers['webhook-id'], slowId);
     assert.equal(receiver.requests[1]!.headers['webhook-id'], slowId, 'the retry carries the same webhook-id');
