@@ -7,8 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { freePort, roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, sandboxControl, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
+import { stopChild } from '../helpers/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Every API process this file started; the after hook stops them whatever happened. */
+const apis: ChildProcess[] = [];
 
 /** The API role as its own OS process (as in Kubernetes), so it can be killed with SIGKILL mid-request. */
 async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; url: string }> {
@@ -18,13 +22,15 @@ async function spawnApi(platform: TestPlatform): Promise<{ child: ChildProcess; 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: roleProcessEnv(platform, { PORT: String(port), PROCESSOR_TIMEOUT_MS: '4000' }),
   });
+  apis.push(child);
   const url = `http://127.0.0.1:${port}`;
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`api exited (${code}): ${output}`))));
   exited.catch(() => {});
-  await Promise.race([exited, waitFor(async () => (await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, 100)]);
+  // a busy machine takes a while to compile and start a role
+  await Promise.race([exited, waitFor(async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok).catch(() => false)) || undefined, 90_000, 100)]);
   return { child, url };
 }
 
@@ -35,7 +41,10 @@ describe('faults: a process killed between the two transactions of a payment', (
     platform = await startTestPlatform();
     tenant = await createTenant(platform);
   });
-  after(async () => platform.close());
+  after(async () => {
+    await Promise.all(apis.map((child) => stopChild(child, { signal: 'SIGKILL' })));
+    await platform?.close();
+  });
 
   it('API killed with SIGKILL while the processor call is in flight: the reconciler converges the payment to succeeded, charged once', async () => {
     const api = await spawnApi(platform);
@@ -98,7 +107,11 @@ describe('faults: a process killed between the two transactions of a payment', (
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.status, 'processing');
       id = res.body.id;
-      await new Promise((r) => setTimeout(r, 500));
+      // The reconciler has asked the silent processor about it (and got no answer): still processing, not guessed.
+      await waitFor(async () => {
+        const [attempt] = await ownerQuery<{ reconcile_count: number }>(platform, 'SELECT reconcile_count FROM payment_attempts WHERE payment_id = $1', [id]);
+        return attempt && attempt.reconcile_count >= 1 ? true : undefined;
+      }, 30_000);
       const still = await platform.request('GET', `/v1/payments/${id}`, { token: tenant.token });
       assert.equal(still.body.status, 'processing');
     } finally {
