@@ -3,6 +3,7 @@ import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Secret } from '../../platform/secret.js';
+import { findUnstorable } from '../../platform/storable-text.js';
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, verifyProcessorNotification } from '../processors/index.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import { convergeBankTransfer, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
@@ -33,11 +34,25 @@ function invalid(message: string): AppError {
   return new AppError('invalid_request', message);
 }
 
+/** 9999-12-31T23:59:59.999Z */
+const LATEST_TIME_MS = 253_402_300_799_999;
+
 function parseTime(value: string | null | undefined, field: string): Date | undefined {
   if (value === undefined || value === null) return undefined;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalid(`data.${field} is not a valid time.`);
+  // PostgreSQL's timestamptz and our own filters stop at the end of year 9999; a rail's time is after 1970
+  if (Number.isNaN(date.getTime()) || date.getTime() < 0 || date.getTime() > LATEST_TIME_MS) throw invalid(`data.${field} is not a valid time.`);
   return date;
+}
+
+/**
+ * The body is stored as it came (jsonb), which refuses NUL and unpaired surrogates: refused here with a 400 rather
+ * than by PostgreSQL with a 500. The HTTP input guard never sees a notification's body, which is read as raw bytes
+ * for the signature.
+ */
+export function refuseUnstorable(body: unknown): void {
+  const at = findUnstorable(body);
+  if (at) throw invalid(`The notification has a NUL character or an unpaired UTF-16 surrogate at ${at.map((k) => JSON.stringify(k)).join('.') || 'its root'}.`);
 }
 
 function snapshotOf(data: BankDebitNotificationData): RailSnapshot {
@@ -79,6 +94,7 @@ export async function receiveProcessorNotification(deps: ProcessorNotificationsD
     throw new AppError('invalid_json', 'The notification body is not valid JSON.');
   }
   if (!Value.Check(ProcessorNotificationEnvelope, json)) throw invalid('The notification needs an id, a type and a data object.');
+  refuseUnstorable(json);
   const envelope = json;
   const record = { processor: inbound.processor, id: envelope.id, type: envelope.type, payload: json as Record<string, unknown> };
 

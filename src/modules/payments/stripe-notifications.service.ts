@@ -3,7 +3,7 @@ import type { Secret } from '../../platform/secret.js';
 import { newsOfStripeEvent, verifyStripeNotification } from '../processors/index.js';
 import { snapshotFromDebit, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
 import type { ProcessorNotificationAck } from './payments.schema.js';
-import { applyRailNotification, recordOnly, type NotificationRecord } from './processor-notifications.service.js';
+import { applyRailNotification, recordOnly, refuseUnstorable, type NotificationRecord } from './processor-notifications.service.js';
 
 // POST /v1/processor_notifications/stripe: Stripe's webhook events. Authenticated by `Stripe-Signature` alone
 // (verified by the SDK over the exact bytes received, against every configured secret during a rotation); each
@@ -34,6 +34,7 @@ export async function receiveStripeNotification(
     throw new AppError('invalid_signature', 'The Stripe-Signature header is missing, malformed, expired or does not match the body.');
   }
   const event = verified.event;
+  refuseUnstorable(event);
   const record: NotificationRecord = { processor: 'stripe', id: event.id, type: event.type, payload: event as unknown as Record<string, unknown> };
   const news = newsOfStripeEvent(event);
 

@@ -1,18 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AnyFastify } from './fastify-instance.js';
 import { AppError } from '../errors.js';
-
-/**
- * Text PostgreSQL cannot keep as it was sent: NUL (refused by its encoding check, a 500 if it got that far) and
- * unpaired UTF-16 surrogates (Node writes them as U+FFFD, so the stored text would silently differ from the
- * request). Checked once here for every route instead of in each schema, because a schema can only say what a
- * field may contain, not what no field may contain, and object keys (metadata) have no schema of their own.
- */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-export function isStorableText(value: string): boolean {
-  return !UNSTORABLE.test(value);
-}
+import { findUnstorable } from '../storable-text.js';
 
 const MAX_SEGMENT_SHOWN = 64;
 
@@ -26,28 +15,6 @@ function showSegment(segment: string): string {
 function paramOf(path: readonly string[]): string {
   const shown = path.map(showSegment);
   return (shown[0] ?? '') + shown.slice(1).map((s) => `[${s}]`).join('');
-}
-
-/**
- * The path of the first string or key in `root` that cannot be stored, or undefined. Iterative, not recursive: a
- * body within the size limit may nest thousands of levels deep.
- */
-export function findUnstorable(root: unknown, base: readonly string[] = []): string[] | undefined {
-  const stack: Array<{ value: unknown; path: readonly string[] }> = [{ value: root, path: base }];
-  while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
-    if (typeof value === 'string') {
-      if (!isStorableText(value)) return [...path];
-    } else if (Array.isArray(value)) {
-      value.forEach((item, i) => stack.push({ value: item, path: [...path, String(i)] }));
-    } else if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
-      for (const [key, item] of Object.entries(value)) {
-        if (!isStorableText(key)) return [...path, key];
-        stack.push({ value: item, path: [...path, key] });
-      }
-    }
-  }
-  return undefined;
 }
 
 function unstorable(param: string): AppError {
