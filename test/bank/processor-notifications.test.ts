@@ -19,16 +19,18 @@ describe('processor notifications: signature, exactly-once, order', () => {
   before(async () => {
     platform = await startTestPlatform({
       worker: true,
-      env: { BANK_EXPECTED_SETTLEMENT_MS: '600000', BANK_RAIL_POLL_INTERVAL_MS: '600000' },
+      // A submission answered after the processor timeout would take the reconciliation path instead of the one
+      // these tests read (a busy machine can be that slow): the timeout is far from reach too.
+      env: { BANK_EXPECTED_SETTLEMENT_MS: '600000', BANK_RAIL_POLL_INTERVAL_MS: '600000', PROCESSOR_TIMEOUT_MS: '10000' },
     });
     await sandboxControl(platform, { drop_notifications: true });
     tenant = await createTenant(platform);
   });
-  after(async () => platform.close());
+  after(async () => platform?.close());
 
   async function submittedTransfer(account: string): Promise<{ id: string; attemptId: string; debitId: string }> {
     const created = await createTransfer(platform, tenant.token, account);
-    const submitted = await waitForTransfer(platform, tenant.token, created.id, { rail: 'submitted' });
+    const submitted = await waitForTransfer(platform, tenant.token, created.id, { rail: 'submitted' }, 30_000);
     return { id: created.id, ...debitOf(submitted) };
   }
 
