@@ -18,10 +18,12 @@ describe('bank transfers: the sandbox account table end to end (notifications)',
   before(async () => {
     platform = await startTestPlatform({
       worker: true,
+      // The cancel window and the gap before a late return are what a test acts within (a cancel right after the
+      // create, a refund right after the settlement): wide enough that a busy machine's stall cannot close them.
       env: {
-        BANK_TRANSFER_SUBMIT_DELAY_MS: '1000',
+        BANK_TRANSFER_SUBMIT_DELAY_MS: '3000',
         SANDBOX_SETTLEMENT_DELAY_MS: '400',
-        SANDBOX_LATE_RETURN_DELAY_MS: '2500',
+        SANDBOX_LATE_RETURN_DELAY_MS: '6000',
         BANK_EXPECTED_SETTLEMENT_MS: '600000',
         BANK_RAIL_POLL_INTERVAL_MS: '600000',
       },
@@ -29,7 +31,7 @@ describe('bank transfers: the sandbox account table end to end (notifications)',
     tenant = await createTenant(platform);
     other = await createTenant(platform, { name: 'Other Corp' });
   });
-  after(async () => platform.close());
+  after(async () => platform?.close());
 
   it('000123456789 settles: processing → succeeded, rail pending → submitted → settled', async () => {
     const created = await createTransfer(platform, tenant.token, ACCOUNTS.settles);
@@ -126,8 +128,10 @@ describe('bank transfers: the sandbox account table end to end (notifications)',
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.status, 'canceled');
     assert.equal(res.body.bank_transfer.rail_status, 'canceled');
-    // Well past the submit delay: the worker must not have picked it up.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // A transfer created after it gets submitted: the worker's submission pass has gone past the canceled one's due
+    // time, and must have left it alone.
+    const probe = await createTransfer(platform, tenant.token, ACCOUNTS.settles);
+    await waitForTransfer(platform, tenant.token, probe.id, { rail: 'submitted' });
     const after = await getPayment(platform, tenant.token, created.id);
     assert.equal(after.status, 'canceled');
     assert.equal(after.attempts.length, 0);

@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { startTestPlatform, STRIPE_TEST_WEBHOOK_SECRET, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createTransfer, debitOf, getPayment, history, notificationCount, waitForTransfer } from './helpers.js';
+import { waitFor } from '../payments/helpers.js';
 
 /**
  * POST /v1/processor_notifications/stripe, driven by hand: the local Stripe server's own webhooks are switched off,
@@ -58,12 +59,10 @@ describe('Stripe webhook events', () => {
     const pi = await stripeObject(`/v1/payment_intents/${debitId}`);
     assert.equal(pi.metadata.nimbuspay_attempt_id, attemptId);
     // Wait until the local server settled it, so the event carries the settled PaymentIntent.
-    let settledPi = pi;
-    for (let i = 0; i < 200 && settledPi.status !== 'succeeded'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      settledPi = await stripeObject(`/v1/payment_intents/${debitId}`);
-    }
-    assert.equal(settledPi.status, 'succeeded');
+    const settledPi = await waitFor(async () => {
+      const current = await stripeObject(`/v1/payment_intents/${debitId}`);
+      return current.status === 'succeeded' ? current : undefined;
+    }, 30_000);
     assert.equal((await getPayment(platform, tenant.token, created.id)).bank_transfer.rail_status, 'submitted', 'nothing moved the transfer yet');
 
     const payload = eventOf('evt_local_settled_1', 'payment_intent.succeeded', settledPi);
