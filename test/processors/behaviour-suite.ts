@@ -88,7 +88,9 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
     const created: string[] = [];
 
     before(async () => {
-      platform = await startTestPlatform({ processor, worker: true });
+      // Ordinary answers must not time out on a busy machine (the suite asserts them synchronously), so the processor
+      // timeout is 4 s instead of the harness's 1 s, and the sandbox's lost answers are held longer still.
+      platform = await startTestPlatform({ processor, worker: true, env: { PROCESSOR_TIMEOUT_MS: '4000', SANDBOX_LOST_RESPONSE_DELAY_MS: '8000' } });
       tenant = await createTenant(platform);
     });
     after(async () => {
@@ -174,7 +176,7 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
     it('an answer lost after the processor acted: processing, then reconciled to succeeded, charged once', async () => {
       const payment = await pay(await instruments.answerLost(platform));
       assert.equal(payment.status, 'processing');
-      const done = await waitForPaymentStatus(platform, tenant.token, payment.id, 'succeeded', 30_000);
+      const done = await waitForPaymentStatus(platform, tenant.token, payment.id, 'succeeded', 60_000);
       assert.equal(done.amount_captured, 2000);
       await expectMoneyMatches(done);
     });
@@ -182,7 +184,8 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
     it('a request the processor never recorded: processing, then failed processor_timeout', async () => {
       const payment = await pay(await instruments.nothingRecorded(platform));
       assert.equal(payment.status, 'processing');
-      const done = await waitForPaymentStatus(platform, tenant.token, payment.id, 'failed', 30_000);
+      // "not recorded" is believed only once no request can still be in flight (3 × 4 s + backoff + 1 s)
+      const done = await waitForPaymentStatus(platform, tenant.token, payment.id, 'failed', 60_000);
       assert.equal(done.failure_code, 'processor_timeout');
     });
 
@@ -232,7 +235,7 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
       await waitFor(async () => {
         const rows = await ownerQuery<{ n: number }>(platform, "SELECT count(*)::int AS n FROM payments WHERE status = 'processing'");
         return rows[0]!.n === 0 ? true : undefined;
-      }, 30_000);
+      }, 60_000);
       const shared = await ownerQuery(platform, 'SELECT processor_reference FROM payments WHERE processor_reference IS NOT NULL GROUP BY 1 HAVING count(*) > 1');
       assert.deepEqual(shared, []);
       const broken = await ownerQuery(platform, 'SELECT id FROM payments WHERE amount_refunded > amount_captured OR amount_captured > amount');
