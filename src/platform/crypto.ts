@@ -115,50 +115,6 @@ export function verifyClientSecret(keyRing: KeyRing, secret: string, stored: str
 /** Verified when the client id does not exist: the same HMAC and comparison as a real one, never a match. */
 export const DUMMY_CLIENT_SECRET_HASH = `${CLIENT_SECRET_SCHEME}$${Buffer.alloc(32).toString('base64url')}`;
 
-/** Refused at once because too much hash work is already running or waiting in this process. */
-export class HashWorkBusyError extends Error {
-  constructor() {
-    super('hash work limit reached');
-    this.name = 'HashWorkBusyError';
-  }
-}
-
-export interface HashWorkLimit {
-  /** Runs `work` when one of `concurrency` slots is free; throws HashWorkBusyError when `maxQueued` already wait. */
-  run<T>(work: () => Promise<T>): Promise<T>;
-  /** running and waiting right now */
-  load(): { running: number; queued: number };
-}
-
-/**
- * A semaphore for memory-hard hashing. Each scrypt takes 16 MiB and a libuv thread (the pool has 4, shared with
- * DNS and file I/O), so unbounded hashing starves everything else in the process; the bounded queue refuses the
- * excess at once instead of letting waiters pile up without end.
- */
-export function createHashWorkLimit(options: { concurrency: number; maxQueued: number }): HashWorkLimit {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return {
-    async run<T>(work: () => Promise<T>): Promise<T> {
-      if (running < options.concurrency) {
-        running++;
-      } else {
-        if (waiting.length >= options.maxQueued) throw new HashWorkBusyError();
-        // the slot is handed over by the finisher, so `running` stays counted and no late caller can jump the queue
-        await new Promise<void>((resolve) => waiting.push(resolve));
-      }
-      try {
-        return await work();
-      } finally {
-        const next = waiting.shift();
-        if (next) next();
-        else running--;
-      }
-    },
-    load: () => ({ running, queued: waiting.length }),
-  };
-}
-
 export function generateToken(prefix: string, bytes = 32): string {
   return `${prefix}${randomBytes(bytes).toString('base64url')}`;
 }

@@ -7,13 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import {
-  HashWorkBusyError, createHashWorkLimit, createKeyRing, hashClientSecret, hashSecret, type HashWorkLimit, type KeyRing,
-} from '../../src/platform/crypto.js';
+import { createKeyRing, hashClientSecret, hashSecret, type KeyRing } from '../../src/platform/crypto.js';
 import { Secret } from '../../src/platform/secret.js';
 import { withCrossTenantTx } from '../../src/platform/db.js';
 import { replaceLegacySecretHash } from '../../src/modules/tenants/tenants.repository.js';
 import { authenticateTokenClient, clientAuthPurgeJob, type ClientAuthDeps, type ThrottlePolicy } from '../../src/modules/auth/client-auth.service.js';
+import { WorkLimitBusyError, createWorkLimit, type WorkLimit } from '../../src/modules/auth/work-limit.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { ADMIN_CLIENT_ID, ADMIN_SECRET, createTenant, getToken } from '../helpers/tenants.js';
 
@@ -106,7 +105,11 @@ describe('attempt reservations (real database, injected clock)', () => {
   let clock = new Date('2030-01-01T00:00:00Z');
   let deps: ClientAuthDeps;
   before(() => {
-    deps = { db: platform.database.db, keyRing, hashWork: createHashWorkLimit({ concurrency: 2, maxQueued: 8 }), policy, now: () => clock };
+    deps = {
+      db: platform.database.db, keyRing, policy, now: () => clock,
+      hashWork: createWorkLimit({ concurrency: 1, maxQueued: 8, order: 'fifo' }),
+      admission: createWorkLimit({ concurrency: 4, maxQueued: 64, order: 'lifo', maxWaitMs: 2_000 }),
+    };
   });
   const at = (ms: number) => {
     clock = new Date(Date.parse('2030-01-01T00:00:00Z') + ms);
@@ -159,7 +162,7 @@ describe('attempt reservations (real database, injected clock)', () => {
   it('hash work refused for capacity counts against nobody: busy, and both reservations are given back', async () => {
     const t = await createTenant(platform, { name: 'Busy Co' });
     await owner.query('update api_clients set secret_hash = $1 where id = $2', [await hashSecret(new Secret(t.clientSecret)), t.clientId]);
-    const refusing: HashWorkLimit = { run: async () => { throw new HashWorkBusyError(); }, load: () => ({ running: 2, queued: 8 }) };
+    const refusing: WorkLimit = { run: async () => { throw new WorkLimitBusyError(); }, load: () => ({ running: 1, queued: 8 }) };
     const source = randomSource();
     at(600_000);
     for (let i = 0; i < 4; i++) {
@@ -170,6 +173,15 @@ describe('attempt reservations (real database, injected clock)', () => {
     assert.equal(client.rows[0].failures, 0);
     assert.deepEqual(address.rows[0], { failures: 0, locked_until: null });
     assert.equal(await outcome(t.clientId, t.clientSecret, source), 'authenticated', 'with capacity, the legacy hash verifies');
+  });
+
+  it('refused admission reserves and verifies nothing: busy', async () => {
+    const refusing: WorkLimit = { run: async () => { throw new WorkLimitBusyError(); }, load: () => ({ running: 4, queued: 64 }) };
+    const source = randomSource();
+    at(700_000);
+    assert.deepEqual(await authenticateTokenClient({ ...deps, admission: refusing }, randomId(), 'x', source), { outcome: 'busy', retryAfterSeconds: 1 });
+    const rows = await owner.query('select 1 from client_auth_source_failures where source = $1 union all select 1 from client_auth_failures where source = $1', [source]);
+    assert.equal(rows.rowCount, 0);
   });
 
   it('the purge job deletes rows whose window and lock have passed, and only those', async () => {

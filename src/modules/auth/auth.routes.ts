@@ -1,14 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { Type } from '@sinclair/typebox';
 import formbody from '@fastify/formbody';
 import type { FastifyReply } from 'fastify';
 import type { Db } from '../../platform/db.js';
-import { createHashWorkLimit, type HashWorkLimit, type KeyRing } from '../../platform/crypto.js';
+import type { KeyRing } from '../../platform/crypto.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
 import { errorResponses } from '../../platform/http/pagination.js';
 import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
 import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
+import { createWorkLimit, type WorkLimit, type WorkLimitOptions } from './work-limit.js';
 import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
 
 
@@ -60,10 +62,20 @@ const SLOW_DOWN = {
 } as const;
 
 /**
- * Legacy scrypt verifications at once per process, and how many may wait: two keep two of libuv's four threads
- * free for everything else, and eight waiting is about half a second of work at most.
+ * Legacy scrypt verifications at once per process, and how many may wait. Each one keeps a core busy for tens of
+ * milliseconds: on the 2-core pods we run, two at once left nothing for the event loop (valid token requests took
+ * seconds under a flood of guesses at one legacy client), so a quarter of the cores, at least one. Eight waiting is
+ * well under a second of work; legacy hashes only serve until each client's next success replaces them.
  */
-const DEFAULT_HASH_WORK = { concurrency: 2, maxQueued: 8 };
+const DEFAULT_HASH_WORK: WorkLimitOptions = { concurrency: Math.max(1, Math.floor(availableParallelism() / 4)), maxQueued: 8, order: 'fifo' };
+
+/**
+ * The database part of client authentications (reservation and lookup) in progress per process: four of the
+ * default pool of ten connections. Without it, 64 failing callers held every connection and a payment waited a
+ * second or more for one. LIFO, because under a flood the newest request is the likeliest to be a real client's
+ * first try, while the flood's backlog is refused after 2 s (its callers retry after Retry-After like anyone else).
+ */
+const DEFAULT_ADMISSION: WorkLimitOptions = { concurrency: 4, maxQueued: 64, order: 'lifo', maxWaitMs: 2_000 };
 
 /** RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded inside the Basic credentials. */
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
@@ -84,13 +96,14 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
 
 export function registerAuthRoutes(app: HttpApp, deps: {
   db: Db; keys: KeyCache; keyRing: KeyRing; life: KeyLifecycle; settings: TokenSettings; metrics: Metrics;
-  throttle?: ThrottlePolicy; hashWork?: HashWorkLimit; now?: () => Date;
+  throttle?: ThrottlePolicy; hashWork?: WorkLimit; admission?: WorkLimit; now?: () => Date;
 }): void {
   const { db, keys, settings, metrics } = deps;
   const clientAuth: ClientAuthDeps = {
     db,
     keyRing: deps.keyRing,
-    hashWork: deps.hashWork ?? createHashWorkLimit(DEFAULT_HASH_WORK),
+    hashWork: deps.hashWork ?? createWorkLimit(DEFAULT_HASH_WORK),
+    admission: deps.admission ?? createWorkLimit(DEFAULT_ADMISSION),
     policy: deps.throttle ?? DEFAULT_THROTTLE,
     now: deps.now ?? (() => new Date()),
   };

@@ -1,8 +1,10 @@
 import type { Db } from '../../platform/db.js';
-import { HashWorkBusyError } from '../../platform/crypto.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
-import { authenticateClient, type AuthenticatedClient, type ClientSecretDeps } from '../tenants/index.js';
-import { purgeExpiredFailures, refundAttempt, reserveAttempt, settleSuccess, type ThrottlePolicy } from './client-auth.repository.js';
+import {
+  checkClientSecret, loadClientCredentials, type AuthenticatedClient, type ClientCredentials, type ClientSecretDeps,
+} from '../tenants/index.js';
+import { purgeExpiredFailures, refundAttempt, reserveAttempt, settleSuccess, type Reservation, type ThrottlePolicy } from './client-auth.repository.js';
+import { WorkLimitBusyError, type WorkLimit } from './work-limit.js';
 
 export type { ThrottlePolicy, FailureLimit } from './client-auth.repository.js';
 
@@ -21,10 +23,17 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = {
   address: { maxFailures: 100, windowMs: 5 * 60_000, lockMs: 5 * 60_000 },
 };
 
-/** Hash work refused for lack of capacity is worth retrying almost at once. */
+/** Work refused for lack of capacity is worth retrying almost at once. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
 
 export interface ClientAuthDeps extends ClientSecretDeps {
+  hashWork: WorkLimit;
+  /**
+   * The database part of authentications (reservation and lookup) in progress at once in this process, each
+   * holding one pooled connection at a time: a flood of failing attempts then occupies a few connections, never the
+   * whole pool payments need. Hashing happens outside it, so slow legacy hashes never hold these slots.
+   */
+  admission: WorkLimit;
   policy: ThrottlePolicy;
   now: () => Date;
 }
@@ -39,26 +48,36 @@ export type ClientAuthOutcome =
   | { outcome: 'busy'; retryAfterSeconds: number };
 
 /**
- * The token endpoint's client authentication: reserve the attempt (refused before any hash work when the address or
- * the client id from it is locked), verify the secret, then give the attempt back if it was not a failure.
+ * The token endpoint's client authentication: reserve the attempt (refused before any hash work when the address
+ * or the client id from it is locked) and look the client up, within `admission`; verify the secret; then give the
+ * attempt back if it was not a failure.
  */
 export async function authenticateTokenClient(deps: ClientAuthDeps, clientId: string, secret: string, source: string): Promise<ClientAuthOutcome> {
   const now = deps.now();
-  const reservation = await reserveAttempt(deps.db, clientId, source, deps.policy, now);
-  if (!reservation.reserved) {
-    const lockMs = reservation.by === 'client' ? deps.policy.client.lockMs : deps.policy.address.lockMs;
-    // a lock committed by a parallel request may be newer than the statement's snapshot: then assume a full lock
-    const until = reservation.lockedUntil && reservation.lockedUntil > now ? reservation.lockedUntil.getTime() : now.getTime() + lockMs;
-    return { outcome: 'throttled', by: reservation.by, retryAfterSeconds: Math.max(1, Math.ceil((until - now.getTime()) / 1000)) };
-  }
-  let result: Awaited<ReturnType<typeof authenticateClient>>;
+  let admitted: Awaited<ReturnType<typeof reserveAndLoad>>;
   try {
-    result = await authenticateClient(deps, clientId, secret);
+    admitted = await deps.admission.run(() => reserveAndLoad(deps, clientId, source, now));
+  } catch (err) {
+    // refused before anything was reserved
+    if (err instanceof WorkLimitBusyError) return { outcome: 'busy', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
+    throw err;
+  }
+  if (!('credentials' in admitted)) {
+    const { by, lockedUntil } = admitted.reservation;
+    const lockMs = by === 'client' ? deps.policy.client.lockMs : deps.policy.address.lockMs;
+    // a lock committed by a parallel request may be newer than the statement's snapshot: then assume a full lock
+    const until = lockedUntil && lockedUntil > now ? lockedUntil.getTime() : now.getTime() + lockMs;
+    return { outcome: 'throttled', by, retryAfterSeconds: Math.max(1, Math.ceil((until - now.getTime()) / 1000)) };
+  }
+  const { reservation, credentials } = admitted;
+  let result: Awaited<ReturnType<typeof checkClientSecret>>;
+  try {
+    result = await checkClientSecret(deps, credentials, secret);
   } catch (err) {
     // Nothing was verified, so nothing may count as a failure: refusing work must never lock anyone out. Best
     // effort: if the database is what failed, the refund fails too and the original error is the one to report.
     await refundAttempt(deps.db, clientId, source, reservation, deps.policy).catch(() => undefined);
-    if (err instanceof HashWorkBusyError) return { outcome: 'busy', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
+    if (err instanceof WorkLimitBusyError) return { outcome: 'busy', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
     throw err;
   }
   if (result.ok) {
@@ -73,6 +92,19 @@ export async function authenticateTokenClient(deps: ClientAuthDeps, clientId: st
   return { outcome: 'invalid_client', reason: result.reason };
 }
 
+async function reserveAndLoad(deps: ClientAuthDeps, clientId: string, source: string, now: Date): Promise<
+  { reservation: Extract<Reservation, { reserved: false }> } | { reservation: Extract<Reservation, { reserved: true }>; credentials: ClientCredentials }
+> {
+  const reservation = await reserveAttempt(deps.db, clientId, source, deps.policy, now);
+  if (!reservation.reserved) return { reservation };
+  try {
+    return { reservation, credentials: await loadClientCredentials(deps.db, clientId) };
+  } catch (err) {
+    await refundAttempt(deps.db, clientId, source, reservation, deps.policy).catch(() => undefined);
+    throw err;
+  }
+}
+
 const PURGE_BATCH = 1000;
 
 /** Worker: failure rows whose window and lock have passed go, in batches (busy until none is left). */
@@ -80,10 +112,7 @@ export function clientAuthPurgeJob(deps: { db: Db; policy?: ThrottlePolicy; now?
   return {
     name: 'purge-client-auth-failures',
     idleDelayMs: 60_000,
-    runOnce: async () => {
-      const n = await purgeExpiredFailures(deps.db, deps.policy ?? DEFAULT_THROTTLE, (deps.now ?? (() => new Date()))(), PURGE_BATCH);
-      // either table may have had a full batch: go again while anything went
-      return n;
-    },
+    // busy (go again at once) while a pass deletes anything: either table may have had a full batch
+    runOnce: () => purgeExpiredFailures(deps.db, deps.policy ?? DEFAULT_THROTTLE, (deps.now ?? (() => new Date()))(), PURGE_BATCH),
   };
 }

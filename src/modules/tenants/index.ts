@@ -1,5 +1,5 @@
 export { registerTenantRoutes } from './tenants.routes.js';
 export {
-  authenticateClient, ensureDemoTenant, ensurePlatformAdminClient, createTenant, createClient, createPlatformClient,
-  type AuthenticatedClient, type ClientSecretDeps,
+  checkClientSecret, loadClientCredentials, ensureDemoTenant, ensurePlatformAdminClient, createTenant, createClient, createPlatformClient,
+  type AuthenticatedClient, type ClientCredentials, type ClientSecretDeps,
 } from './tenants.service.js';

@@ -6,7 +6,7 @@ import { newId } from '../../platform/ids.js';
 import { Secret } from '../../platform/secret.js';
 import {
   DUMMY_CLIENT_SECRET_HASH, generateToken, hashClientSecret, hashSecret, isLegacyClientSecretHash, verifyClientSecret, verifySecret,
-  type HashWorkLimit, type KeyRing,
+  type KeyRing,
 } from '../../platform/crypto.js';
 import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
 import { toPage, type PageQuery } from '../../platform/http/pagination.js';
@@ -121,31 +121,45 @@ export interface AuthenticatedClient {
 export interface ClientSecretDeps {
   db: Db;
   keyRing: KeyRing;
-  /** bounds the scrypt work legacy hashes still cost; throws HashWorkBusyError when full */
-  hashWork: HashWorkLimit;
+  /** bounds the scrypt work legacy hashes still cost (it may refuse by throwing) */
+  hashWork: { run<T>(work: () => Promise<T>): Promise<T> };
+}
+
+/** What a client id's secret is checked against; for an unknown id, a stand-in that matches nothing. */
+export interface ClientCredentials {
+  row: repo.ClientForAuthentication | undefined;
+  storedHash: string;
 }
 
 /**
- * Checks a client secret. Unknown, revoked and wrong-secret clients all cost one lookup and one HMAC and all answer
- * 'invalid' or 'revoked' (which the token endpoint answers alike), so neither the answer nor its timing tells which
- * client ids exist. A client still holding a legacy scrypt hash costs one scrypt, within `hashWork`, and gets the
- * keyed hash once its secret is proven.
+ * The token endpoint's lookup, one statement whether the id exists or not. Separate from the check below so the
+ * caller can bound the database part and the hashing part each on its own.
  */
-export async function authenticateClient(deps: ClientSecretDeps, clientId: string, secret: string): Promise<
+export async function loadClientCredentials(db: Db, clientId: string): Promise<ClientCredentials> {
+  const row = await withCrossTenantTx(db, (tx) => repo.findClientForAuthentication(tx, clientId));
+  return { row, storedHash: row?.secret_hash ?? DUMMY_CLIENT_SECRET_HASH };
+}
+
+/**
+ * Checks a client secret. Unknown, revoked and wrong-secret clients all cost one HMAC and answer 'invalid' or
+ * 'revoked' (which the token endpoint answers alike), so neither the answer nor its timing tells which client ids
+ * exist. A client still holding a legacy scrypt hash costs one scrypt, within `hashWork`, and gets the keyed hash
+ * once its secret is proven.
+ */
+export async function checkClientSecret(deps: ClientSecretDeps, credentials: ClientCredentials, secret: string): Promise<
   { ok: true; client: AuthenticatedClient } | { ok: false; reason: 'invalid' | 'revoked' | 'tenant_suspended' }
 > {
-  const row = await withCrossTenantTx(deps.db, (tx) => repo.findClientForAuthentication(tx, clientId));
-  const stored = row?.secret_hash ?? DUMMY_CLIENT_SECRET_HASH;
-  const legacy = isLegacyClientSecretHash(stored);
+  const { row, storedHash } = credentials;
+  const legacy = isLegacyClientSecretHash(storedHash);
   const valid = legacy
-    ? await deps.hashWork.run(() => verifySecret(secret, stored))
-    : verifyClientSecret(deps.keyRing, secret, stored);
+    ? await deps.hashWork.run(() => verifySecret(secret, storedHash))
+    : verifyClientSecret(deps.keyRing, secret, storedHash);
   if (!row || !valid) return { ok: false, reason: 'invalid' };
   if (row.status !== 'active') return { ok: false, reason: 'revoked' };
-  // after the read transaction, never inside it: the scrypt above must not hold a pooled connection
+  // its own short transaction: the read above was committed before the scrypt, which must not hold a connection
   if (legacy) {
     const upgraded = hashClientSecret(deps.keyRing, new Secret(secret));
-    await withCrossTenantTx(deps.db, (tx) => repo.replaceLegacySecretHash(tx, row.id, stored, upgraded));
+    await withCrossTenantTx(deps.db, (tx) => repo.replaceLegacySecretHash(tx, row.id, storedHash, upgraded));
   }
   if (row.tenant_id && row.tenant_status !== 'active') return { ok: false, reason: 'tenant_suspended' };
   return { ok: true, client: { id: row.id, tenantId: row.tenant_id, scopes: row.scopes } };
