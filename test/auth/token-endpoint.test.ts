@@ -288,6 +288,23 @@ describe('revocation and secret rotation', () => {
   });
 });
 
+describe('what revocation does to tokens already issued', () => {
+  it('tokens are self-contained: one issued before a secret rotation or a revocation works until its exp (at most 15 minutes)', async () => {
+    const t = await createTenant(platform, { name: 'Live Token Co', scopes: ['payments:read'] });
+    const admin = await adminToken(platform);
+    assert.equal((await platform.request('GET', '/v1/payments', { token: t.token })).status, 200);
+    const rot = await platform.request('POST', `/v1/admin/tenants/${t.tenantId}/clients/${t.clientId}/rotate_secret`, { token: admin });
+    assert.equal(rot.status, 200, rot.text);
+    assert.equal((await platform.request('GET', '/v1/payments', { token: t.token })).status, 200, 'after the rotation');
+    const del = await platform.request('DELETE', `/v1/admin/tenants/${t.tenantId}/clients/${t.clientId}`, { token: admin });
+    assert.equal(del.status, 200, del.text);
+    assert.equal((await platform.request('GET', '/v1/payments', { token: t.token })).status, 200, 'after the revocation');
+    assertOAuthError(await tokenRequest('grant_type=client_credentials', { authorization: basic(t.clientId, rot.body.client_secret) }), 401, 'invalid_client');
+    const exp = JSON.parse(Buffer.from(t.token.split('.')[1]!, 'base64url').toString()).exp as number;
+    assert.ok(exp - Math.floor(Date.now() / 1000) <= 900, 'and it expires within the token lifetime');
+  });
+});
+
 describe('throttling of failed client authentication', () => {
   it('locks a client id after repeated failures: 429 with Retry-After, even with the right secret', async () => {
     const t = await createTenant(platform, { name: 'Throttled Co' });
