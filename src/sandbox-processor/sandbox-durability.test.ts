@@ -182,13 +182,15 @@ describe('sandbox processor durability', () => {
 
   it('a rail event that came due while the sandbox was down is pushed, signed, after the restart', async () => {
     const receiver = await startReceiver();
-    const notifying = { notificationUrl: receiver.url, notificationSecret: SECRET, settlementDelayMs: 1_500 };
+    // The settlement comes due long after the close, however slowly a busy machine gets there.
+    const settlementDelayMs = 5_000;
+    const notifying = { notificationUrl: receiver.url, notificationSecret: SECRET, settlementDelayMs };
     const first = await startSandbox(notifying);
     const debit = await call(first.url, 'POST', '/v1/bank_debits', { amount: 900, currency: 'usd', account }, nextKey('due'));
     await first.app.close();
-    const dueAtMs = Date.parse(debit.body.submitted_at) + 1_500;
+    const dueAtMs = Date.parse(debit.body.submitted_at) + settlementDelayMs;
     assert.ok(Date.now() < dueAtMs, 'the sandbox went down before the event came due');
-    await waitFor(() => (Date.now() > dueAtMs ? true : undefined), 5_000);
+    await waitFor(() => (Date.now() > dueAtMs ? true : undefined), settlementDelayMs + 10_000);
     assert.equal(receiver.received.length, 0, 'nobody pushed while the sandbox was down');
 
     await startSandbox(notifying);
