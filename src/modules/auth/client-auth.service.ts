@@ -53,15 +53,15 @@ export type ClientAuthOutcome =
  * attempt back if it was not a failure.
  */
 export async function authenticateTokenClient(deps: ClientAuthDeps, clientId: string, secret: string, source: string): Promise<ClientAuthOutcome> {
-  const now = deps.now();
   let admitted: Awaited<ReturnType<typeof reserveAndLoad>>;
   try {
-    admitted = await deps.admission.run(() => reserveAndLoad(deps, clientId, source, now));
+    admitted = await deps.admission.run(() => reserveAndLoad(deps, clientId, source));
   } catch (err) {
     // refused before anything was reserved
     if (err instanceof WorkLimitBusyError) return { outcome: 'busy', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
     throw err;
   }
+  const { now } = admitted;
   if (!('credentials' in admitted)) {
     const { by, lockedUntil } = admitted.reservation;
     const lockMs = by === 'client' ? deps.policy.client.lockMs : deps.policy.address.lockMs;
@@ -92,13 +92,16 @@ export async function authenticateTokenClient(deps: ClientAuthDeps, clientId: st
   return { outcome: 'invalid_client', reason: result.reason };
 }
 
-async function reserveAndLoad(deps: ClientAuthDeps, clientId: string, source: string, now: Date): Promise<
-  { reservation: Extract<Reservation, { reserved: false }> } | { reservation: Extract<Reservation, { reserved: true }>; credentials: ClientCredentials }
+/** The admitted part: its clock reading is taken once admitted, not before a wait in the queue. */
+async function reserveAndLoad(deps: ClientAuthDeps, clientId: string, source: string): Promise<
+  | { now: Date; reservation: Extract<Reservation, { reserved: false }> }
+  | { now: Date; reservation: Extract<Reservation, { reserved: true }>; credentials: ClientCredentials }
 > {
+  const now = deps.now();
   const reservation = await reserveAttempt(deps.db, clientId, source, deps.policy, now);
-  if (!reservation.reserved) return { reservation };
+  if (!reservation.reserved) return { now, reservation };
   try {
-    return { reservation, credentials: await loadClientCredentials(deps.db, clientId) };
+    return { now, reservation, credentials: await loadClientCredentials(deps.db, clientId) };
   } catch (err) {
     await refundAttempt(deps.db, clientId, source, reservation, deps.policy).catch(() => undefined);
     throw err;
