@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Type } from '@sinclair/typebox';
 import formbody from '@fastify/formbody';
 import type { FastifyReply } from 'fastify';
@@ -62,12 +61,13 @@ const SLOW_DOWN = {
 } as const;
 
 /**
- * Legacy scrypt verifications at once per process, and how many may wait. Each one keeps a core busy for tens of
- * milliseconds: on the 2-core pods we run, two at once left nothing for the event loop (valid token requests took
- * seconds under a flood of guesses at one legacy client), so a quarter of the cores, at least one. Eight waiting is
- * well under a second of work; legacy hashes only serve until each client's next success replaces them.
+ * Legacy scrypt verifications at once per process, and how many may wait. Each keeps a core busy for tens of
+ * milliseconds, and an API pod has at most one CPU (deploy/k8s/base/api-deployment.yaml; the host's core count says
+ * nothing about a container's quota): two at once on a 2-core machine already left the event loop too little, and
+ * valid token requests took seconds under a flood of guesses at one legacy client. Eight waiting is under a second
+ * of work; legacy hashes only serve until each client's next success replaces them.
  */
-const DEFAULT_HASH_WORK: WorkLimitOptions = { concurrency: Math.max(1, Math.floor(availableParallelism() / 4)), maxQueued: 8, order: 'fifo' };
+const DEFAULT_HASH_WORK: WorkLimitOptions = { concurrency: 1, maxQueued: 8, order: 'fifo' };
 
 /**
  * The database part of client authentications (reservation and lookup) in progress per process: four of the
