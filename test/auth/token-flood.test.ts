@@ -100,14 +100,14 @@ it('valid clients get tokens and payments succeed while 64 callers flood the tok
   const during = { token: [] as number[], payment: [] as number[] };
   let token = '';
   let refusals = 0;
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 8; i++) {
     const r = await timed(() => validToken());
     assert.equal(r.value.status, 200, `valid token request ${i + 1} during the flood: ${r.value.text}`);
     token = r.value.token!;
     refusals += r.value.refusals;
     during.token.push(r.ms);
   }
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 2; i++) {
     const r = await timed(() => cardPayment(token));
     assert.equal(r.value.status, 201, r.value.text);
     assert.equal(r.value.body.status, 'succeeded', r.value.text);
