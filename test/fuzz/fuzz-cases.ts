@@ -239,6 +239,8 @@ export function caseArbitraries(op: Operation, env: FuzzEnv): Array<{ category: 
     }
   }
 
-  add('headers', fc.tuple(base, headerAbuse(op, env)).map(([b, { what, ...abuse }]) => assemble(op, b, 'headers', what, abuse)));
+  const abuse = headerAbuse(op, env);
+  add('headers', fc.tuple(base, abuse.headers).map(([b, { what, ...over }]) => assemble(op, b, 'headers', what, over)));
+  add('framing', fc.tuple(base, abuse.framing).map(([b, { what, ...over }]) => assemble(op, b, 'framing', what, over)));
   return out;
 }

@@ -86,7 +86,8 @@ export function reasonToRefuse(op: Operation, c: FuzzCase, who: Who, resolve: Re
   const input = (reason: string): Refusal => ({ kind: 'input', reason });
   const signed = op.params.some((p) => p.in === 'header' && p.name.endsWith('signature'));
   if (c.mustRefuse && (op.scope || signed)) return credentials(`credentials abuse (${c.what})`);
-  if (!c.ownAuth && who === 'none' && (op.scope || signed)) return credentials('no credentials');
+  const credentialLess = c.ownAuth ? !c.headers.some(([n]) => n === 'authorization' || n.endsWith('signature')) : who === 'none';
+  if (credentialLess && (op.scope || signed)) return credentials('no credentials');
   if (!c.ownAuth && who === 'other' && signed) return credentials('signed with the wrong secret');
   if (!c.ownAuth && who === 'other' && op.scope && PLATFORM_SCOPES.has(op.scope)) return credentials('a tenant token on a platform route');
   if (!c.ownAuth && who === 'other' && op.scope && !c.pathMutated && pathParamNames(op.path).length > 0) {

@@ -29,8 +29,8 @@ function forged(token: string): string[] {
   return [`${b64url({ alg: 'none', typ: 'at+jwt' })}.${payload}.`, `${token.split('.').slice(0, 2).join('.')}.`];
 }
 
-/** Abuse of headers and message framing, drawn per operation (its tokens, its signature header if any). */
-export function headerAbuse(op: Operation, ctx: HeaderContext): fc.Arbitrary<HeaderAbuse> {
+/** Abuse of headers and of message framing, drawn per operation (its tokens, its signature header if any). */
+export function headerAbuse(op: Operation, ctx: HeaderContext): { headers: fc.Arbitrary<HeaderAbuse>; framing: fc.Arbitrary<HeaderAbuse> } {
   const owner = ctx.tokenFor(op, 'owner');
   const other = ctx.tokenFor(op, 'other');
   const auth = (what: string, ...values: string[]): HeaderAbuse => ({
@@ -39,10 +39,13 @@ export function headerAbuse(op: Operation, ctx: HeaderContext): fc.Arbitrary<Hea
     mustRefuse: values.length === 1,
   });
   const plain = (what: string, headers: Array<[string, string]>): HeaderAbuse => ({ what, headers, ownAuth: false });
+  // Framing abuse goes without credentials: Node may hand the request to the app before its parser fails on the
+  // body, and a request still running after the answer would write into the next case's observation.
   const framed = (what: string, headers: Array<[string, string]>, body: string): HeaderAbuse => ({
-    what, headers: [['content-type', 'application/json'], ...headers], ownAuth: false, body: Buffer.from(body, 'latin1'), frame: false,
+    what, headers: [['content-type', 'application/json'], ...headers], ownAuth: true, body: Buffer.from(body, 'latin1'), frame: false,
   });
   const [none, stripped] = forged(owner);
+  const tenantRead = op.method === 'GET' && op.scope !== undefined && !/^(platform|support):/.test(op.scope);
 
   const cases: HeaderAbuse[] = [
     auth('two Authorization headers: owner, other tenant', `Bearer ${owner}`, `Bearer ${other}`),
@@ -88,12 +91,19 @@ export function headerAbuse(op: Operation, ctx: HeaderContext): fc.Arbitrary<Hea
     plain('garbage X-Forwarded-For', [['x-forwarded-for', 'garbage, 999.1.1.1, ::g']]),
     plain('Expect: bogus', [['expect', 'bogus']]),
     plain('Content-Encoding: gzip on a plain body', [['content-encoding', 'gzip']]),
+  ];
+  const framing: HeaderAbuse[] = [
     framed('Content-Length and Transfer-Encoding together', [['content-length', '2'], ['transfer-encoding', 'chunked']], '2\r\n{}\r\n0\r\n\r\n'),
     framed('two different Content-Lengths', [['content-length', '2'], ['content-length', '3']], '{}'),
     framed('Content-Length: -1', [['content-length', '-1']], '{}'),
     framed('Content-Length: abc', [['content-length', 'abc']], '{}'),
-    // Connection: close is sent, so the bytes after the request must be ignored; never answered instead of it
-    { ...framed('bytes after the request (pipelined garbage)', [['content-length', '2'], ['x-request-id', PIPELINED_REQUEST_ID]], '{}GARBAGE\r\n\r\n'), answersRequestId: PIPELINED_REQUEST_ID },
+    // Connection: close is sent, so the bytes after the request must be ignored, never answered instead of it. With
+    // credentials (on tenant reads, which write nothing) the request runs long enough for the parser to reach them.
+    {
+      ...framed('bytes after the request (pipelined garbage)', [['content-length', '2'], ['x-request-id', PIPELINED_REQUEST_ID]], '{}GARBAGE\r\n\r\n'),
+      answersRequestId: PIPELINED_REQUEST_ID,
+      ownAuth: !tenantRead,
+    },
     framed('bad chunk size', [['transfer-encoding', 'chunked']], 'zz\r\n{}\r\n0\r\n\r\n'),
     framed('Transfer-Encoding: gzip', [['transfer-encoding', 'gzip']], '{}'),
     framed('Transfer-Encoding: chunked, identity', [['transfer-encoding', 'chunked, identity']], '2\r\n{}\r\n0\r\n\r\n'),
@@ -107,5 +117,5 @@ export function headerAbuse(op: Operation, ctx: HeaderContext): fc.Arbitrary<Hea
     }
     cases.push({ what: `two ${signature} headers`, headers: [[signature, 't=1,v1=00'], [signature, 't=2,v1=11']], ownAuth: true, mustRefuse: true });
   }
-  return fc.constantFrom(...cases);
+  return { headers: fc.constantFrom(...cases), framing: fc.constantFrom(...framing) };
 }

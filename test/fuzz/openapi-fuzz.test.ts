@@ -29,8 +29,8 @@ const WHO: readonly Who[] = ['owner', 'other', 'none'];
 const WRITTEN_WHEN_REFUSED: Record<string, readonly string[]> = {
   // the request log records every request, refused ones included (support console, kept 14 days)
   '*': ['public.api_requests'],
-  // failed client authentications are counted per client id and address to lock out guessing
-  'POST /oauth/token': ['public.client_auth_failures'],
+  // failed client authentications are counted per client id and per address to lock out guessing
+  'POST /oauth/token': ['public.client_auth_failures', 'public.client_auth_source_failures'],
 };
 
 function hash(text: string): number {
@@ -73,7 +73,7 @@ test('OpenAPI-driven fuzz: no 5xx, always the error model, refused requests writ
   assert.deepEqual(registered.filter((k) => !documented.has(k)), [], 'registered API routes missing from /openapi.json');
 
   const env: FuzzEnv = { resolve, ownerIds: fx.ownerIds, foreignIds: fx.foreignIds, tokenFor: (op, who) => tokenFor(fx, op, who) };
-  watch = await watchTables(platform.db.ownerUrl, ['public', 'sandbox_processor'], new Set(WRITTEN_WHEN_REFUSED['*']));
+  watch = await watchTables(platform.db.ownerUrl, ['public', 'sandbox_processor'], new Set(WRITTEN_WHEN_REFUSED['*']), { 'public.signing_keys': 'kid' });
   let state = await watch.snapshot();
   const selected = operations.filter((o) => !ONLY || o.key.includes(ONLY));
   let fuzzed = 0;
