@@ -41,6 +41,28 @@ interface Scenario {
   baseline: Phase;
   fault: Phase;
   expected: ExpectedAlert[];
+  /** Alerts a quiet scenario does not assert quiet (see slowApiShare). */
+  notAsserted?: string[];
+}
+
+/**
+ * The share of the API's requests (probes aside) slower than 1 s over the recorded scrapes: 1 s is the largest
+ * histogram bucket under NimbusPayApiHighLatency's 2 s, so from 1 % on the p99 may truly be above 2 s. That is the
+ * machine's speed (two shared cores running other test files), not the platform's health: the latency alert firing
+ * on such a recording is right, so the healthy scenario does not assert it quiet then (and says so).
+ */
+function slowApiShare(scrapes: TargetScrape[]): number {
+  const api = scrapes.filter((s) => s.target.labels.job === 'api');
+  const first = api[0];
+  const last = api.at(-1);
+  if (!first || !last) return 0;
+  const total = (scrape: TargetScrape, le?: string) => scrape.exposition.samples
+    .filter((x) => x.name === (le === undefined ? 'http_request_duration_seconds_count' : 'http_request_duration_seconds_bucket')
+      && !/^\/(healthz|readyz)$/.test(x.labels.route ?? '') && (le === undefined || x.labels.le === le))
+    .reduce((sum, x) => sum + x.value, 0);
+  const requests = total(last) - total(first);
+  const underOneSecond = total(last, '1') - total(first, '1');
+  return requests > 0 ? (requests - underOneSecond) / requests : 0;
 }
 
 function alertNames(groups: RuleGroup[]): string[] {
@@ -52,6 +74,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
   let groups: RuleGroup[];
   const receivers: Receiver[] = [];
   const scenarios: Scenario[] = [];
+  let slowMachineNote: string | undefined;
   const allScrapes: TargetScrape[] = [];
   let lock: pg.Client | undefined;
 
@@ -114,11 +137,16 @@ describe('ops: alert rules on the series the platform really exports', () => {
     const healthyScrapes = await record(8);
     await healthy.stop();
     assert.ok(![...healthy.counts.keys()].some((k) => / 5\d\d/.test(k) || k.startsWith('error')), `healthy traffic: ${JSON.stringify([...healthy.counts])}`);
+    const slowShare = slowApiShare(healthyScrapes.scrapes);
+    if (slowShare >= 0.01) {
+      slowMachineNote = `${(slowShare * 100).toFixed(1)} % of the healthy API requests took over 1 s (a busy machine): NimbusPayApiHighLatency not asserted quiet`;
+    }
     scenarios.push({
       name: 'healthy traffic',
       baseline: { scrapes: healthyScrapes.scrapes.slice(0, healthyScrapes.scrapes.length / 2) },
       fault: { scrapes: healthyScrapes.scrapes.slice(healthyScrapes.scrapes.length / 2) },
       expected: [],
+      ...(slowShare >= 0.01 ? { notAsserted: ['NimbusPayApiHighLatency'] } : {}),
     });
 
     // ---- slow processor answers, lost answers the worker cannot resolve (its link to the processor is cut)
@@ -130,7 +158,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
       try {
         const lost = await Promise.all([1, 2].map(() => post(platform, ops.token, '/v1/payments', cardBody(CARDS.lostResponse))));
         for (const res of lost) assert.equal(res.body?.status, 'processing', res.text);
-        await waitUntil(async () => (await workerGauge('nimbuspay_payments_processing_oldest_age_seconds', { method: 'card' })) > 0, 20_000, 'worker sees the card payment processing');
+        await waitUntil(async () => (await workerGauge('nimbuspay_payments_processing_oldest_age_seconds', { method: 'card' })) > 0, 60_000, 'worker sees the card payment processing');
         const fault = await record(12);
         scenarios.push({
           name: 'slow processor and lost answers',
@@ -213,16 +241,16 @@ describe('ops: alert rules on the series the platform really exports', () => {
           for (let i = 0; i < 50; i++) await emitEvent(platform, backlogTenant.tenantId);
         }));
         await emitEvent(platform, goneTenant.tenantId);
-        await waitUntil(async () => (await ownerQuery<{ n: number }>(platform, `SELECT count(*)::int AS n FROM webhook_endpoints WHERE status = 'disabled'`))[0]!.n === 6, 20_000, 'the six gone endpoints disabled');
+        await waitUntil(async () => (await ownerQuery<{ n: number }>(platform, `SELECT count(*)::int AS n FROM webhook_endpoints WHERE status = 'disabled'`))[0]!.n === 6, 60_000, 'the six gone endpoints disabled');
         await withTenantTx(platform.database.db, shop.tenantId, (tx) => flagLostDebit(tx, shop.tenantId, transfer.id, {
           attentionSince: new Date(), backoffStep: 1, nextPollAt: new Date(Date.now() + 3_600_000),
         }));
-        await waitUntil(async () => (await apiGauge('nimbuspay_processor_circuit_state')) >= 1, 20_000, 'api circuit breaker open');
-        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_deliveries_pending')) > 1000, 20_000, 'webhook backlog above 1000');
+        await waitUntil(async () => (await apiGauge('nimbuspay_processor_circuit_state')) >= 1, 60_000, 'api circuit breaker open');
+        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_deliveries_pending')) > 1000, 60_000, 'webhook backlog above 1000');
         // the gauge job refreshes every few seconds: a fault phase recorded before it has seen the six would replay
         // 0 and 6 in turn, and the `for: 5m` of the spike alert would never hold
-        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_endpoints_disabled')) === 6, 20_000, 'six disabled endpoints counted');
-        await waitUntil(async () => (await workerGauge('nimbuspay_payments_needing_attention', { reason: 'processor_lost_debit' })) > 0, 20_000, 'lost debit counted');
+        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_endpoints_disabled')) === 6, 60_000, 'six disabled endpoints counted');
+        await waitUntil(async () => (await workerGauge('nimbuspay_payments_needing_attention', { reason: 'processor_lost_debit' })) > 0, 60_000, 'lost debit counted');
         const fault = await record(12);
         const ns = { namespace: NAMESPACE };
         scenarios.push({
@@ -255,7 +283,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
       await lock.query('BEGIN; LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
       const reads = keepSending(8, async () => `list ${(await platform.request('GET', '/v1/payments?limit=1', { token: shop.token })).status}`);
       try {
-        await waitUntil(async () => (await apiGauge('nimbuspay_db_pool_connections', { state: 'waiting' })) > 0, 20_000, 'api pool queue');
+        await waitUntil(async () => (await apiGauge('nimbuspay_db_pool_connections', { state: 'waiting' })) > 0, 60_000, 'api pool queue');
         const fault = await record(6);
         const [apiTarget] = watched.targets;
         scenarios.push({
@@ -308,7 +336,8 @@ describe('ops: alert rules on the series the platform really exports', () => {
     }
   });
 
-  it('promtool: healthy traffic raises no alert; each fault raises its alerts with the expected labels', async () => {
+  it('promtool: healthy traffic raises no alert; each fault raises its alerts with the expected labels', async (t) => {
+    if (slowMachineNote) t.diagnostic(slowMachineNote);
     const used = new Set(allSelectors(groups).map((s) => s.metric));
     const shape = { intervalSeconds: INTERVAL_S, baselineSteps: BASELINE_STEPS, faultSteps: FAULT_STEPS };
     const names = alertNames(groups);
@@ -317,7 +346,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
       intervalSeconds: INTERVAL_S,
       series: inputSeries(s.baseline, s.fault, (name) => used.has(name), shape),
       ...(s.expected.length === 0
-        ? { quiet: { alerts: names, at: ['30m', END_OF_BASELINE, FAULT_EVAL] } }
+        ? { quiet: { alerts: names.filter((a) => !s.notAsserted?.includes(a)), at: ['30m', END_OF_BASELINE, FAULT_EVAL] } }
         : { firing: { alerts: s.expected, at: FAULT_EVAL } }),
     }));
     assert.equal(testGroups.length, 5);

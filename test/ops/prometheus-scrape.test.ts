@@ -21,7 +21,9 @@ interface Alert { labels: Record<string, string>; state: string }
 
 test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without errors, and raises the processor error and target down alerts', async (t) => {
   const names = (await loadAlertGroups()).flatMap((g) => g.rules.map((r) => r.alert)).sort();
-  const watched = await startWatchedPlatform({ api: 'api', worker: 'worker' });
+  // A slow but healthy answer must not count as a processor failure (the harness's 1 s timeout would, on a busy
+  // machine, and the 'healthy platform' check below would see NimbusPayProcessorErrorRate pending).
+  const watched = await startWatchedPlatform({ api: 'api', worker: 'worker' }, { PROCESSOR_TIMEOUT_MS: '10000' });
   t.after(() => watched.close());
   const prometheus = await startPrometheus(watched.targets, [ALERTS_FILE]);
   t.after(() => prometheus.stop());
