@@ -12,7 +12,7 @@ import { Secret } from '../../src/platform/secret.js';
 import { withCrossTenantTx } from '../../src/platform/db.js';
 import { replaceLegacySecretHash } from '../../src/modules/tenants/tenants.repository.js';
 import { authenticateTokenClient, clientAuthPurgeJob, type ClientAuthDeps, type ThrottlePolicy } from '../../src/modules/auth/client-auth.service.js';
-import { WorkLimitBusyError, createWorkLimit, type WorkLimit } from '../../src/modules/auth/work-limit.js';
+import { WorkLimitBusyError, createWorkLimit, type WorkLimit } from '../../src/platform/work-limit.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { ADMIN_CLIENT_ID, ADMIN_SECRET, createTenant, getToken } from '../helpers/tenants.js';
 

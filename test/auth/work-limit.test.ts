@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkLimitBusyError, createWorkLimit } from '../../src/modules/auth/work-limit.js';
+import { WorkLimitBusyError, createWorkLimit } from '../../src/platform/work-limit.js';
 
 function deferred() {
   let resolve!: () => void;

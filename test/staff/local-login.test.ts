@@ -183,6 +183,19 @@ describe('staff local login (development)', () => {
     assert.equal(res.body.error.code, 'session_expired');
   });
 
+  it('a flood of sign-ins is partly refused fast (429 with Retry-After) instead of queueing password checks without end; never a 500', async () => {
+    const user = await createStaffUser(platform);
+    const flood = await Promise.all(Array.from({ length: 40 }, (_, i) => login({ email: `flood-${i}@nimbuspay.test`, password: 'whatever-password' })));
+    const busy = flood.filter((res) => res.status === 429);
+    assert.deepEqual([...new Set(flood.map((res) => res.status))].sort(), [401, 429], flood.map((res) => res.status).join(','));
+    for (const res of busy) {
+      assert.equal(res.body.error.code, 'rate_limited', res.text);
+      assert.equal(res.headers.get('retry-after'), '1');
+    }
+    // the limit is on work in progress, not a lockout: once the flood is over, the right password works
+    assert.equal((await login({ email: user.email, password: user.password })).status, 200);
+  });
+
   it('a TOTP account logs in with the test helper twice in a row (fresh codes)', async () => {
     const user = await createStaffUser(platform, { totp: true });
     await loginStaff(platform, user);

@@ -9,7 +9,7 @@ import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
 import { errorResponses } from '../../platform/http/pagination.js';
 import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
 import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
-import { createWorkLimit, type WorkLimit, type WorkLimitOptions } from './work-limit.js';
+import { createWorkLimit, type WorkLimit, type WorkLimitOptions } from '../../platform/work-limit.js';
 import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
 
 

@@ -4,7 +4,7 @@ import {
   checkClientSecret, loadClientCredentials, type AuthenticatedClient, type ClientCredentials, type ClientSecretDeps,
 } from '../tenants/index.js';
 import { purgeExpiredFailures, refundAttempt, reserveAttempt, settleSuccess, type Reservation, type ThrottlePolicy } from './client-auth.repository.js';
-import { WorkLimitBusyError, type WorkLimit } from './work-limit.js';
+import { WorkLimitBusyError, type WorkLimit } from '../../platform/work-limit.js';
 
 export type { ThrottlePolicy, FailureLimit } from './client-auth.repository.js';
 

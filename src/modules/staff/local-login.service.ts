@@ -2,6 +2,7 @@ import { withCrossTenantTx } from '../../platform/db.js';
 import { recordAudit } from '../../platform/audit-log.js';
 import { DUMMY_SECRET_HASH, verifySecret } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';
+import { createWorkLimit, WorkLimitBusyError } from '../../platform/work-limit.js';
 import * as repo from './staff.repository.js';
 import { openSession, type LiveSession, type RequestMeta, type StaffDeps } from './staff-sessions.js';
 import type { LoginInput } from './staff.schema.js';
@@ -12,6 +13,21 @@ export const LOCKOUT_MS = 15 * 60_000;
 
 // One answer for unknown email, wrong password, wrong or replayed code and disabled account: it tells nothing.
 const invalidCredentials = () => new AppError('invalid_credentials', 'The email, password or authentication code is incorrect.');
+
+// scrypt costs tens of milliseconds and 16 MiB per call on a pod of one CPU: one at a time per process, a short
+// queue, and a flood of logins beyond that is refused at once instead of starving every other request.
+const passwordHashing = createWorkLimit({ concurrency: 1, maxQueued: 8, order: 'fifo' });
+
+async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  try {
+    return await passwordHashing.run(() => verifySecret(password, hash));
+  } catch (err) {
+    if (err instanceof WorkLimitBusyError) {
+      throw new AppError('rate_limited', 'Too many sign-ins are being checked right now; retry in a second.', { headers: { 'retry-after': '1' } });
+    }
+    throw err;
+  }
+}
 
 type Outcome = { ok: true; token: string; live: LiveSession } | { ok: false; error: AppError };
 
@@ -27,7 +43,7 @@ export async function loginWithPassword(deps: StaffDeps, input: LoginInput, meta
   const email = input.email.trim().toLowerCase();
   const user = await repo.findStaffUserByEmail(deps.db, email);
   // scrypt runs whether or not the account exists, so timing does not reveal which emails are staff
-  const passwordOk = await verifySecret(input.password, user?.password_hash ?? DUMMY_SECRET_HASH);
+  const passwordOk = await verifyPassword(input.password, user?.password_hash ?? DUMMY_SECRET_HASH);
   if (!user || !user.password_hash) throw invalidCredentials();
 
   const outcome = await withCrossTenantTx(deps.db, async (tx): Promise<Outcome> => {
