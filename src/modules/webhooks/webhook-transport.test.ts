@@ -71,7 +71,8 @@ describe('webhook transport against real receivers', () => {
     return receiver;
   };
   const newTransport = (options: Partial<Parameters<typeof createWebhookTransport>[0]> = {}): WebhookTransport => {
-    const created = createWebhookTransport({ allowPrivateTargets: true, requireHttps: false, timeoutMs: 2_000, ...options });
+    // ordinary deliveries to a loopback receiver: far more than a busy machine needs
+    const created = createWebhookTransport({ allowPrivateTargets: true, requireHttps: false, timeoutMs: 10_000, ...options });
     transports.push(created);
     return created;
   };
@@ -162,16 +163,15 @@ describe('webhook transport against real receivers', () => {
   });
 
   it('a receiver slower than timeoutMs times out, retryable', async () => {
-    const slow = await start((_req, res) => {
-      setTimeout(() => res.writeHead(200).end(), 1_500).unref();
-    });
+    // never answers (until the receiver closes after the test): only the timeout can end the delivery
+    const slow = await start(() => {});
     const fast = newTransport({ timeoutMs: 200 });
     const result = await fast.deliver(plainRequest(`${slow.origin}/`));
     assert.equal(result.outcome, 'failed');
     assert.equal(result.error, 'timeout');
     assert.equal(result.retryable, true);
     assert.equal(result.statusCode, undefined);
-    assert.ok(result.latencyMs >= 150 && result.latencyMs < 1_000, `latency ${result.latencyMs}`);
+    assert.ok(result.latencyMs >= 150, `latency ${result.latencyMs}`);
   });
 
   it('the timeout covers the whole request, including a body that keeps trickling in', async () => {
@@ -186,7 +186,6 @@ describe('webhook transport against real receivers', () => {
     assert.equal(result.error, 'timeout');
     assert.equal(result.statusCode, 200);
     assert.equal(result.retryable, true);
-    assert.ok(result.latencyMs < 1_000, `latency ${result.latencyMs}`);
   });
 
   it('a closed port is connection_refused, retryable', async () => {
@@ -207,16 +206,16 @@ describe('webhook transport against real receivers', () => {
     assert.equal(result.responseBody, 'x'.repeat(100));
   });
 
+  // The body never ends: 'delivered' is only possible by stopping early (waiting would end in a timeout).
   it('stops reading an endless body once it has enough, without waiting for the timeout', async () => {
     const endless = await start((_req, res) => {
       res.writeHead(200);
       const interval = setInterval(() => res.write('y'.repeat(64)), 5);
       res.on('close', () => clearInterval(interval));
     });
-    const result = await newTransport({ timeoutMs: 1_500, maxResponseBodyBytes: 256 }).deliver(plainRequest(`${endless.origin}/`));
+    const result = await newTransport({ timeoutMs: 30_000, maxResponseBodyBytes: 256 }).deliver(plainRequest(`${endless.origin}/`));
     assert.equal(result.outcome, 'delivered');
     assert.equal(result.responseBody, 'y'.repeat(256));
-    assert.ok(result.latencyMs < 1_000, `latency ${result.latencyMs}`);
   });
 
   it('defaults to 4096 bytes of body and makes it storable as PostgreSQL text', async () => {
