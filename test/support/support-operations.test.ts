@@ -45,7 +45,7 @@ describe('a failed webhook delivery on the timeline', () => {
     const failed = await waitUntil(async () => {
       const list = await ok(platform, agent.token, `/v1/support/webhook_deliveries?tenant=${tenant.tenantId}&endpoint=${endpoint.id}&status=failed`);
       return list.data[0];
-    }, 10_000, 'delivery failed');
+    }, 30_000, 'delivery failed');
     assert.equal(failed.last_status_code, 500);
     assert.equal(failed.endpoint_url, receiver.url);
     assert.equal(failed.event_type, 'payment.succeeded');
@@ -75,7 +75,7 @@ describe('a failed webhook delivery on the timeline', () => {
     const withRequest = await waitUntil(async () => {
       const t = await ok(platform, agent.token, `/v1/support/payments/${paymentId}/timeline`);
       return t.entries.find((e: any) => e.kind === 'request') ? t : undefined;
-    }, 5000, 'request on the timeline');
+    }, 30_000, 'request on the timeline');
     const request = withRequest.entries.find((e: any) => e.kind === 'request');
     assert.equal(request.data.request_id, created.headers.get('x-request-id'));
     assert.equal(request.data.route, '/v1/payments');
@@ -88,7 +88,7 @@ describe('a failed webhook delivery on the timeline', () => {
     receiver.respond((_req, res) => { res.writeHead(200).end('ok'); });
     const retried = await platform.request('POST', `/v1/support/webhook_deliveries/${failed.id}/retry`, { token: operator.token, body: { reason: 'receiver fixed, ticket 99' } });
     assert.equal(retried.status, 200, retried.text);
-    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/webhook_deliveries/${failed.id}`)).status === 'succeeded', 10_000, 'retried delivery succeeded');
+    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/webhook_deliveries/${failed.id}`)).status === 'succeeded', 30_000, 'retried delivery succeeded');
     const after = await ok(platform, agent.token, `/v1/support/payments/${paymentId}/timeline`);
     const audit = after.entries.find((e: any) => e.kind === 'audit');
     assert.equal(audit.data.action, 'support.webhook_delivery.retry');
@@ -114,7 +114,7 @@ describe('request log', () => {
     });
     assert.equal(badClient.status, 401);
     const requestId = missing.headers.get('x-request-id')!;
-    const entry = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${requestId}`)).data[0], 5000, 'request logged');
+    const entry = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${requestId}`)).data[0], 30_000, 'request logged');
     assert.equal(entry.route, '/v1/payments/:id');
     assert.equal(entry.method, 'GET');
     assert.equal(entry.status_code, 404);
@@ -124,13 +124,13 @@ describe('request log', () => {
     assert.equal(entry.client_id, tenant.clientId);
     assert.equal(entry.staff_id, null);
     assert.ok(entry.logs_insights_url.startsWith('https://eu-west-1.console.aws.amazon.com/'));
-    const oauth = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${badClient.headers.get('x-request-id')}`)).data[0], 5000, 'token request logged');
+    const oauth = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${badClient.headers.get('x-request-id')}`)).data[0], 30_000, 'token request logged');
     assert.equal(oauth.route, '/oauth/token');
     assert.equal(oauth.error_code, 'invalid_client');
     const paid = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
     const refund = await post(platform, tenant.token, `/v1/payments/${paid.body.id}/refunds`, { amount: 100 });
     assert.equal(refund.status, 201, refund.text);
-    const refundRequest = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${refund.headers.get('x-request-id')}`)).data[0], 5000, 'refund request logged');
+    const refundRequest = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${refund.headers.get('x-request-id')}`)).data[0], 30_000, 'refund request logged');
     assert.equal(refundRequest.route, '/v1/payments/:id/refunds');
     assert.equal(refundRequest.object_id, refund.body.id, 'a create names the object it created');
     const timeline = await ok(platform, agent.token, `/v1/support/payments/${paid.body.id}/timeline`);
@@ -181,7 +181,7 @@ describe('health', () => {
     const health = await waitUntil(async () => {
       const h = await ok(platform, agent.token, '/v1/support/health');
       return h.workers.instances.some((w: any) => w.worker_id === 'gone:1') ? undefined : h;
-    }, 10_000, 'stale heartbeat removed');
+    }, 30_000, 'stale heartbeat removed');
     assert.equal(health.object, 'system_health');
     assert.equal(health.environment, 'development');
     assert.equal(health.api.ready, true);

@@ -189,7 +189,7 @@ describe('support search', () => {
   });
 
   it('finds the request a client sent (its own X-Request-Id) and the payment it created', async () => {
-    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data.length > 0, 5000, 'request logged');
+    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data.length > 0, 30_000, 'request logged');
     const hits = (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data;
     assert.equal(hits[0].type, 'request');
     assert.equal(hits[0].id, requestId);
