@@ -1,6 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { UNSTORABLE } from './abuse-values.js';
 import type { FuzzCase } from './fuzz-cases.js';
 import { pathParamNames, type Operation } from './openapi-model.js';
 import type { JsonSchema, Resolve } from './json-values.js';
@@ -51,15 +50,18 @@ const decode = (raw: string): string | null => {
   }
 };
 
+/** NUL, or a UTF-16 surrogate without its other half (a pair, as in an emoji, is a character like any other). */
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function hasUnstorable(value: unknown): boolean {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') {
-      if (UNSTORABLE.some((c) => v.includes(c))) return true;
+      if (UNSTORABLE_TEXT.test(v)) return true;
     } else if (v && typeof v === 'object') {
       for (const [k, child] of Object.entries(v)) {
-        if (UNSTORABLE.some((c) => k.includes(c))) return true;
+        if (UNSTORABLE_TEXT.test(k)) return true;
         stack.push(child);
       }
     }
