@@ -11,8 +11,11 @@ import { CARDS, cardBody, ownerQuery, post, waitFor } from '../payments/helpers.
 import { ACCOUNTS, createTransfer, getPayment, waitForTransfer } from '../bank/helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** Long enough that the rail events of the first transfers are still owed when the sandbox is killed. */
-const SETTLEMENT_DELAY_MS = 3_000;
+/**
+ * Long enough that the rail events of the first transfers are still owed when the sandbox is killed, however slowly
+ * a busy machine gets from their submission to the kill (3 s was not always enough).
+ */
+const SETTLEMENT_DELAY_MS = 10_000;
 
 /** The sandbox processor as its own OS process (as in Kubernetes), so it can be killed with SIGKILL mid-traffic. */
 async function spawnSandbox(platform: TestPlatform, sandboxDb: TestDatabase, port: number): Promise<ChildProcess> {
@@ -31,7 +34,7 @@ async function spawnSandbox(platform: TestPlatform, sandboxDb: TestDatabase, por
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`sandbox exited (${code}): ${output}`))));
   exited.catch(() => {});
-  await Promise.race([exited, waitFor(async () => (await fetch(`http://127.0.0.1:${port}/_control`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, 100)]);
+  await Promise.race([exited, waitFor(async () => (await fetch(`http://127.0.0.1:${port}/_control`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok).catch(() => false)) || undefined, 90_000, 100)]);
   return child;
 }
 
@@ -90,7 +93,7 @@ test('sandbox processor killed with SIGKILL mid-traffic and restarted on its dat
   const cardRequests = [CARDS.visa, CARDS.mastercard, CARDS.visa].map((n) => post(platform, tenant.token, '/v1/payments', cardBody(n)));
   const latePlan = [[ACCOUNTS.settles, 'succeeded'], [ACCOUNTS.settles, 'succeeded']] as const;
   const lateTransfers = await Promise.all(latePlan.map(([account]) => createTransfer(platform!, tenant.token, account)));
-  await waitFor(async () => ((await control(sandboxUrl, {})).held_requests >= 3 ? true : undefined), 15_000, 20);
+  await waitFor(async () => ((await control(sandboxUrl, {})).held_requests >= 3 ? true : undefined), 60_000, 20);
   await killed(children[0]!);
   const cardAnswers = await Promise.all(cardRequests);
   assert.deepEqual(cardAnswers.map((r: TestResponse) => r.status), [201, 201, 201], 'a lost processor answer is an unknown outcome, not an error');
@@ -100,7 +103,7 @@ test('sandbox processor killed with SIGKILL mid-traffic and restarted on its dat
   const owedDebits = await sandboxQuery<{ debit_id: string; due_at: Date }>(sandboxDb, "SELECT debit_id, due_at FROM sandbox_processor.notification_outbox WHERE state = 'pending'");
   assert.ok(owedDebits.length >= submitted.length, `events owed at the kill: ${owedDebits.length}`);
   const lastDueMs = Math.max(...owedDebits.map((e) => e.due_at.getTime()));
-  await waitFor(async () => (Date.now() > lastDueMs ? true : undefined), 15_000);
+  await waitFor(async () => (Date.now() > lastDueMs ? true : undefined), SETTLEMENT_DELAY_MS + 30_000);
 
   children.push(await spawnSandbox(platform, sandboxDb, sandboxPort));
 
