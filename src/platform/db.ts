@@ -100,6 +100,25 @@ export function pgErrorCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
+/** Socket errors of a connection to PostgreSQL that went away or could not be made. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres's own errors for a lost connection and an exhausted pool (they carry no code). */
+const CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed)/;
+
+/**
+ * The database is unreachable for now — shut down or restarting (class 57P), a connection exception (class 08),
+ * too many connections (53300), a dropped socket or an exhausted pool — rather than the request being wrong or
+ * the code broken. Such a failure is transient: the API answers 503 with Retry-After, not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08') || code === '53300' || CONNECTION_ERRNOS.has(code))) return true;
+    if (CONNECTION_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}
+
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_CHECK_VIOLATION = '23514';
 export const PG_SERIALIZATION_FAILURE = '40001';

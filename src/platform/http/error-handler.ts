@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db.js';
 import { AppError, ERROR_CODES, type ErrorBody, type ErrorCode } from '../errors.js';
 
 interface AjvLikeError {
@@ -83,6 +84,11 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (status >= 400 && status < 500) {
     request.log.info({ err: { code: err.code, message: err.message } }, 'client error');
     return sendError(reply, 'invalid_request', 'The request could not be processed.');
+  }
+  if (isDatabaseUnavailable(err)) {
+    request.log.warn({ err }, 'database unavailable');
+    void reply.header('retry-after', '1');
+    return sendError(reply, 'service_unavailable', 'The service is briefly unavailable; retry shortly (a POST with the same Idempotency-Key).');
   }
   request.log.error({ err }, 'unhandled error');
   return sendError(reply, 'internal_error', 'An internal error occurred. Quote the request_id when contacting support.');
