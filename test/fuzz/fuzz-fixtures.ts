@@ -44,7 +44,7 @@ export async function createFixtures(platform: TestPlatform): Promise<FuzzFixtur
   const other = await createTenant(platform, { name: 'Fuzz Other' });
   // admin routes that revoke or rotate are aimed at a tenant of their own, so the fuzz never locks itself out
   const victim = await createTenant(platform, { name: 'Fuzz Victim' });
-  const client = await createPlatformClient(platform.database.db, { name: 'fuzz platform client', scopes: [...PLATFORM_SCOPES] });
+  const client = await createPlatformClient(platform.database.db, { name: 'fuzz platform client', scopes: [...PLATFORM_SCOPES] }, platform.api.services.keyRing);
   const platformToken = await getToken(platform, client.client_id, client.client_secret);
   const staff = await ok(await platform.request('POST', '/v1/admin/staff_users', {
     token: platformToken, body: { email: 'fuzz.victim@example.test', role: 'support_agent' },

@@ -34,7 +34,7 @@ test('payment and refund state machines and money invariants hold over random se
   t.diagnostic(`PROPS_SEED=${SEED} PROPS_RUNS=${RUNS}`);
   platform = await startTestPlatform({ worker: true });
   const p = platform;
-  const support = await createPlatformClient(p.database.db, { name: 'property test support', scopes: ['support:read', 'support:write'] });
+  const support = await createPlatformClient(p.database.db, { name: 'property test support', scopes: ['support:read', 'support:write'] }, p.api.services.keyRing);
   const supportToken = await getToken(p, support.client_id, support.client_secret);
   let sequences = 0;
   /** which edges the sequences exercised, for the diagnostic: a property that never reaches `reversed` proves little */

@@ -10,7 +10,7 @@ export interface SupportClient {
 
 /** A platform API client (no tenant) with these support scopes, and a token from the real token endpoint. */
 export async function supportClient(platform: TestPlatform, scopes: string[], name = 'support tool'): Promise<SupportClient> {
-  const client = await createPlatformClient(platform.database.db, { name, scopes });
+  const client = await createPlatformClient(platform.database.db, { name, scopes }, platform.api.services.keyRing);
   return { clientId: client.client_id, token: await getToken(platform, client.client_id, client.client_secret) };
 }
 

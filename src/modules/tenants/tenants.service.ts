@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { Secret } from '../../platform/secret.js';
 import {
-  DUMMY_CLIENT_SECRET_HASH, generateToken, hashClientSecret, hashSecret, isLegacyClientSecretHash, verifyClientSecret, verifySecret,
+  DUMMY_CLIENT_SECRET_HASH, generateToken, hashClientSecret, isLegacyClientSecretHash, verifyClientSecret, verifySecret,
   type KeyRing,
 } from '../../platform/crypto.js';
 import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
@@ -181,12 +181,12 @@ export async function ensurePlatformAdminClient(db: Db, keyRing: KeyRing, client
 export async function createPlatformClient(
   db: Db,
   input: { name: string; scopes: string[] },
-  keyRing?: KeyRing,
+  keyRing: KeyRing,
 ): Promise<ApiClientResource & { client_secret: string }> {
   const bad = input.scopes.find((s) => !Object.keys(PLATFORM_SCOPES).includes(s));
   if (bad) throw new AppError('invalid_request', `Scope '${bad}' is not a platform scope.`, { param: 'scopes' });
   const secret = newClientSecret();
-  const secretHash = keyRing ? hashClientSecret(keyRing, secret) : await hashSecret(secret);
+  const secretHash = hashClientSecret(keyRing, secret);
   return withCrossTenantTx(db, async (tx) => {
     const row = await repo.insertClient(tx, null, { id: newId('client'), name: input.name.trim(), secret_hash: secretHash, scopes: input.scopes });
     return { ...toClientResource(row), client_secret: secret.reveal() };
