@@ -21,7 +21,8 @@ import { Settle, paymentCommands, type Model, type Real } from './payment-comman
 import { tenantViolations } from './invariants.js';
 import { ownerQuery } from '../payments/helpers.js';
 
-const SEED = process.env.PROPS_SEED !== undefined ? Number(process.env.PROPS_SEED) : Math.floor(Math.random() * 2 ** 31);
+// A fixed seed by default, so a red run is the code's doing and replays as it was; PROPS_SEED=random explores.
+const SEED = process.env.PROPS_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.PROPS_SEED ?? 20261202);
 const RUNS = Number(process.env.PROPS_RUNS ?? 12);
 /** fast-check's path of a failing case: with the seed, replays exactly that sequence (and its shrinking) */
 const PATH = process.env.PROPS_PATH;

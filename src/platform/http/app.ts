@@ -14,7 +14,7 @@ import type { ErrorCode } from '../errors.js';
 /** RFC 6749 §5.2 error codes (and RFC 8628's slow_down, used when a client is throttled). */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down';
 import { errorHandler, sendError } from './error-handler.js';
-import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerClosingAnswer, registerConnectRefusal } from './framework-errors.js';
+import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerClosingAnswer, registerConnectRefusal, registerExpectationPassThrough } from './framework-errors.js';
 import { registerInputGuard } from './input-guard.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
@@ -174,6 +174,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   registerInputGuard(app);
   registerSecurityHeaders(app, security);
   registerConnectRefusal(app.server, options.logger, security);
+  registerExpectationPassThrough(app.server);
   app.decorateRequest('auth', undefined);
   app.decorateRequest('errorCode', undefined);
 

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, type ErrorBody, type ErrorCode } from '../errors.js';
@@ -99,10 +99,21 @@ function answerOnSocket(socket: Socket, logger: Logger, security: Record<string,
   const status = ERROR_CODES[code].status;
   const requestId = newId('request');
   logger.info({ request_id: requestId, status_code: status, error_code: code, cause }, 'client error');
-  // A response already under way (its headers sent) cannot get a second status line; Node's rule, kept here.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || inFlight?.headersSent) {
+  if (!socket.writable) {
     socket.destroy();
+    return;
+  }
+  // An earlier request on this connection was received whole and is still being handled (bytes that are not HTTP
+  // were pipelined behind it): it runs on regardless, so its own answer must reach the client, not this one in its
+  // place. Close once it is sent. A request still arriving (a body past its timeout) has no answer of its own.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse & { req?: IncomingMessage } })._httpMessage;
+  if (inFlight && !inFlight.writableFinished && (inFlight.headersSent || inFlight.req?.complete)) {
+    const close = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
+    inFlight.once('finish', close);
+    inFlight.once('close', close);
     return;
   }
   const body: ErrorBody = { error: { type: ERROR_CODES[code].type, code, message, request_id: requestId } };
@@ -132,6 +143,17 @@ export function createClientErrorHandler(logger: Logger, options: SecurityHeader
     const { code, message } = classify(err);
     answerOnSocket(socket, logger, security, code, message, err.code);
   };
+}
+
+/**
+ * An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, outside the error model. RFC 9110
+ * §10.1.1 lets a server ignore an expectation it does not understand, so the request is handled as if it had none
+ * (and answered like any other, in the error model when it fails).
+ */
+export function registerExpectationPassThrough(server: Server): void {
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    server.emit('request', request, response);
+  });
 }
 
 /**
