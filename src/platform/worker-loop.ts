@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from './logger.js';
 
 /** One recurring job of the worker. `runOnce` returns how many items it handled; 0 means "idle, wait". */
@@ -18,6 +19,8 @@ export interface RunningJobs {
  */
 export function runWorkerJobs(jobs: readonly WorkerJob[], logger: Logger): RunningJobs {
   const abort = new AbortController();
+  // every idle job sleeps on this one signal: more than Node's default of 10 listeners is expected, not a leak
+  setMaxListeners(jobs.length + 1, abort.signal);
   const loops = jobs.map(async (job) => {
     const log = logger.child({ job: job.name });
     while (!abort.signal.aborted) {
