@@ -111,7 +111,7 @@ export async function createPayment(
   idempotency: {
     key: string;
     /** Claims the key as the first statement of transaction 1 (see runIdempotent's claimInHandler). */
-    claim?: (tx: Tx) => Promise<void>;
+    claim?: (tx: Tx) => Promise<{ takeover: boolean }>;
     /** Stores the idempotent answer in transaction 2. */
     complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void>;
   },
@@ -138,10 +138,9 @@ export async function createPayment(
   const captureMethod = input.capture_method ?? 'automatic';
 
   const created = await withTenantTx(deps.db, tenantId, async (tx) => {
-    await idempotency.claim?.(tx);
     // A request resumed under its Idempotency-Key (after a crash) finds the payment it created; the key's claim makes
     // sure only one request per key gets here at a time, and that a key whose record expired never does.
-    const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, idempotencyKey);
+    const resumed = await findResumedPayment(tx, tenantId, idempotency);
     if (resumed) return { kind: 'resumed' as const, payment: resumed };
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
@@ -186,12 +185,11 @@ async function createBankTransfer(
   tenantId: string,
   valid: Extract<ValidatedPayment, { method: 'bank_transfer' }>,
   common: { id: string; status: 'processing'; amount: bigint; currency: string; description: string | null; metadata: string; customer_reference: string | null; idempotency_key: string },
-  idempotency: { claim?: (tx: Tx) => Promise<void>; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
+  idempotency: { key: string; claim?: (tx: Tx) => Promise<{ takeover: boolean }>; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
 ): Promise<PaymentResult> {
   const { account, checked } = valid;
   const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
-    await idempotency.claim?.(tx);
-    const resumed = await repo.findPaymentByIdempotencyKey(tx, tenantId, common.idempotency_key);
+    const resumed = await findResumedPayment(tx, tenantId, idempotency);
     if (resumed) return toPaymentResource(resumed);
     const payment = await repo.insertPayment(tx, tenantId, {
       ...common,
@@ -214,6 +212,16 @@ async function createBankTransfer(
     return resource;
   });
   return { status: 201, payment };
+}
+
+/**
+ * Claims the key (first statement of transaction 1) and finds the payment an earlier run of this request created.
+ * Only a takeover can have one: a fresh claim has just checked, in this transaction, that the key created nothing.
+ * Without a claim function (no idempotency layer in front), it always looks.
+ */
+async function findResumedPayment(tx: Tx, tenantId: string, idempotency: { key: string; claim?: (tx: Tx) => Promise<{ takeover: boolean }> }) {
+  const takeover = idempotency.claim ? (await idempotency.claim(tx)).takeover : true;
+  return takeover ? repo.findPaymentByIdempotencyKey(tx, tenantId, idempotency.key) : undefined;
 }
 
 /** runIdempotent's `findBinding` for every payments route: the payment or refund created under a key, named for the client. */

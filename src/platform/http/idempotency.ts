@@ -65,9 +65,11 @@ export interface IdempotencyContext {
   complete(tx: Tx, result: IdempotentResult): Promise<void>;
   /**
    * With `claimInHandler`, the handler MUST call this first in its first transaction; it throws (rolling that
-   * transaction back) when the key belongs to another request. A no-op otherwise.
+   * transaction back) when the key belongs to another request. A no-op otherwise. `takeover` says whether the
+   * request took over an earlier claim of the same request (which may have created its object): only then does a
+   * creating handler need to look for that object, since a fresh claim has already checked that none exists.
    */
-  claim(tx: Tx): Promise<void>;
+  claim(tx: Tx): Promise<{ takeover: boolean }>;
 }
 
 
@@ -88,7 +90,7 @@ function jsonSafe(body: unknown): unknown {
 }
 
 type Claim =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; takeover: boolean }
   | { kind: 'retry' }
   | { kind: 'mismatch' }
   | { kind: 'in_flight' }
@@ -145,7 +147,7 @@ export async function runIdempotent(
       // Throwing rolls our new record back with the transaction: the answer to an expired key is never stored.
       const binding = await options.findBinding(tx, tenantId, key);
       if (binding) throw new KeyNotClaimed({ kind: 'expired', binding });
-      return { kind: 'claimed' };
+      return { kind: 'claimed', takeover: false };
     }
     const existing = await tx
       .selectFrom('idempotency_keys')
@@ -164,7 +166,7 @@ export async function runIdempotent(
       .where('tenant_id', '=', tenantId)
       .where('key', '=', key)
       .execute();
-    return { kind: 'claimed' };
+    return { kind: 'claimed', takeover: true };
   };
 
   const answer = (claim: Exclude<Claim, { kind: 'claimed' }>): Promise<FastifyReply> | FastifyReply => {
@@ -188,6 +190,7 @@ export async function runIdempotent(
     }
   };
 
+  let preClaimed: Extract<Claim, { kind: 'claimed' }> | undefined;
   if (!options.claimInHandler) {
     let claimed: Claim;
     try {
@@ -197,11 +200,13 @@ export async function runIdempotent(
       throw err;
     }
     if (claimed.kind !== 'claimed') return answer(claimed);
+    preClaimed = claimed;
   }
-  const claim = async (tx: Tx): Promise<void> => {
-    if (!options.claimInHandler) return;
+  const claim = async (tx: Tx): Promise<{ takeover: boolean }> => {
+    if (preClaimed) return { takeover: preClaimed.takeover };
     const claimed = await claimIn(tx);
     if (claimed.kind !== 'claimed') throw new KeyNotClaimed(claimed);
+    return { takeover: claimed.takeover };
   };
 
   let result: IdempotentResult;
