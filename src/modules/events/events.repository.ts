@@ -16,28 +16,16 @@ export interface NewEvent {
 }
 
 /**
- * Inserts the event and one pending webhook delivery per enabled endpoint of the tenant subscribed to its type
- * (exact type, `<prefix>.*` or `*`), in one statement, inside the caller's transaction: a webhook exists exactly
- * when the state change it describes committed.
+ * Inserts the event and one pending webhook delivery per enabled endpoint of the tenant subscribed to its type, in
+ * one statement inside the caller's transaction: a webhook exists exactly when the state change it describes
+ * committed. The subscription rule lives in SQL (`record_event`), which the payment functions call too.
  */
 export async function insertEventWithDeliveries(tx: Tx, tenantId: string, event: NewEvent): Promise<string> {
   // An unknown type would be stored but match no subscription and no API filter: fail the transaction instead.
   if (!isEventType(event.type)) throw new Error(`unknown event type '${event.type}'`);
   const id = newId('event');
-  const wildcard = `${event.type.split('.')[0]}.*`;
   const data = JSON.stringify({ object: event.object }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
-  await sql`
-    WITH inserted AS (
-      INSERT INTO events (id, tenant_id, type, object_type, object_id, data)
-      VALUES (${id}, ${tenantId}, ${event.type}, ${event.objectType}, ${event.objectId}, ${data}::jsonb)
-      RETURNING id, tenant_id, created_at
-    )
-    INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at)
-    SELECT new_prefixed_id('whd'), inserted.tenant_id, e.id, inserted.id, 'pending', inserted.created_at
-    FROM inserted
-    JOIN webhook_endpoints e ON e.tenant_id = inserted.tenant_id
-    WHERE e.status = 'enabled' AND e.enabled_events && ARRAY[${event.type}, ${wildcard}, '*']::text[]
-  `.execute(tx);
+  await sql`SELECT record_event(${tenantId}, ${id}, ${event.type}, ${event.objectType}, ${event.objectId}, ${data}::jsonb)`.execute(tx);
   return id;
 }
 

@@ -1,4 +1,5 @@
-import type { Tx } from '../../platform/db.js';
+import { withTenantTx, type Db, type Tx } from '../../platform/db.js';
+import { newId } from '../../platform/ids.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type {
   AuthorizeOutcome, CaptureOutcome, DeclinedOutcome, FailedOutcome, QueryUnavailable, RefundOutcome, VoidOutcome, BankCreditOutcome,
@@ -6,13 +7,14 @@ import type {
 import type { Logger } from '../../platform/logger.js';
 import * as repo from './payments.repository.js';
 import { applyPaymentEvent, type CardPaymentEvent } from './payment-state.js';
+import type { PaymentResource } from './payments.schema.js';
 import { applyRefundEvent } from './refund-state.js';
-import { PAYMENT_STATUS_EVENT, recordPaymentEvent, recordRefundEvent } from './payment-resource.js';
+import { PAYMENT_STATUS_EVENT, recordRefundEvent, toPaymentResource } from './payment-resource.js';
 
 // Transaction 2 of the payment path (docs/architecture.md §2.3): a normalized processor outcome applied through the state
 // machine, with the transition, the event and its webhooks, in one transaction. The API path and the reconciler
-// both come here, so an outcome means the same thing whoever learns it first; `completeAttempt` makes sure only
-// one of them applies it.
+// both come here, so an outcome means the same thing whoever learns it first; the attempt's guard (only an open
+// attempt settles) makes sure only one of them applies it.
 
 export interface OutcomeContext {
   metrics: Metrics;
@@ -32,7 +34,7 @@ export interface NotRecorded {
   kind: 'not_recorded';
 }
 
-interface Failure {
+export interface Failure {
   code: string;
   message: string;
 }
@@ -52,96 +54,126 @@ function failureOf(outcome: DeclinedOutcome | FailedOutcome | NotRecorded): Fail
   }
 }
 
-/** Moves a card payment by `event` (guarded on its current status), with history, event and metric. */
-async function transitionCardPayment(
-  tx: Tx,
-  ctx: OutcomeContext,
-  tenantId: string,
-  payment: repo.PaymentRow,
-  event: CardPaymentEvent,
-  patch: Parameters<typeof repo.updatePayment>[4],
-  reason: string,
-): Promise<repo.PaymentRow> {
-  const to = applyPaymentEvent('card', payment.status, event);
-  const updated = await repo.updatePayment(tx, tenantId, payment.id, payment.status, { ...patch, status: to });
-  if (!updated) throw new Error(`payment ${payment.id} changed under a held attempt`);
-  await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: to, reason });
-  await recordPaymentEvent(tx, tenantId, updated, PAYMENT_STATUS_EVENT[to]);
-  ctx.metrics.paymentsTotal.inc({ method: 'card', status: to, failure_code: updated.failure_code ?? '' });
-  return updated;
+/** How a card operation's outcome changes the payment, decided by the state machine from the payment held. */
+interface CardDecision {
+  attempt: repo.CardAttemptSettlement['attempt'];
+  transition?: {
+    event: CardPaymentEvent;
+    patch: Partial<Pick<repo.PaymentRow, 'processor_reference' | 'amount_capturable' | 'amount_captured' | 'failure_code' | 'failure_message'>>;
+    reason: string;
+  };
+  /** A capture or void the processor refused: the authorization is still held and the caller reports this. */
+  failure?: Failure;
 }
 
-async function loadPayment(tx: Tx, tenantId: string, attempt: repo.AttemptRow): Promise<repo.PaymentRow> {
-  const payment = await repo.lockPaymentForUpdate(tx, tenantId, attempt.payment_id);
-  if (!payment) throw new Error(`attempt ${attempt.id} has no payment`);
-  return payment;
-}
+export type CardOutcome = AuthorizeOutcome | CaptureOutcome | VoidOutcome | NotRecorded;
+export type CardAttempt = Pick<repo.AttemptRow, 'id' | 'operation' | 'amount'>;
 
-export async function applyAuthorizeOutcome(
-  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: AuthorizeOutcome | NotRecorded, latencyMs: number | null,
-): Promise<repo.PaymentRow> {
-  const payment = await loadPayment(tx, tenantId, attempt);
+function decideCardOutcome(ctx: OutcomeContext, attempt: CardAttempt, outcome: CardOutcome, latencyMs: number | null): CardDecision {
   if (outcome.kind === 'unknown') {
-    await repo.markAttemptUnknown(tx, tenantId, attempt.id, ctx.firstReconcileDelayMs, { failure_message: outcome.message, latency_ms: latencyMs });
-    return payment;
+    return { attempt: { status: 'unknown', failureMessage: outcome.message, latencyMs, reconcileAfterMs: ctx.firstReconcileDelayMs } };
   }
   if (outcome.kind === 'approved') {
-    const done = await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'succeeded', processor_reference: outcome.processorReference, latency_ms: latencyMs });
-    if (!done) return payment;
-    const captured = outcome.capturedAmountMinor > 0n;
-    return transitionCardPayment(tx, ctx, tenantId, payment, captured ? 'authorized_and_captured' : 'authorized', {
-      processor_reference: outcome.processorReference,
-      amount_capturable: captured ? 0n : outcome.authorizedAmountMinor,
-      amount_captured: outcome.capturedAmountMinor,
-    }, captured ? 'authorized and captured' : 'authorized');
+    const attemptDone = { status: 'succeeded' as const, processorReference: outcome.processorReference, failureCode: null, failureMessage: null, latencyMs };
+    switch (attempt.operation) {
+      case 'authorize': {
+        const approved = outcome as Extract<AuthorizeOutcome, { kind: 'approved' }>;
+        const captured = approved.capturedAmountMinor > 0n;
+        return {
+          attempt: attemptDone,
+          transition: {
+            event: captured ? 'authorized_and_captured' : 'authorized',
+            patch: { processor_reference: approved.processorReference, amount_capturable: captured ? 0n : approved.authorizedAmountMinor, amount_captured: approved.capturedAmountMinor },
+            reason: captured ? 'authorized and captured' : 'authorized',
+          },
+        };
+      }
+      case 'capture': {
+        // the processor's figure is authoritative for what moved
+        const captured = 'capturedAmountMinor' in outcome ? outcome.capturedAmountMinor : attempt.amount;
+        return { attempt: attemptDone, transition: { event: 'captured', patch: { amount_captured: captured, amount_capturable: 0n }, reason: `captured ${captured}` } };
+      }
+      case 'void':
+        return { attempt: attemptDone, transition: { event: 'voided', patch: { amount_capturable: 0n }, reason: 'authorization voided' } };
+      default:
+        throw new Error(`attempt ${attempt.id} is not a card operation (${attempt.operation})`);
+    }
   }
   const failure = failureOf(outcome);
-  const done = await repo.completeAttempt(tx, tenantId, attempt.id, {
-    status: 'failed', failure_code: failure.code, failure_message: failure.message, latency_ms: latencyMs,
-    processor_reference: outcome.kind === 'declined' ? (outcome.processorReference ?? null) : null,
-  });
-  if (!done) return payment;
-  return transitionCardPayment(tx, ctx, tenantId, payment, 'authorization_failed', { failure_code: failure.code, failure_message: failure.message }, `authorization failed: ${failure.code}`);
+  const attemptFailed = {
+    status: 'failed' as const, failureCode: failure.code, failureMessage: failure.message, latencyMs,
+    processorReference: outcome.kind === 'declined' ? (outcome.processorReference ?? null) : null,
+  };
+  if (attempt.operation === 'authorize') {
+    return {
+      attempt: attemptFailed,
+      transition: { event: 'authorization_failed', patch: { failure_code: failure.code, failure_message: failure.message }, reason: `authorization failed: ${failure.code}` },
+    };
+  }
+  return { attempt: { ...attemptFailed, processorReference: null }, failure };
+}
+
+export interface AppliedCardOutcome {
+  /** false: the attempt's outcome had already been applied by someone else; `payment` is the payment as it is now. */
+  applied: boolean;
+  payment: repo.PaymentRow;
+  resource: PaymentResource;
+  failure?: Failure;
 }
 
 /**
- * Capture and void of a held authorization: approved moves the payment (captured / voided); a refusal leaves the
- * authorization held, so the payment stays `requires_capture` and the caller reports the failure.
+ * Transaction 2 of every card operation (authorize, capture, void), for the request and the reconciler alike: the
+ * outcome is decided here with the state machine from `payment` (as the caller holds it) and applied by ONE
+ * statement (`settle_card_attempt`), which settles the attempt only if it is still open, moves the payment only if
+ * it is still in the status decided from, and records the transition, the event and, with `answer`, the
+ * idempotent answer — all or nothing. The resource is built once and serialised once for the event and the answer.
  */
-async function applyAuthorizationOperationOutcome(
-  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: CaptureOutcome | VoidOutcome | NotRecorded, latencyMs: number | null,
-  onApproved: (payment: repo.PaymentRow, approved: Extract<CaptureOutcome | VoidOutcome, { kind: 'approved' }>) => Promise<repo.PaymentRow>,
-): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
-  const payment = await loadPayment(tx, tenantId, attempt);
-  if (outcome.kind === 'unknown') {
-    await repo.markAttemptUnknown(tx, tenantId, attempt.id, ctx.firstReconcileDelayMs, { failure_message: outcome.message, latency_ms: latencyMs });
-    return { payment };
-  }
-  if (outcome.kind === 'approved') {
-    const done = await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'succeeded', processor_reference: outcome.processorReference, latency_ms: latencyMs });
-    return { payment: done ? await onApproved(payment, outcome) : payment };
-  }
-  const failure = failureOf(outcome);
-  await repo.completeAttempt(tx, tenantId, attempt.id, { status: 'failed', failure_code: failure.code, failure_message: failure.message, latency_ms: latencyMs });
-  return { payment, failure };
-}
-
-export function applyCaptureOutcome(
-  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: CaptureOutcome | NotRecorded, latencyMs: number | null,
-): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
-  return applyAuthorizationOperationOutcome(tx, ctx, tenantId, attempt, outcome, latencyMs, (payment, approved) => {
-    // the processor's figure is authoritative for what moved
-    const captured = 'capturedAmountMinor' in approved ? approved.capturedAmountMinor : attempt.amount;
-    return transitionCardPayment(tx, ctx, tenantId, payment, 'captured', { amount_captured: captured, amount_capturable: 0n }, `captured ${captured}`);
+export async function applyCardOutcome(
+  db: Db, ctx: OutcomeContext, tenantId: string, payment: repo.PaymentRow, attempt: CardAttempt, outcome: CardOutcome, latencyMs: number | null,
+  answer?: { key: string; status: number },
+): Promise<AppliedCardOutcome> {
+  const decision = decideCardOutcome(ctx, attempt, outcome, latencyMs);
+  const move = decision.transition;
+  const to = move ? applyPaymentEvent('card', payment.status, move.event) : payment.status;
+  const next: repo.PaymentRow = move ? { ...payment, ...move.patch, status: to } : payment;
+  const resource = move || answer ? toPaymentResource(next) : undefined;
+  const settled = await repo.settleCardAttempt(db, tenantId, {
+    paymentId: payment.id,
+    attemptId: attempt.id,
+    attempt: decision.attempt,
+    ...(move ? {
+      transition: {
+        from: payment.status, to,
+        processorReference: move.patch.processor_reference ?? null,
+        amountCapturable: move.patch.amount_capturable ?? null,
+        amountCaptured: move.patch.amount_captured ?? null,
+        reason: move.reason,
+        transitionId: newId('transition'),
+        eventId: newId('event'),
+        eventType: PAYMENT_STATUS_EVENT[to],
+      },
+    } : {}),
+    ...(resource ? { resourceJson: JSON.stringify(resource) } : {}),
+    ...(answer ? { answer } : {}),
   });
-}
-
-export function applyVoidOutcome(
-  tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: VoidOutcome | NotRecorded, latencyMs: number | null,
-): Promise<{ payment: repo.PaymentRow; failure?: Failure }> {
-  return applyAuthorizationOperationOutcome(tx, ctx, tenantId, attempt, outcome, latencyMs, (payment) =>
-    transitionCardPayment(tx, ctx, tenantId, payment, 'voided', { amount_capturable: 0n }, 'authorization voided'),
-  );
+  if (settled.outcome === 'superseded') {
+    const current = await withTenantTx(db, tenantId, (tx) => repo.findPayment(tx, tenantId, payment.id));
+    if (!current) throw new Error(`attempt ${attempt.id} has no payment`);
+    return { applied: false, payment: current, resource: toPaymentResource(current), ...(decision.failure ? { failure: decision.failure } : {}) };
+  }
+  // counted once committed: a statement that rolled back changed nothing
+  if (move) ctx.metrics.paymentsTotal.inc({ method: 'card', status: to, failure_code: next.failure_code ?? '' });
+  const applied = { ...next, created_at: settled.created_at, updated_at: settled.updated_at };
+  let shown: PaymentResource;
+  if (resource) {
+    // the timestamps the statement stamped into the stored JSON, as a read would print them
+    resource.created_at = applied.created_at.toISOString();
+    resource.updated_at = applied.updated_at.toISOString();
+    shown = resource;
+  } else {
+    shown = toPaymentResource(applied);
+  }
+  return { applied: true, payment: applied, resource: shown, ...(decision.failure ? { failure: decision.failure } : {}) };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { OperationLookup, OperationStatusResult } from '../processors/index
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
-import { applyAuthorizeOutcome, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, warnLookupUnavailable, type NotRecorded } from './payment-outcomes.js';
+import { applyCardOutcome, applyRefundOutcome, warnLookupUnavailable, type CardOutcome, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payments.service.js';
 import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
 
@@ -63,23 +63,15 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
   }
   const ctx = outcomeContext(deps);
   const tenantId = attempt.tenant_id;
-  await withTenantTx(deps.db, tenantId, async (tx) => {
-    switch (attempt.operation) {
-      case 'authorize':
-        await applyAuthorizeOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyAuthorizeOutcome>[4], attempt.latency_ms);
-        break;
-      case 'capture':
-        await applyCaptureOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyCaptureOutcome>[4], attempt.latency_ms);
-        break;
-      case 'void':
-        await applyVoidOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyVoidOutcome>[4], attempt.latency_ms);
-        break;
-      case 'refund':
-      case 'bank_credit':
-        await applyRefundOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyRefundOutcome>[4], attempt.latency_ms);
-        break;
-    }
-  });
+  if (attempt.operation === 'refund' || attempt.operation === 'bank_credit') {
+    await withTenantTx(deps.db, tenantId, (tx) =>
+      applyRefundOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyRefundOutcome>[4], attempt.latency_ms));
+  } else {
+    // the same statement as the request's transaction 2: whoever learns the outcome first applies it
+    const payment = await withTenantTx(deps.db, tenantId, (tx) => repo.findPayment(tx, tenantId, attempt.payment_id));
+    if (!payment) throw new Error(`attempt ${attempt.id} has no payment`);
+    await applyCardOutcome(deps.db, ctx, tenantId, payment, attempt, outcome as CardOutcome, attempt.latency_ms);
+  }
   log.info({ outcome: outcome.kind, operation: attempt.operation }, 'attempt reconciled');
 }
 

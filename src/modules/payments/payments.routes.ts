@@ -27,7 +27,7 @@ const IdempotencyHeader = {
 
 const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
 // Every route looks a key up in payments and refunds: a key that created either is bound to it for good.
-const keys = { findBinding: payments.objectCreatedUnderKey };
+const keys = { describeBinding: payments.describeKeyBinding };
 
 export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps, idempotency: IdempotencySettings): void {
   app.post('/v1/payments', {
@@ -41,8 +41,8 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
     const valid = payments.validateCreatePayment(request.body, deps.now?.() ?? new Date());
-    return runIdempotent(idempotency, tenantId, request, reply, async ({ key, claim, complete }) => {
-      const result = await payments.createPayment(deps, tenantId, valid, { key, claim, complete });
+    return runIdempotent(idempotency, tenantId, request, reply, async (ctx) => {
+      const result = await payments.createPayment(deps, tenantId, valid, ctx);
       return { status: result.status, body: result.payment };
     }, { ...keys, claimInHandler: true });
   });

@@ -7,14 +7,14 @@ import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { validateAmountMinor } from '../../platform/money.js';
 import { toPage } from '../../platform/http/pagination.js';
-import type { KeyBinding } from '../../platform/http/idempotency.js';
+import type { CreatedUnderKey, IdempotencyContext, KeyBinding } from '../../platform/http/idempotency.js';
 import type { PaymentProcessor } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import { cardFingerprint, validateCard } from './card.js';
 import { BANK_TRANSFER_CURRENCY, bankAccountFingerprint, validateBankAccount } from './bank-account.js';
 import { InvalidStateError, applyPaymentEvent, assertOperationAllowed, type PaymentOperation } from './payment-state.js';
 import { recordPaymentEvent, toPaymentResource } from './payment-resource.js';
-import { applyAuthorizeOutcome, applyCaptureOutcome, applyVoidOutcome, type OutcomeContext } from './payment-outcomes.js';
+import { applyCardOutcome, type OutcomeContext } from './payment-outcomes.js';
 import type { CreatePaymentInput, ListPaymentsFilter, PaymentResource } from './payments.schema.js';
 
 export interface PaymentsDeps {
@@ -99,22 +99,21 @@ export function validateCreatePayment(input: CreatePaymentInput, now: Date): Val
   return { ...common, method: 'bank_transfer', account: method.bank_account, checked };
 }
 
+/** What createPayment needs of runIdempotent's context (claimed in the handler: `claimInHandler`). */
+export type PaymentIdempotency = Pick<IdempotencyContext, 'key' | 'claim' | 'complete' | 'claimRequest' | 'acceptClaim' | 'answerStored'>;
+
 /**
- * POST /v1/payments. Transaction 1 creates the payment and its attempt; the processor is called with no transaction
- * open; transaction 2 applies the outcome. A request resumed under the same Idempotency-Key after a crash finds the
- * payment it created and returns it as it is now (the reconciler finishes whatever was left open).
+ * POST /v1/payments. Transaction 1 claims the key and creates the payment and its attempt; the processor is called
+ * with no transaction open; transaction 2 applies the outcome and stores the idempotent answer. For a card each
+ * transaction is one statement (`create_card_payment`, `settle_card_attempt`): two database round trips. A request
+ * resumed under the same Idempotency-Key after a crash finds the payment it created and returns it as it is now
+ * (the reconciler finishes whatever was left open).
  */
 export async function createPayment(
   deps: PaymentsDeps,
   tenantId: string,
   valid: ValidatedPayment,
-  idempotency: {
-    key: string;
-    /** Claims the key as the first statement of transaction 1 (see runIdempotent's claimInHandler). */
-    claim?: (tx: Tx) => Promise<{ takeover: boolean }>;
-    /** Stores the idempotent answer in transaction 2. */
-    complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void>;
-  },
+  idempotency: PaymentIdempotency,
 ): Promise<PaymentResult> {
   const { input, amountMinor, currency } = valid;
   const idempotencyKey = idempotency.key;
@@ -135,30 +134,42 @@ export async function createPayment(
   if (deps.processor.circuitState() === 'open') {
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was charged. Retry later with the same Idempotency-Key.');
   }
-  const captureMethod = input.capture_method ?? 'automatic';
-
-  const created = await withTenantTx(deps.db, tenantId, async (tx) => {
-    // A request resumed under its Idempotency-Key (after a crash) finds the payment it created; the key's claim makes
-    // sure only one request per key gets here at a time, and that a key whose record expired never does.
-    const resumed = await findResumedPayment(tx, tenantId, idempotency);
-    if (resumed) return { kind: 'resumed' as const, payment: resumed };
-    const payment = await repo.insertPayment(tx, tenantId, {
-      ...common,
-      method: 'card',
-      capture_method: captureMethod,
-      card_brand: checked.brand,
-      card_last4: checked.last4,
-      card_exp_month: card.exp_month,
-      card_exp_year: card.exp_year,
-      card_fingerprint: cardFingerprint(card.number, deps.keyRing.key('card-fingerprint')),
-    });
-    const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: payment.id, operation: 'authorize', amount: amountMinor, reconcileAfterMs: deps.inFlightMs });
-    await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', reason: 'created' });
-    await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
-    return { kind: 'created' as const, payment, attempt };
+  const values: repo.NewCardPayment['payment'] = {
+    id: common.id,
+    amount: amountMinor,
+    currency,
+    capture_method: input.capture_method ?? 'automatic',
+    description: common.description,
+    metadata: input.metadata ?? {},
+    customer_reference: common.customer_reference,
+    card_brand: checked.brand,
+    card_last4: checked.last4,
+    card_exp_month: card.exp_month,
+    card_exp_year: card.exp_year,
+    card_fingerprint: cardFingerprint(card.number, deps.keyRing.key('card-fingerprint')),
+  };
+  // The timestamps are the database's: the statement stamps them into the serialised resource and returns them.
+  const pending = newCardPaymentRow(tenantId, idempotencyKey, values, new Date(0));
+  const attempt = { id: newId('attempt'), operation: 'authorize' as const, amount: amountMinor };
+  const created = await repo.createCardPayment(deps.db, tenantId, {
+    claim: idempotency.claimRequest,
+    payment: values,
+    attemptId: attempt.id,
+    reconcileAfterMs: deps.inFlightMs,
+    transitionId: newId('transition'),
+    eventId: newId('event'),
+    resourceJson: JSON.stringify(toPaymentResource(pending)),
   });
-  if (created.kind === 'resumed') return { status: 201, payment: toPaymentResource(created.payment) };
-  const { payment, attempt } = created;
+  if (created.outcome === 'resumed') {
+    const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPayment(tx, tenantId, created.payment_id!));
+    if (!resumed) throw new Error(`payment ${created.payment_id} created under the key is gone`);
+    return { status: 201, payment: toPaymentResource(resumed) };
+  }
+  if (created.outcome !== 'created') {
+    idempotency.acceptClaim({ ...created, outcome: created.outcome }); // throws: the key is not ours, and nothing was written
+    throw new Error(`create_card_payment claimed the key but created nothing (${created.outcome})`);
+  }
+  const payment: repo.PaymentRow = { ...pending, created_at: created.created_at!, updated_at: created.updated_at! };
 
   const started = process.hrtime.bigint();
   const outcome = await deps.processor.authorize({
@@ -166,18 +177,54 @@ export async function createPayment(
     amountMinor,
     currency,
     card: { number: card.number, expMonth: card.exp_month, expYear: card.exp_year, cvc: card.cvc },
-    capture: captureMethod === 'automatic',
+    capture: values.capture_method === 'automatic',
   });
   const latency = elapsedMs(started);
-  const resource = await withTenantTx(deps.db, tenantId, async (tx) => {
-    const updated = toPaymentResource(await applyAuthorizeOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
-    await idempotency.complete?.(tx, { status: 201, body: updated });
-    return updated;
-  });
+  const settled = await applyCardOutcome(deps.db, outcomeContext(deps), tenantId, payment, attempt, outcome, latency, { key: idempotencyKey, status: 201 });
+  // superseded (the reconciler applied the outcome first): the answer is the payment as it is now, stored afterwards
+  if (settled.applied) idempotency.answerStored({ status: 201, body: settled.resource });
   if (outcome.kind === 'unknown') {
     deps.logger.warn({ payment_id: payment.id, attempt_id: attempt.id, reason: outcome.reason }, 'authorization outcome unknown; left for reconciliation');
   }
-  return { status: 201, payment: resource };
+  return { status: 201, payment: settled.resource };
+}
+
+/** The row `create_card_payment` inserts, as a read would return it (every other column has its default). */
+function newCardPaymentRow(tenantId: string, key: string, v: repo.NewCardPayment['payment'], at: Date): repo.PaymentRow {
+  return {
+    ...v,
+    tenant_id: tenantId,
+    method: 'card',
+    status: 'processing',
+    amount_capturable: 0n,
+    amount_captured: 0n,
+    amount_refunded: 0n,
+    amount_reversed: 0n,
+    bank_account_holder: null,
+    bank_routing_number: null,
+    bank_account_last4: null,
+    bank_account_type: null,
+    bank_fingerprint: null,
+    bank_account_number_enc: null,
+    rail_status: null,
+    rail_reference: null,
+    return_code: null,
+    return_reason: null,
+    submitted_at: null,
+    settled_at: null,
+    returned_at: null,
+    expected_settlement_at: null,
+    rail_next_poll_at: null,
+    rail_poll_backoff_step: 0,
+    attention_reason: null,
+    attention_since: null,
+    processor_reference: null,
+    failure_code: null,
+    failure_message: null,
+    idempotency_key: key,
+    created_at: at,
+    updated_at: at,
+  };
 }
 
 async function createBankTransfer(
@@ -185,7 +232,7 @@ async function createBankTransfer(
   tenantId: string,
   valid: Extract<ValidatedPayment, { method: 'bank_transfer' }>,
   common: { id: string; status: 'processing'; amount: bigint; currency: string; description: string | null; metadata: string; customer_reference: string | null; idempotency_key: string },
-  idempotency: { key: string; claim?: (tx: Tx) => Promise<{ takeover: boolean }>; complete?: (tx: Tx, result: { status: number; body: PaymentResource }) => Promise<void> },
+  idempotency: PaymentIdempotency,
 ): Promise<PaymentResult> {
   const { account, checked } = valid;
   const payment = await withTenantTx(deps.db, tenantId, async (tx) => {
@@ -208,7 +255,7 @@ async function createBankTransfer(
     await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
     // the transfer's only transaction in this request: it also stores the idempotent answer
     const resource = toPaymentResource(payment);
-    await idempotency.complete?.(tx, { status: 201, body: resource });
+    await idempotency.complete(tx, { status: 201, body: resource });
     return resource;
   });
   return { status: 201, payment };
@@ -217,17 +264,14 @@ async function createBankTransfer(
 /**
  * Claims the key (first statement of transaction 1) and finds the payment an earlier run of this request created.
  * Only a takeover can have one: a fresh claim has just checked, in this transaction, that the key created nothing.
- * Without a claim function (no idempotency layer in front), it always looks.
  */
-async function findResumedPayment(tx: Tx, tenantId: string, idempotency: { key: string; claim?: (tx: Tx) => Promise<{ takeover: boolean }> }) {
-  const takeover = idempotency.claim ? (await idempotency.claim(tx)).takeover : true;
+async function findResumedPayment(tx: Tx, tenantId: string, idempotency: PaymentIdempotency) {
+  const { takeover } = await idempotency.claim(tx);
   return takeover ? repo.findPaymentByIdempotencyKey(tx, tenantId, idempotency.key) : undefined;
 }
 
-/** runIdempotent's `findBinding` for every payments route: the payment or refund created under a key, named for the client. */
-export async function objectCreatedUnderKey(tx: Tx, tenantId: string, key: string): Promise<KeyBinding | undefined> {
-  const found = await repo.findCreatedUnderKey(tx, tenantId, key);
-  if (!found) return undefined;
+/** runIdempotent's `describeBinding` for every payments route: the payment or refund created under a key, named for the client. */
+export function describeKeyBinding(found: CreatedUnderKey): KeyBinding {
   if (found.object === 'payment') return { id: found.id, createdAt: found.created_at, retrievePath: `/v1/payments/${found.id}` };
   return { id: found.id, label: `${found.id} (a refund of ${found.payment_id})`, createdAt: found.created_at, retrievePath: `/v1/refunds/${found.id}` };
 }
@@ -267,9 +311,9 @@ export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: s
   const started = process.hrtime.bigint();
   const outcome = await deps.processor.capture({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference!, amountMinor: attempt.amount });
   const latency = elapsedMs(started);
-  const result = await withTenantTx(deps.db, tenantId, (tx) => applyCaptureOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  const result = await applyCardOutcome(deps.db, outcomeContext(deps), tenantId, payment, attempt, outcome, latency);
   if (result.failure) throw new AppError('processor_declined', `The processor refused the capture: ${result.failure.message}`);
-  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: toPaymentResource(result.payment) };
+  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: result.resource };
 }
 
 /** Cancel: void an uncaptured card authorization, or stop a bank transfer not yet submitted to the rail. */
@@ -287,9 +331,8 @@ export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: st
       const to = applyPaymentEvent('bank_transfer', payment.status, 'canceled_before_submission');
       const updated = await repo.updatePayment(tx, tenantId, id, payment.status, { status: to, rail_status: 'canceled', bank_account_number_enc: null });
       await repo.insertTransition(tx, tenantId, { payment_id: id, from_status: payment.status, to_status: to, rail_status: 'canceled', reason: 'canceled before submission' });
-      await recordPaymentEvent(tx, tenantId, updated!, 'payment.canceled');
-      deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: to, failure_code: '' });
       if (!updated) throw new Error(`payment ${id} changed under its row lock`);
+      await recordPaymentEvent(tx, tenantId, updated, 'payment.canceled');
       return { kind: 'done' as const, payment: updated };
     }
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
@@ -297,12 +340,16 @@ export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: st
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'void', amount: payment.amount_capturable, reconcileAfterMs: deps.inFlightMs });
     return { kind: 'void' as const, payment, attempt };
   });
-  if (prepared.kind === 'done') return { status: 200, payment: toPaymentResource(prepared.payment) };
+  if (prepared.kind === 'done') {
+    // counted once committed
+    deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: prepared.payment.status, failure_code: '' });
+    return { status: 200, payment: toPaymentResource(prepared.payment) };
+  }
   const { payment, attempt } = prepared;
   const started = process.hrtime.bigint();
   const outcome = await deps.processor.voidAuthorization({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference! });
   const latency = elapsedMs(started);
-  const result = await withTenantTx(deps.db, tenantId, (tx) => applyVoidOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, latency));
+  const result = await applyCardOutcome(deps.db, outcomeContext(deps), tenantId, payment, attempt, outcome, latency);
   if (result.failure) throw new AppError('processor_declined', `The processor refused to void the authorization: ${result.failure.message}`);
-  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: toPaymentResource(result.payment) };
+  return { status: outcome.kind === 'unknown' ? 202 : 200, payment: result.resource };
 }

@@ -1,14 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { withCrossTenantTx, withTenantTx, type Db, type Tx } from '../db.js';
+import { withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
 import { AppError } from '../errors.js';
 import { canonicalJson } from '../canonical-json.js';
 
 /**
  * Idempotency-Key (IETF draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics) for POSTs that move
  * money. The key is claimed in a committed transaction before the request does anything outside the database (its
- * own short transaction, or the handler's first one with `claimInHandler`), so a concurrent duplicate sees it:
+ * own statement, or the handler's first one with `claimInHandler`; one implementation, the SQL function
+ * `claim_idempotency_key`), so a concurrent duplicate sees it:
  * - same key, same request, completed  → the stored status and body, with `Idempotent-Replayed: true`;
  * - same key while the first still runs → 409 `idempotency_key_in_use`;
  * - same key, different request         → 422 `idempotency_key_reused`.
@@ -21,7 +22,7 @@ import { canonicalJson } from '../canonical-json.js';
  * request can resume it; one that created nothing frees the key.
  *
  * Records are purged after the retention (IDEMPOTENCY_KEY_TTL_HOURS), but the object a key created keeps the key
- * (payments and refunds, UNIQUE per tenant), and the route's `findBinding` finds it. A key with no record whose
+ * (payments and refunds, UNIQUE per tenant), and `object_created_under_key` (SQL, migration 0010) finds it. A key with no record whose
  * object exists therefore answers 409 `idempotency_key_expired` naming that object, whatever the body and the path:
  * without the record we can no longer tell a retry from a new request, and a money platform must neither create a
  * second object under one key nor present the old one as a new answer. Nothing is stored for that answer. A
@@ -64,12 +65,55 @@ export interface IdempotencyContext {
    */
   complete(tx: Tx, result: IdempotentResult): Promise<void>;
   /**
-   * With `claimInHandler`, the handler MUST call this first in its first transaction; it throws (rolling that
-   * transaction back) when the key belongs to another request. A no-op otherwise. `takeover` says whether the
-   * request took over an earlier claim of the same request (which may have created its object): only then does a
-   * creating handler need to look for that object, since a fresh claim has already checked that none exists.
+   * With `claimInHandler`, the handler MUST call this (or claim through `claimRequest`) first in its first
+   * transaction; it throws (rolling that transaction back) when the key belongs to another request. A no-op
+   * otherwise. `takeover` says whether the request took over an earlier claim of the same request (which may have
+   * created its object): only then does a creating handler need to look for that object, since a fresh claim has
+   * already checked that none exists.
    */
   claim(tx: Tx): Promise<{ takeover: boolean }>;
+  /**
+   * With `claimInHandler`, what a handler whose first statement is a SQL function calling `claim_idempotency_key`
+   * passes it; the handler then hands the claim's columns to `acceptClaim`, which throws when the key is not ours
+   * (nothing was written: the function creates only on a claim).
+   */
+  claimRequest: ClaimRequest;
+  acceptClaim(row: ClaimRow): { takeover: boolean };
+  /**
+   * The handler's last statement stored `result` as the key's answer itself (its body serialised once, there):
+   * runIdempotent sends it as it is and stores nothing more.
+   */
+  answerStored(result: IdempotentResult): void;
+}
+
+/** The arguments of `claim_idempotency_key` after the tenant (see migrations/0010_payment_statements.sql). */
+export interface ClaimRequest {
+  key: string;
+  method: string;
+  path: string;
+  requestHash: string;
+  leaseMs: number;
+}
+
+export type ClaimOutcome = 'claimed' | 'taken_over' | 'mismatch' | 'replay' | 'in_flight' | 'expired';
+
+/** The columns `claim_idempotency_key` returns (functions that call it return them too). */
+export interface ClaimRow {
+  outcome: ClaimOutcome;
+  response_status: number | null;
+  response_body: unknown;
+  bound_object: string | null;
+  bound_id: string | null;
+  bound_payment_id: string | null;
+  bound_created_at: Date | null;
+}
+
+/** The object `object_created_under_key` found: what the client created under the key. */
+export interface CreatedUnderKey {
+  object: string;
+  id: string;
+  payment_id: string;
+  created_at: Date;
 }
 
 
@@ -91,7 +135,6 @@ function jsonSafe(body: unknown): unknown {
 
 type Claim =
   | { kind: 'claimed'; takeover: boolean }
-  | { kind: 'retry' }
   | { kind: 'mismatch' }
   | { kind: 'in_flight' }
   | { kind: 'expired'; binding: KeyBinding }
@@ -106,16 +149,45 @@ class KeyNotClaimed extends Error {
 
 export interface RunIdempotentOptions {
   /**
-   * Finds the object created under this tenant's key (by any route that records keys), if any. Asked only when no
-   * record holds the key: it is what tells an expired key from a new one, and a failed request's from a free one.
+   * Names the object created under this tenant's key (found by `object_created_under_key`, which looks in every
+   * table that records keys) for the client. Asked only when no record held the key: that is what tells an expired
+   * key from a new one.
    */
-  findBinding: (tx: Tx, tenantId: string, key: string) => Promise<KeyBinding | undefined>;
+  describeBinding: (created: CreatedUnderKey) => KeyBinding;
   /**
-   * The handler claims the key itself, as the first statement of its first transaction (`ctx.claim(tx)`), instead
-   * of in a transaction of its own: a concurrent duplicate waits on the key row until that transaction commits and
-   * then sees it. For the hottest path (payment creation) this saves a transaction per request.
+   * The handler claims the key itself, as the first statement of its first transaction (`ctx.claim(tx)`, or a
+   * function of its own calling `claim_idempotency_key` with `ctx.claimRequest`), instead of in a statement of its
+   * own: a concurrent duplicate waits on the key row until that transaction commits and then sees it. For the
+   * hottest path (payment creation) this saves a round trip per request.
    */
   claimInHandler?: boolean;
+}
+
+function toClaim(row: ClaimRow, describeBinding: RunIdempotentOptions['describeBinding']): Claim {
+  switch (row.outcome) {
+    case 'claimed':
+      return { kind: 'claimed', takeover: false };
+    case 'taken_over':
+      return { kind: 'claimed', takeover: true };
+    case 'mismatch':
+      return { kind: 'mismatch' };
+    case 'in_flight':
+      return { kind: 'in_flight' };
+    case 'replay':
+      return { kind: 'replay', status: row.response_status!, body: row.response_body };
+    case 'expired':
+      return {
+        kind: 'expired',
+        binding: describeBinding({ object: row.bound_object!, id: row.bound_id!, payment_id: row.bound_payment_id!, created_at: row.bound_created_at! }),
+      };
+  }
+}
+
+/** One round trip: the claim (claim_idempotency_key) in its own statement, or in the caller's transaction. */
+async function claimKey(q: Queryable, tenantId: string, c: ClaimRequest): Promise<ClaimRow> {
+  const res = await sql<ClaimRow>`
+    SELECT * FROM claim_idempotency_key(${tenantId}, ${c.key}, ${c.method}, ${c.path}, ${c.requestHash}, ${c.leaseMs}::int)`.execute(q);
+  return res.rows[0]!;
 }
 
 /**
@@ -132,47 +204,18 @@ export async function runIdempotent(
   options: RunIdempotentOptions,
 ): Promise<FastifyReply> {
   const key = readIdempotencyKey(request);
-  const path = request.routeOptions.url ?? request.url;
-  const fingerprint = createHmac('sha256', settings.fingerprintKey)
-    .update(`${request.method}\n${request.url}\n${canonicalJson(request.body ?? null)}`)
-    .digest('base64url');
-
-  const claimIn = async (tx: Tx): Promise<Claim> => {
-    const inserted = await sql<{ key: string }>`
-      INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, locked_until)
-      VALUES (${tenantId}, ${key}, ${request.method}, ${path}, ${fingerprint}, 'in_progress', now() + ${`${settings.leaseMs} milliseconds`}::interval)
-      ON CONFLICT (tenant_id, key) DO NOTHING
-      RETURNING key`.execute(tx);
-    if (inserted.rows.length > 0) {
-      // Throwing rolls our new record back with the transaction: the answer to an expired key is never stored.
-      const binding = await options.findBinding(tx, tenantId, key);
-      if (binding) throw new KeyNotClaimed({ kind: 'expired', binding });
-      return { kind: 'claimed', takeover: false };
-    }
-    const existing = await tx
-      .selectFrom('idempotency_keys')
-      .select(['request_hash', 'state', 'response_status', 'response_body', sql<boolean>`locked_until <= now()`.as('lease_expired')])
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!existing) return { kind: 'retry' }; // released between our INSERT and SELECT
-    if (existing.request_hash !== fingerprint) return { kind: 'mismatch' };
-    if (existing.state === 'completed') return { kind: 'replay', status: existing.response_status!, body: existing.response_body };
-    if (!existing.lease_expired) return { kind: 'in_flight' };
-    await tx
-      .updateTable('idempotency_keys')
-      .set({ locked_until: sql`now() + ${`${settings.leaseMs} milliseconds`}::interval` })
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .execute();
-    return { kind: 'claimed', takeover: true };
+  const claimRequest: ClaimRequest = {
+    key,
+    method: request.method,
+    path: request.routeOptions.url ?? request.url,
+    requestHash: createHmac('sha256', settings.fingerprintKey)
+      .update(`${request.method}\n${request.url}\n${canonicalJson(request.body ?? null)}`)
+      .digest('base64url'),
+    leaseMs: settings.leaseMs,
   };
 
-  const answer = (claim: Exclude<Claim, { kind: 'claimed' }>): Promise<FastifyReply> | FastifyReply => {
+  const answer = (claim: Exclude<Claim, { kind: 'claimed' }>): FastifyReply => {
     switch (claim.kind) {
-      case 'retry':
-        return runIdempotent(settings, tenantId, request, reply, execute, options);
       case 'mismatch':
         throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; use a new key.', { param: 'Idempotency-Key' });
       case 'in_flight':
@@ -192,21 +235,18 @@ export async function runIdempotent(
 
   let preClaimed: Extract<Claim, { kind: 'claimed' }> | undefined;
   if (!options.claimInHandler) {
-    let claimed: Claim;
-    try {
-      claimed = await withTenantTx(settings.db, tenantId, claimIn);
-    } catch (err) {
-      if (err instanceof KeyNotClaimed) return answer(err.claim);
-      throw err;
-    }
+    const claimed = toClaim(await claimKey(settings.db, tenantId, claimRequest), options.describeBinding);
     if (claimed.kind !== 'claimed') return answer(claimed);
     preClaimed = claimed;
   }
-  const claim = async (tx: Tx): Promise<{ takeover: boolean }> => {
-    if (preClaimed) return { takeover: preClaimed.takeover };
-    const claimed = await claimIn(tx);
+  const acceptClaim = (row: ClaimRow): { takeover: boolean } => {
+    const claimed = toClaim(row, options.describeBinding);
     if (claimed.kind !== 'claimed') throw new KeyNotClaimed(claimed);
     return { takeover: claimed.takeover };
+  };
+  const claim = async (tx: Tx): Promise<{ takeover: boolean }> => {
+    if (preClaimed) return { takeover: preClaimed.takeover };
+    return acceptClaim(await claimKey(tx, tenantId, claimRequest));
   };
 
   let result: IdempotentResult;
@@ -216,15 +256,18 @@ export async function runIdempotent(
     await completeKeyIn(tx, tenantId, key, stored);
     storedInTx = stored;
   };
+  const answerStored = (done: IdempotentResult): void => {
+    storedInTx = done;
+  };
   try {
-    result = await execute({ key, complete, claim });
+    result = await execute({ key, complete, claim, claimRequest, acceptClaim, answerStored });
   } catch (err) {
     if (err instanceof KeyNotClaimed) return answer(err.claim);
     if (err instanceof AppError && err.status < 500) {
       result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
       await completeKey(settings.db, tenantId, key, result);
     } else {
-      await releaseKey(settings.db, tenantId, key, options.findBinding).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
+      await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
     }
     throw err;
   }
@@ -251,17 +294,10 @@ async function completeKey(db: Db, tenantId: string, key: string, result: Idempo
  * After a 5xx: if the request created its object before failing (e.g. its last transaction failed after the processor
  * call), the record stays with its lease ended, so the same request resumes that object at once and another one
  * gets 422 (deleting it would make the retry look like a reuse after expiry). Otherwise nothing was done: the key
- * is free for any request.
+ * is free for any request. One statement (release_idempotency_key).
  */
-async function releaseKey(db: Db, tenantId: string, key: string, findBinding: RunIdempotentOptions['findBinding']): Promise<void> {
-  await withTenantTx(db, tenantId, async (tx) => {
-    if (await findBinding(tx, tenantId, key)) {
-      await tx.updateTable('idempotency_keys').set({ locked_until: sql`now()` })
-        .where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute();
-    } else {
-      await tx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).where('state', '=', 'in_progress').execute();
-    }
-  });
+async function releaseKey(db: Db, tenantId: string, key: string): Promise<void> {
+  await sql`SELECT release_idempotency_key(${tenantId}, ${key})`.execute(db);
 }
 
 /**
