@@ -59,9 +59,14 @@ export interface CpuMeter {
 export async function createCpuMeter(ownerUrl: string, processes: () => { api: number[]; sandbox: number | undefined }): Promise<CpuMeter | undefined> {
   const client = new pg.Client({ connectionString: ownerUrl, application_name: 'nimbuspay-bench-meter' });
   await client.connect();
-  const backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number };
-  await client.end();
-  const postmaster = procTimes(backend.pid)?.ppid;
+  let postmaster: number | undefined;
+  try {
+    const backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number };
+    // read while the backend lives: it exits as soon as this connection closes
+    postmaster = procTimes(backend.pid)?.ppid;
+  } finally {
+    await client.end();
+  }
   if (postmaster === undefined || procTimes(postmaster) === undefined) return undefined;
 
   const sample = async (): Promise<CpuSample> => {
