@@ -69,18 +69,30 @@ export async function createCpuMeter(ownerUrl: string, processes: () => { api: n
   }
   if (postmaster === undefined || procTimes(postmaster) === undefined) return undefined;
 
-  const sample = async (): Promise<CpuSample> => {
-    const pm = procTimes(postmaster)!;
-    let postgresMs = pm.selfMs + pm.childrenMs;
+  const liveBackends = (): Map<number, number> => {
     const live = new Map<number, number>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const t = procTimes(Number(entry));
-      if (t?.ppid === postmaster) {
-        postgresMs += t.selfMs;
-        live.set(Number(entry), t.selfMs);
-      }
+      if (t?.ppid === postmaster) live.set(Number(entry), t.selfMs);
     }
+    return live;
+  };
+
+  const sample = async (): Promise<CpuSample> => {
+    // A backend that exits (pgbench's, at the end of its run) moves from "live" into the postmaster's children
+    // time when reaped; read between the two, it would be counted in neither. So: live set, postmaster, live set
+    // again, until no backend came or went in between.
+    let live = liveBackends();
+    let pm = procTimes(postmaster)!;
+    for (let i = 0; i < 50; i++) {
+      const again = liveBackends();
+      if (again.size === live.size && [...again.keys()].every((pid) => live.has(pid))) break;
+      live = again;
+      pm = procTimes(postmaster)!;
+    }
+    let postgresMs = pm.selfMs + pm.childrenMs;
+    for (const ms of live.values()) postgresMs += ms;
     const sandboxBackendsMs = new Map<number, number>();
     const meter = new pg.Client({ connectionString: ownerUrl, application_name: 'nimbuspay-bench-meter' });
     await meter.connect();
