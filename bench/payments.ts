@@ -19,9 +19,12 @@
 //   BENCH_SCALE_OUT              1: also run the scale-out curve (default off)
 //   BENCH_SCALE_OUT_PROCESSES    API process counts beyond one (default 2,4)
 //   BENCH_SCALE_OUT_CONNECTIONS  connection counts of the curve (default 16; 64 too if time allows)
+//   BENCH_ROUND_TRIP_PAYMENTS    payments sent one at a time through an API process whose database connections go
+//                                through a counting relay: round trips and statements per payment (default 20; 0: off)
 //   BENCH_CPU_PROF               1: API processes run with --cpu-prof; the bench prints where the profiles went
 //   BENCH_PGBENCH                path of pgbench (else PATH, /usr/lib/postgresql/*/bin; apt-get as root)
 //   BENCH_DATABASE_URL           an existing database (owner) instead of the embedded one
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +33,8 @@ import {
   createBenchTenant, createPaymentWebhookEndpoint, envInt, freePort, machineLine, platformEnv, startBenchDatabase, startRole, type Role,
 } from './harness.js';
 import { createCpuMeter, type CpuMeter, type CpuUse } from './cpu-meter.js';
-import { checkTenantPayments, runPaymentLoad, type LoadRun, type MoneyCheck } from './payment-load.js';
+import { checkTenantPayments, PAYMENT_BODY, runPaymentLoad, type LoadRun, type MoneyCheck } from './payment-load.js';
+import { startPgWireCounter, type WireCounts } from './pg-wire-counter.js';
 
 function envList(name: string, fallback: number[]): number[] {
   const v = process.env[name];
@@ -46,6 +50,7 @@ const scaleOut = process.env.BENCH_SCALE_OUT === '1';
 const scaleOutProcesses = scaleOut ? envList('BENCH_SCALE_OUT_PROCESSES', [2, 4]) : [];
 const scaleOutConnections = envList('BENCH_SCALE_OUT_CONNECTIONS', [16]);
 const cpuProf = process.env.BENCH_CPU_PROF === '1';
+const roundTripPayments = envInt('BENCH_ROUND_TRIP_PAYMENTS', 20);
 
 const pgbench = findPgbench();
 console.log(`bench:payments — ${machineLine()}; ${durationS} s per phase; ceiling clients ${ceilingClients.join(', ')}; ` +
@@ -63,13 +68,52 @@ let failed = false;
 let meter: CpuMeter | undefined;
 const cpuOf = new Map<CeilingRun | LoadRun, CpuUse>();
 
-async function startApi(): Promise<Role> {
-  const port = apis.length === 0 ? firstApiPort : await freePort();
+/** An API process; `extraEnv` set: one outside the load (not in `apis`), which the caller stops. */
+async function startApi(extraEnv?: Record<string, string>): Promise<Role> {
+  const port = apis.length === 0 && !extraEnv ? firstApiPort : await freePort();
   // replicas behind one address: one public URL, which is also the tokens' issuer and audience
-  const env = platformEnv(db, { api: port, sandbox: sandboxPort }, { DB_POOL_MAX: String(poolMax), NIMBUSPAY_PUBLIC_URL: `http://127.0.0.1:${firstApiPort}` });
+  const env = platformEnv(db, { api: port, sandbox: sandboxPort }, { DB_POOL_MAX: String(poolMax), NIMBUSPAY_PUBLIC_URL: `http://127.0.0.1:${firstApiPort}`, ...extraEnv });
   const api = await startRole('api', env, port, '/readyz', profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  apis.push(api);
+  if (!extraEnv) apis.push(api);
   return api;
+}
+
+/**
+ * Round trips and statements per payment, counted on the wire: an API process of its own whose connections go
+ * through the counting relay, `count` payments one at a time after a few uncounted ones (key cache, pool, plans).
+ */
+async function countRoundTrips(count: number): Promise<{ payments: number; counts: WireCounts }> {
+  const u = new URL(db.appUrl);
+  const relay = await startPgWireCounter({ host: u.hostname, port: Number(u.port) });
+  u.hostname = '127.0.0.1';
+  u.port = String(relay.port);
+  u.searchParams.set('sslmode', 'disable');
+  let api: Role | undefined;
+  try {
+    api = await startApi({ DATABASE_URL: u.toString() });
+    const { tenantId, token } = await phaseTenant();
+    const keys = new Set<string>();
+    const pay = async () => {
+      const key = randomUUID();
+      const res = await fetch(`${api!.url}/v1/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: PAYMENT_BODY,
+      });
+      await res.arrayBuffer();
+      if (res.status !== 201) throw new Error(`round-trip count: POST /v1/payments answered ${res.status}`);
+      keys.add(key);
+    };
+    for (let i = 0; i < 5; i++) await pay();
+    relay.reset();
+    for (let i = 0; i < count; i++) await pay();
+    const counts = relay.counts();
+    reportMoney('round-trip count', await checkTenantPayments(db.ownerUrl, tenantId, { count: keys.size, keys }), `= ${keys.size} keys answered 201`);
+    return { payments: count, counts };
+  } finally {
+    await api?.stop();
+    await relay.close();
+  }
 }
 
 /** A tenant of its own for one phase, with its webhook endpoint: its payments are exactly that phase's. */
@@ -113,6 +157,7 @@ async function apiPhase(label: string, urls: string[], connections: number, seco
 const ceilingRuns: CeilingRun[] = [];
 const apiRuns: LoadRun[] = [];
 const curve: LoadRun[] = [];
+let wire: { payments: number; counts: WireCounts } | undefined;
 let ceilingEventBytes = 0;
 let apiEventBytes = 0;
 try {
@@ -144,7 +189,15 @@ try {
     apiEventBytes = check.eventBytes;
   }
 
-  // 3. scale-out: more API processes against the same database and sandbox
+  // 3. round trips per payment, whatever the machine's load
+  if (roundTripPayments > 0) {
+    wire = await countRoundTrips(roundTripPayments);
+    const per = (n: number) => (n / wire!.payments).toFixed(1);
+    console.log(`API wire counts over ${wire.payments} payments sent one at a time: ${per(wire.counts.roundTrips)} round trips per payment, ` +
+      `${per(wire.counts.executes)} extended-protocol statements, ${per(wire.counts.simpleQueries)} simple-protocol queries`);
+  }
+
+  // 4. scale-out: more API processes against the same database and sandbox
   if (scaleOutProcesses.length > 0) {
     for (const connections of scaleOutConnections) {
       const single = apiRuns.find((r) => r.connections === connections);
@@ -191,6 +244,9 @@ console.log('\nsummary (measured on this machine now; see machine line above; "c
   'PostgreSQL without the sandbox\'s own backends — on a busy machine the figure to compare, more than payments/s):');
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
 console.log(`event JSON per event: API ${apiEventBytes} bytes, ceiling ${ceilingEventBytes} bytes`);
+if (wire) {
+  console.log(`database round trips per payment: API ${fmt(wire.counts.roundTrips / wire.payments, 1)} (counted on the wire), ceiling 2 (one pipeline per transaction)`);
+}
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗');
 const ceiling16 = ceilingRuns.find((r) => r.clients === 16);
@@ -205,6 +261,10 @@ if (ceiling16 && api16) {
 if (api1) console.log(`  API p50 at 1 connection              ${fmt(api1.p50Ms, 1)} ms  (target ≤ 6 ms)  ${mark(api1.p50Ms <= 6)}`);
 if (api16) console.log(`  API p99 at 16 connections            ${fmt(api16.p99Ms, 1)} ms  (target ≤ 50 ms)  ${mark(api16.p99Ms <= 50)}`);
 if (Number.isFinite(ceilingBest)) console.log(`  ceiling at 8–16 clients (best)       ${fmt(ceilingBest)}/s  (target ≥ 800/s)  ${mark(ceilingBest >= 800)}`);
+if (wire) {
+  const trips = wire.counts.roundTrips / wire.payments;
+  console.log(`  database round trips per payment     ${fmt(trips, 1)}  (target 2)  ${mark(trips <= 2)}`);
+}
 console.log(`  0 errors, every 201 counted once     ${mark(!failed)}`);
 if (curve.length > 0) {
   console.log('\nscale-out (one database, one sandbox):');
