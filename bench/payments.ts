@@ -194,7 +194,8 @@ try {
     wire = await countRoundTrips(roundTripPayments);
     const per = (n: number) => (n / wire!.payments).toFixed(1);
     console.log(`API wire counts over ${wire.payments} payments sent one at a time: ${per(wire.counts.roundTrips)} round trips per payment, ` +
-      `${per(wire.counts.executes)} extended-protocol statements, ${per(wire.counts.simpleQueries)} simple-protocol queries`);
+      `${per(wire.counts.executes)} extended-protocol statements, ${per(wire.counts.simpleQueries)} simple-protocol queries; ` +
+      `cross-tenant background work (request log flushes, jobs) ${per(wire.counts.backgroundRoundTrips)} round trips per payment on top`);
   }
 
   // 4. scale-out: more API processes against the same database and sandbox
