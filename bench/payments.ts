@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { findPgbench, runCeiling, type CeilingRun } from './ceiling.js';
 import {
   createBenchTenant, createPaymentWebhookEndpoint, envInt, freePort, machineLine, platformEnv, startBenchDatabase, startRole, type Role,
@@ -165,7 +166,12 @@ try {
   await startApi();
   meter = await createCpuMeter(db.ownerUrl, () => ({ api: apis.map((a) => a.child.pid!), sandbox: sandbox?.child.pid }));
 
-  // 1. the ceiling, while the API idles
+  // 1. the ceiling, while the API idles; as a role that row-level security binds, or the ceiling would be too high
+  const role = new pg.Client({ connectionString: db.appUrl });
+  await role.connect();
+  const escapes = (await role.query('SELECT rolsuper OR rolbypassrls AS escapes FROM pg_roles WHERE rolname = current_user')).rows[0] as { escapes: boolean };
+  await role.end();
+  if (escapes.escapes) throw new Error('the application role bypasses row-level security: the ceiling would not be the same work');
   const ceilingTenant = await phaseTenant();
   for (const clients of ceilingClients) {
     const cpuStart = await meter?.sample();
