@@ -60,8 +60,14 @@ export interface Role {
 }
 
 /** Starts `nimbuspay <role>` as its own process and waits until it answers on `readyPath`. */
-export async function startRole(role: 'api' | 'sandbox-processor' | 'worker', env: Record<string, string>, port: number, readyPath: string): Promise<Role> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', role], {
+export async function startRole(
+  role: 'api' | 'sandbox-processor' | 'worker',
+  env: Record<string, string>,
+  port: number,
+  readyPath: string,
+  nodeArgs: string[] = [],
+): Promise<Role> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main/cli.ts', role], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
@@ -136,6 +142,16 @@ export async function createBenchTenant(apiUrl: string): Promise<{ tenantId: str
     })
   ).json()) as { client_id: string; client_secret: string };
   return { tenantId: tenant.id, token: await token(apiUrl, client.client_id, client.client_secret) };
+}
+
+/** One enabled endpoint subscribed to `payment.*`: every payment event fans out to one pending delivery (no worker runs). */
+export async function createPaymentWebhookEndpoint(apiUrl: string, token: string): Promise<void> {
+  const res = await fetch(`${apiUrl}/v1/webhook_endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: 'http://127.0.0.1:9/bench-hooks', enabled_events: ['payment.*'] }),
+  });
+  if (res.status !== 201) throw new Error(`webhook endpoint: ${res.status} ${await res.text()}`);
 }
 
 export function percentile(sorted: number[], p: number): number {
