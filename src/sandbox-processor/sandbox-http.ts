@@ -124,9 +124,10 @@ export interface IdempotentCreation extends Omit<IdempotentOperation, 'execute'>
 
 /**
  * runIdempotentOperation for an operation that creates a resource from the request alone (an authorization): the
- * answer and its rows are written in one statement instead of a transaction of five, with the same outcomes. The
- * key is looked up only when that statement finds it recorded. An answer that is not recorded (a simulated failure)
- * still goes through the transaction, which looks the key up under its lock before answering.
+ * answer and its rows are written in one statement (one round trip instead of six: BEGIN, lock, lookup, two
+ * INSERTs, COMMIT), with the same outcomes. The key is looked up only when that statement finds it recorded. An
+ * answer that is not recorded (a simulated failure) still goes through the transaction, which looks the key up
+ * under its lock before answering.
  */
 export async function runIdempotentCreation(op: IdempotentCreation): Promise<FastifyReply> {
   const key = readKey(op.request);
