@@ -104,6 +104,21 @@ describe('sandbox processor wire API', () => {
       key,
     );
     assert.equal(debit.status, 422);
+
+    // and the other way round: a key another operation recorded creates no authorization
+    const debitKey = nextKey();
+    const before = await counts();
+    const recorded = await call(
+      'POST',
+      '/v1/bank_debits',
+      { amount: 1000, currency: 'usd', account: { account_number: '000123456789', routing_number: '110000000', account_type: 'checking', holder_name: 'A' } },
+      debitKey,
+    );
+    assert.equal(recorded.status, 200, JSON.stringify(recorded.body));
+    const auth = await call('POST', '/v1/authorizations', authBody('4242424242424242', 1000), debitKey);
+    assert.equal(auth.status, 422);
+    assert.equal(auth.body.error, 'idempotency_key_reused');
+    assert.equal((await counts()).authorizations, before.authorizations);
   });
 
   it('rejects unknown fields and malformed cards, declines Luhn-invalid numbers', async () => {

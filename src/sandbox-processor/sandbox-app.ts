@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { registerSandboxBankRoutes } from './sandbox-bank.routes.js';
 import { registerSandboxCardRoutes } from './sandbox-card.routes.js';
 import { createSandboxDb, type SandboxDb } from './store/sandbox-db.js';
@@ -61,7 +61,10 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
   const loggerInstance: FastifyBaseLogger = resolved.logger;
   const app = Fastify({
     loggerInstance,
-    // Bodies carry card and account numbers: Fastify's request log has method/url/status only, never bodies.
+    // One line per request (below) instead of Fastify's two: the sandbox answers every payment of a load test, and
+    // at info its request lines were the largest share of its CPU after the database driver.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Bodies carry card and account numbers: the request log has method/url/status only, never bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   runtime.trackSockets(app.server);
@@ -90,6 +93,11 @@ export async function buildSandboxProcessor(options: SandboxOptions): Promise<Fa
       return sendAnswer(reply, errorAnswer(503, 'shutting_down', 'The sandbox is shutting down.'));
     }
     return undefined;
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info({ method: request.method, url: request.url, status_code: reply.statusCode, latency_ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
+    done();
   });
 
   app.addHook('preClose', async () => {

@@ -3,13 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { detectCardBrand, resolveCardScenario } from './sandbox-cards.js';
 import {
   findAuthorization,
-  insertAuthorization,
+  insertAuthorizationOnce,
   insertRefund,
   lockAuthorization,
   saveAuthorizationState,
 } from './store/sandbox-card.repository.js';
 import type { SandboxDb } from './store/sandbox-db.js';
-import { errorAnswer, runIdempotentOperation, sendAnswer, type OperationResult } from './sandbox-http.js';
+import { errorAnswer, runIdempotentCreation, runIdempotentOperation, sendAnswer, type CreationResult, type OperationResult } from './sandbox-http.js';
 import type { ResolvedSandboxOptions } from './sandbox-options.js';
 import { newSandboxId, type AuthorizationRecord, type RefundRecord } from './sandbox-records.js';
 import type { SandboxRuntime } from './sandbox-runtime.js';
@@ -37,7 +37,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
 
   typed.post('/v1/authorizations', { schema: { body: AuthorizationBody } }, async (request, reply) => {
     const body = request.body;
-    return runIdempotentOperation({
+    return runIdempotentCreation({
       db,
       request,
       reply,
@@ -46,7 +46,7 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
       body,
       nowMs: Date.now,
       hold,
-      execute: async (tx, idempotencyKey) => {
+      decide: (idempotencyKey): CreationResult => {
         const nowMs = Date.now();
         const card = { number: body.card.number, expMonth: body.card.exp_month, expYear: body.card.exp_year };
         const scenario = resolveCardScenario(card, nowMs);
@@ -79,10 +79,10 @@ export function registerSandboxCardRoutes(app: FastifyInstance, deps: SandboxRou
           auth.declineCode = scenario.code;
           auth.declineMessage = scenario.message;
         }
-        await insertAuthorization(tx, auth);
         return {
           answer: { statusCode: 200, body: toAuthorizationWire(auth) },
           record: true,
+          writeOnce: (operation) => insertAuthorizationOnce(db, operation, auth),
           ...(scenario.kind === 'approve_response_lost' ? { holdMs: options.lostResponseDelayMs } : {}),
         };
       },

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { SandboxQueryable, SandboxTx } from './sandbox-db.js';
 import type { OperationRecord, WireOperation } from '../sandbox-records.js';
 
@@ -11,7 +11,12 @@ const IDEMPOTENCY_LOCK_CLASS = 73591;
  * between two keys only makes them wait for each other.
  */
 export async function lockIdempotencyKey(tx: SandboxTx, key: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${IDEMPOTENCY_LOCK_CLASS}::int4, hashtext(${key}))`.execute(tx);
+  await keyLockQuery(key).execute(tx);
+}
+
+/** The query that takes `key`'s lock, for statements that take it as their first step (see insertAuthorizationOnce). */
+export function keyLockQuery(key: string): RawBuilder<unknown> {
+  return sql`SELECT pg_advisory_xact_lock(${IDEMPOTENCY_LOCK_CLASS}::int4, hashtext(${key}))`;
 }
 
 export async function findOperation(q: SandboxQueryable, key: string): Promise<OperationRecord | undefined> {
