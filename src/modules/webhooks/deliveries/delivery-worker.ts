@@ -122,9 +122,10 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
   }
 
   async function applyEndpointHealth(tx: Tx, batch: readonly FinishedAttempt[], now: Date): Promise<void> {
-    const byEndpoint = new Map<string, { tenantId: string; delivered: boolean; gone: boolean; failedAt?: Date }>();
+    const byEndpoint = new Map<string, { tenantId: string; delivered: boolean; wasFailing: boolean; gone: boolean; failedAt?: Date }>();
     for (const { claim, outcome } of batch) {
-      const e = byEndpoint.get(claim.endpoint_id) ?? { tenantId: claim.tenant_id, delivered: false, gone: false };
+      const e = byEndpoint.get(claim.endpoint_id) ?? { tenantId: claim.tenant_id, delivered: false, wasFailing: false, gone: false };
+      e.wasFailing ||= claim.endpoint_failing;
       if (outcome.outcome === 'delivered') e.delivered = true;
       else if (outcome.outcome === 'endpoint_gone') e.gone = true;
       else if (!e.failedAt || outcome.attemptedAt < e.failedAt) e.failedAt = outcome.attemptedAt;
@@ -134,8 +135,12 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     const failing: Array<{ tenantId: string; endpointId: string; failedAt: Date }> = [];
     for (const [endpointId, e] of byEndpoint) {
       if (e.gone) await disableEndpointWithEvent(tx, e.tenantId, endpointId, 'endpoint_gone');
-      // Any success in the round means the endpoint is not failing continuously.
-      else if (e.delivered) healthy.push({ tenantId: e.tenantId, endpointId });
+      // Any success in the round means the endpoint is not failing continuously. Only a clock that was running at
+      // claim time needs stopping: a healthy endpoint costs no statement (one that started failing since is
+      // stopped by the next success claimed after that).
+      else if (e.delivered) {
+        if (e.wasFailing) healthy.push({ tenantId: e.tenantId, endpointId });
+      }
       else if (e.failedAt) failing.push({ tenantId: e.tenantId, endpointId, failedAt: e.failedAt });
     }
     await endpointsRepo.markEndpointsHealthy(tx, healthy);
