@@ -133,3 +133,100 @@ export function withDatabase(url: string, database: string, user?: { name: strin
   }
   return u.toString();
 }
+
+/** A LISTEN held on a dedicated connection; see `listenForNotifications`. */
+export interface NotificationListener {
+  /** Whether the LISTEN is in place right now (notifications sent while it is not are lost). */
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs on `channel` over one dedicated connection — not a pooled one: LISTEN belongs to the session, and a
+ * pooled connection goes back to other users between queries. Notifications are delivered at the notifier's
+ * commit, so one received means its rows are visible. A lost connection is made again with capped exponential
+ * backoff. `onListening(true)` is called after every (re)connection and `onListening(false)` when it is lost:
+ * whatever was notified in between never arrives, so the caller looks for work itself then (and polls while
+ * down). `close` ends the connection and any pending reconnection, leaving no handle open.
+ */
+export function listenForNotifications(options: {
+  connectionString: string;
+  applicationName: string;
+  channel: string;
+  onNotification: () => void;
+  onListening: (listening: boolean) => void;
+  logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}): NotificationListener {
+  const { channel, logger } = options;
+  const minBackoffMs = options.minBackoffMs ?? 100;
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  let client: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let listening = false;
+  let closed = false;
+  let downSince: number | undefined;
+
+  function lost(c: pg.Client, err?: unknown): void {
+    if (client !== c) return;
+    client = undefined;
+    c.removeAllListeners('notification');
+    void c.end().catch(() => {});
+    if (closed) return;
+    if (listening) {
+      listening = false;
+      options.onListening(false);
+    }
+    // one log line per outage, not one per reconnection attempt
+    if (downSince === undefined) {
+      downSince = Date.now();
+      logger.warn({ err, channel }, 'notification listener lost its database connection; polling until it is back');
+    }
+    const delayMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** failures++);
+    retryTimer = setTimeout(() => { retryTimer = undefined; connecting = connect(); }, delayMs * (0.5 + Math.random() / 2));
+  }
+
+  async function connect(): Promise<void> {
+    const c = new pg.Client({ connectionString: options.connectionString, application_name: options.applicationName, keepAlive: true, connectionTimeoutMillis: 5_000 });
+    client = c;
+    c.on('error', (err) => lost(c, err));
+    c.on('end', () => lost(c));
+    c.on('notification', (msg) => { if (msg.channel === channel) options.onNotification(); });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${c.escapeIdentifier(channel)}`);
+    } catch (err) {
+      lost(c, err);
+      return;
+    }
+    if (client !== c) return;
+    if (closed) {
+      client = undefined;
+      await c.end().catch(() => {});
+      return;
+    }
+    failures = 0;
+    if (downSince !== undefined) logger.info({ channel, down_ms: Date.now() - downSince }, 'notification listener reconnected');
+    downSince = undefined;
+    listening = true;
+    options.onListening(true);
+  }
+
+  connecting = connect();
+  return {
+    get listening() { return listening; },
+    async close() {
+      closed = true;
+      listening = false;
+      clearTimeout(retryTimer);
+      const c = client;
+      client = undefined;
+      // ending the client also cuts a connection attempt still under way
+      await c?.end().catch(() => {});
+      await connecting;
+    },
+  };
+}

@@ -6,7 +6,8 @@ import type { Logger } from './logger.js';
 export interface WorkerJob {
   name: string;
   idleDelayMs: number;
-  runOnce(): Promise<number>;
+  /** `signal` aborts when the worker stops: a job that waits inside an iteration stops waiting then. */
+  runOnce(signal?: AbortSignal): Promise<number>;
 }
 
 export interface RunningJobs {
@@ -26,7 +27,7 @@ export function runWorkerJobs(jobs: readonly WorkerJob[], logger: Logger): Runni
     while (!abort.signal.aborted) {
       let handled = 0;
       try {
-        handled = await job.runOnce();
+        handled = await job.runOnce(abort.signal);
       } catch (err) {
         log.error({ err }, 'job iteration failed');
       }

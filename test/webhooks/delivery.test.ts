@@ -5,6 +5,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import type { Metrics } from '../../src/platform/metrics.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createEndpoint, emitEvent, startReceiver, waitUntil, type ReceivedRequest, type Receiver } from './helpers.js';
+import { ownerQuery } from '../payments/helpers.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;
@@ -91,6 +92,20 @@ describe('webhook delivery', () => {
     assert.deepEqual(d!.attempts.map((a: any) => a.status_code), [500, 500, 204]);
     assert.equal(d!.attempts[0].response_body, 'boom');
     assert.equal(d!.attempt_count, 3);
+  });
+
+  it("a failure starts the endpoint's failure clock and the next success stops it", async () => {
+    const r = await receiver();
+    let fail = true;
+    r.respond((_req, res) => { res.writeHead(fail ? 500 : 204).end(); });
+    const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
+    const failingSince = async () => (await ownerQuery<{ failing_since: Date | null }>(platform,
+      'SELECT failing_since FROM webhook_endpoints WHERE id = $1', [endpoint.id]))[0]!.failing_since;
+    await emitEvent(platform, tenant.tenantId);
+    await waitUntil(async () => (await failingSince()) !== null, 30_000, 'failure clock started');
+    fail = false;
+    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 30_000, 'retry succeeded');
+    assert.equal(await failingSince(), null);
   });
 
   it('marks a delivery failed once the retry schedule is exhausted (1 + 4 attempts), then a manual retry sends it again', async () => {

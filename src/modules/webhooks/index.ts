@@ -24,10 +24,12 @@ export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
 
 /** In-flight deliveries per worker process, all endpoints together. */
 const MAX_IN_FLIGHT_PER_WORKER = 128;
-// Deliveries are polled, not pushed, so the idle poll is what lag is made of; it stays short whatever
-// WORKER_POLL_INTERVAL_MS says (a claim that finds nothing is one indexed query).
-const MAX_DELIVERY_POLL_INTERVAL_MS = 50;
+// New deliveries wake the dispatcher through LISTEN/NOTIFY; while that connection is down the poll is what lag is
+// made of, so it stays short whatever WORKER_POLL_INTERVAL_MS says (a claim that finds nothing is one indexed query).
+const MAX_DELIVERY_POLL_INTERVAL_WITHOUT_NOTIFY_MS = 50;
 const GAUGES_INTERVAL_MS = 5_000;
+/** How the dispatcher's LISTEN connection shows in pg_stat_activity. */
+export const WEBHOOK_LISTENER_APPLICATION_NAME = 'nimbuspay-webhook-listener';
 
 /** The worker jobs of the webhooks module: the delivery dispatcher and the gauges. `close` drains in-flight deliveries. */
 export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRing; logger: Logger; metrics: Metrics }): {
@@ -51,14 +53,16 @@ export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRi
       // The transport bounds the whole request by the timeout; the margin covers recording the outcome.
       leaseMs: 2 * config.webhookTimeoutMs + 10_000,
       maxRetryAfterMs: MAX_RETRY_AFTER_MS,
-      pollIntervalMs: Math.min(config.workerPollIntervalMs, MAX_DELIVERY_POLL_INTERVAL_MS),
+      pollIntervalMs: config.workerPollIntervalMs,
+      pollIntervalWithoutNotifyMs: Math.min(config.workerPollIntervalMs, MAX_DELIVERY_POLL_INTERVAL_WITHOUT_NOTIFY_MS),
     },
+    ...(config.databaseUrl ? { notifications: { connectionString: config.databaseUrl, applicationName: WEBHOOK_LISTENER_APPLICATION_NAME } } : {}),
   });
   let closing: Promise<void> | undefined;
   return {
     jobs: [dispatcher, createWebhookGaugesJob({ db: deps.db, metrics: deps.metrics, intervalMs: GAUGES_INTERVAL_MS })],
     close() {
-      closing ??= dispatcher.drain().then(() => transport.close());
+      closing ??= dispatcher.close().then(() => transport.close());
       return closing;
     },
   };

@@ -19,6 +19,8 @@ export interface ClaimedDelivery {
   secret_enc: string;
   previous_secret_enc: string | null;
   previous_secret_expires_at: Date | null;
+  /** The endpoint's failure clock was running when claimed: a success then has to stop it. */
+  endpoint_failing: boolean;
   event_id: string;
   event_type: string;
   event_object_type: string;
@@ -81,7 +83,7 @@ export async function claimDueDeliveries(
     -- = ANY(ARRAY(…)): primary-key probes for the few claimed rows, never a scan of the backlog
     WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND e.id = d.endpoint_id AND ev.id = d.event_id
     RETURNING d.id, d.tenant_id, d.endpoint_id, d.attempt_count, d.locked_until, d.created_at,
-              e.url, e.secret_enc, e.previous_secret_enc, e.previous_secret_expires_at,
+              e.url, e.secret_enc, e.previous_secret_enc, e.previous_secret_expires_at, e.failing_since IS NOT NULL AS endpoint_failing,
               ev.id AS event_id, ev.type AS event_type, ev.object_type AS event_object_type,
               ev.object_id AS event_object_id, ev.data AS event_data, ev.created_at AS event_created_at
   `.execute(tx);

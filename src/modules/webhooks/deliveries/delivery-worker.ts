@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withCrossTenantTx, type Db, type Tx } from '../../../platform/db.js';
+import { listenForNotifications, withCrossTenantTx, type Db, type NotificationListener, type Tx } from '../../../platform/db.js';
 import type { KeyRing } from '../../../platform/crypto.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { Metrics } from '../../../platform/metrics.js';
@@ -22,9 +22,17 @@ export interface DeliverySettings {
   leaseMs: number;
   /** Upper bound on how far a receiver's Retry-After can push the next attempt. */
   maxRetryAfterMs: number;
-  /** How often an idle dispatcher looks for due deliveries. */
+  /**
+   * How often an idle dispatcher looks for due deliveries while NOTIFY wakes it for new ones: what it still has to
+   * find by polling became due by the clock (another worker's retry, an expired lease).
+   */
   pollIntervalMs: number;
+  /** The same while no LISTEN is in place (connection lost, or no `notifications` given): the poll is all there is. */
+  pollIntervalWithoutNotifyMs: number;
 }
+
+/** The channel migration 0011's triggers notify whenever deliveries become due now. */
+export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 
 export interface DeliveryWorkerDeps {
   db: Db;
@@ -33,6 +41,8 @@ export interface DeliveryWorkerDeps {
   logger: Logger;
   metrics: Metrics;
   settings: DeliverySettings;
+  /** Where to LISTEN (a dedicated connection of its own); without it the dispatcher only polls. */
+  notifications?: { connectionString: string; applicationName: string };
   random?: () => number;
 }
 
@@ -72,18 +82,50 @@ interface FinishedAttempt {
  * WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT of them, across all workers) while every other endpoint keeps flowing.
  * Recording in batches is what lets one worker sustain thousands of deliveries per second: the per-delivery
  * cost is a share of two statements and one commit, not a transaction of its own.
+ * An idle dispatcher is woken by NOTIFY on DELIVERIES_CHANNEL (sent at the commit of whatever made deliveries due
+ * now), LISTENed on a connection of its own; it still polls, slowly, for what becomes due by the clock, and as
+ * before while that connection is down. Every replica listens; claims decide who sends what.
  */
-export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & { drain(): Promise<void> } {
+export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & { drain(): Promise<void>; close(): Promise<void> } {
   const { db, settings, metrics } = deps;
   const log = deps.logger.child({ job: 'webhook-delivery' });
   const inFlight = new Set<Promise<void>>();
   let finished: FinishedAttempt[] = [];
   let wake: (() => void) | undefined;
+  // Set by anything that means "there may be work now" (a notification, a finished attempt, the listener coming or
+  // going); cleared when a round starts, so a wake-up that arrives during a round is not lost.
+  let wakeRequested = false;
+  let listener: NotificationListener | undefined;
+  let listening = false;
+  let closed = false;
+  // The earliest retry this worker scheduled: it becomes due by the clock, and no notification will say so.
+  let nextRetryAtMs = Number.POSITIVE_INFINITY;
+
+  function wakeUp(): void {
+    wakeRequested = true;
+    wake?.();
+  }
+
+  function startListening(): void {
+    if (listener || closed || !deps.notifications) return;
+    listener = listenForNotifications({
+      ...deps.notifications,
+      channel: DELIVERIES_CHANNEL,
+      onNotification: wakeUp,
+      // Up: what was notified while down was lost, so look now. Down: shorten the current wait to the fallback poll.
+      onListening: (up) => {
+        listening = up;
+        wakeUp();
+      },
+      logger: log,
+    });
+  }
 
   async function applyEndpointHealth(tx: Tx, batch: readonly FinishedAttempt[], now: Date): Promise<void> {
-    const byEndpoint = new Map<string, { tenantId: string; delivered: boolean; gone: boolean; failedAt?: Date }>();
+    const byEndpoint = new Map<string, { tenantId: string; delivered: boolean; wasFailing: boolean; gone: boolean; failedAt?: Date }>();
     for (const { claim, outcome } of batch) {
-      const e = byEndpoint.get(claim.endpoint_id) ?? { tenantId: claim.tenant_id, delivered: false, gone: false };
+      const e = byEndpoint.get(claim.endpoint_id) ?? { tenantId: claim.tenant_id, delivered: false, wasFailing: false, gone: false };
+      e.wasFailing ||= claim.endpoint_failing;
       if (outcome.outcome === 'delivered') e.delivered = true;
       else if (outcome.outcome === 'endpoint_gone') e.gone = true;
       else if (!e.failedAt || outcome.attemptedAt < e.failedAt) e.failedAt = outcome.attemptedAt;
@@ -93,8 +135,12 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     const failing: Array<{ tenantId: string; endpointId: string; failedAt: Date }> = [];
     for (const [endpointId, e] of byEndpoint) {
       if (e.gone) await disableEndpointWithEvent(tx, e.tenantId, endpointId, 'endpoint_gone');
-      // Any success in the round means the endpoint is not failing continuously.
-      else if (e.delivered) healthy.push({ tenantId: e.tenantId, endpointId });
+      // Any success in the round means the endpoint is not failing continuously. Only a clock that was running at
+      // claim time needs stopping: a healthy endpoint costs no statement (one that started failing since is
+      // stopped by the next success claimed after that).
+      else if (e.delivered) {
+        if (e.wasFailing) healthy.push({ tenantId: e.tenantId, endpointId });
+      }
       else if (e.failedAt) failing.push({ tenantId: e.tenantId, endpointId, failedAt: e.failedAt });
     }
     await endpointsRepo.markEndpointsHealthy(tx, healthy);
@@ -117,6 +163,8 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       metrics.webhookDeliveryAttempts.inc({ outcome: outcome.outcome });
       if (!applied.has(claim.id)) {
         log.warn({ delivery_id: claim.id, tenant_id: claim.tenant_id }, 'delivery lease lost before the outcome was recorded');
+      } else if (outcome.next.status === 'pending') {
+        nextRetryAtMs = Math.min(nextRetryAtMs, outcome.next.nextAttemptAt.getTime());
       } else if (outcome.next.status === 'succeeded') {
         // From the delivery being queued: for a live event that is its commit; replays and manual retries
         // start their own clock instead of reporting the age of the event.
@@ -168,27 +216,51 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     const p: Promise<void> = attempt(claim)
       .then((outcome) => {
         finished.push({ claim, outcome });
-        wake?.();
+        wakeUp();
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   }
 
-  async function idle(ms: number): Promise<void> {
+  /** Waits for a wake-up, the next retry this worker knows of, the poll interval, or the worker stopping. */
+  async function idle(signal: AbortSignal | undefined): Promise<void> {
+    if (wakeRequested || signal?.aborted) return;
+    const pollMs = listening ? settings.pollIntervalMs : settings.pollIntervalWithoutNotifyMs;
+    const ms = Math.max(0, Math.min(pollMs, nextRetryAtMs - Date.now()));
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     await new Promise<void>((resolve) => {
       wake = resolve;
       timer = setTimeout(resolve, ms);
+      onAbort = resolve;
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     wake = undefined;
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
+  }
+
+  async function drain(): Promise<void> {
+    await Promise.allSettled([...inFlight]);
+    const batch = finished;
+    finished = [];
+    if (batch.length === 0) return;
+    const applied = await withCrossTenantTx(db, (tx) => recordBatch(tx, batch)).catch((err: unknown) => {
+      log.error({ err }, 'could not record the last webhook delivery attempts; their leases will expire and they will be retried');
+      return undefined;
+    });
+    if (applied) afterCommit(batch, applied);
   }
 
   return {
     name: 'webhook-delivery',
     // The dispatcher waits by itself (below), so the loop never adds a sleep of its own.
     idleDelayMs: 0,
-    async runOnce() {
+    async runOnce(signal?: AbortSignal) {
+      startListening();
+      wakeRequested = false;
+      // Retries due by now are claimed by this round (if there is room; a finished attempt wakes the next one).
+      if (nextRetryAtMs <= Date.now()) nextRetryAtMs = Number.POSITIVE_INFINITY;
       const batch = finished;
       finished = [];
       const free = settings.maxInFlight - inFlight.size;
@@ -204,28 +276,26 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
         // Database unreachable: keep the outcomes for the next round (their leases protect the deliveries meanwhile).
         finished = [...batch, ...finished];
         log.error({ err, finished: finished.length }, 'webhook delivery round failed');
-        await idle(settings.pollIntervalMs);
+        // only a new event (an attempt finishing, the listener reconnecting) cuts this wait short
+        wakeRequested = false;
+        await idle(signal);
         return 0;
       }
       afterCommit(batch, round.applied);
       for (const claim of round.claimed) start(claim);
       // Until an attempt finishes there is nothing to record and (if claiming stopped short) no slot to fill, so
-      // the next round waits for the first finished attempt or the poll interval (new events). Starting it at
+      // the next round waits for the first finished attempt or a notification of new deliveries. Starting it at
       // once would mostly run empty rounds and split every batch in two.
-      if (finished.length === 0) await idle(settings.pollIntervalMs);
+      if (finished.length === 0) await idle(signal);
       if (finished.length > 0 && inFlight.size > 0) await sleep(BATCH_WINDOW_MS);
       return batch.length + round.claimed.length;
     },
-    async drain() {
-      await Promise.allSettled([...inFlight]);
-      const batch = finished;
-      finished = [];
-      if (batch.length === 0) return;
-      const applied = await withCrossTenantTx(db, (tx) => recordBatch(tx, batch)).catch((err: unknown) => {
-        log.error({ err }, 'could not record the last webhook delivery attempts; their leases will expire and they will be retried');
-        return undefined;
-      });
-      if (applied) afterCommit(batch, applied);
+    drain,
+    /** Stops listening, then drains. */
+    async close() {
+      closed = true;
+      await listener?.close();
+      await drain();
     },
   };
 }
