@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
+import { newId } from '../../src/platform/ids.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { ownerQuery } from '../payments/helpers.js';
@@ -42,15 +44,20 @@ async function deliveryStatus(eventId: string): Promise<string | undefined> {
   return rows[0]?.status;
 }
 
+async function sleepingDispatchers(): Promise<number> {
+  return (await ownerQuery<{ n: number }>(platform, 'SELECT count(*)::int AS n FROM webhook_dispatcher_sleepers WHERE until > now()'))[0]!.n;
+}
+
 /**
- * Delivers one event and waits until its outcome is recorded. After that round the dispatcher has nothing in
- * flight and waits for the next wake-up, which only a notification or the 60 s poll can give: the next event
- * tells the two apart.
+ * Delivers one event and waits until its outcome is recorded and the dispatcher went to sleep (registered for
+ * notifications, after its short awake window). It then waits for the next wake-up, which only a notification or
+ * the 60 s poll can give: the next event tells the two apart.
  */
 async function settle(): Promise<void> {
   const eventId = await emitEvent(platform, tenant.tenantId);
   await receiver.waitFor((reqs) => reqs.some((q) => q.headers['webhook-id'] === eventId), 30_000);
   await waitUntil(async () => (await deliveryStatus(eventId)) === 'succeeded', 30_000, 'settling delivery recorded');
+  await waitUntil(async () => (await sleepingDispatchers()) > 0, 30_000, 'dispatcher asleep, registered for notifications');
 }
 
 /** Emits an event and answers how long its delivery took; fails if it had to wait for the poll. */
@@ -108,5 +115,47 @@ describe('delivery wake-up by LISTEN/NOTIFY', () => {
     await waitUntil(async () => (await ownerQuery<{ n: number }>(platform,
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
       [WEBHOOK_LISTENER_APPLICATION_NAME]))[0]!.n === 1, 10_000, 'its listener connection closed');
+  });
+});
+
+describe('producers notify only while a dispatcher sleeps (each notifying commit waits on a global lock)', () => {
+  it('a fan-out notifies with a registered sleeper, and not without one or with an expired one', async (t) => {
+    const listener = new pg.Client({ connectionString: platform.db.ownerUrl });
+    await listener.connect();
+    t.after(() => listener.end());
+    const received: string[] = [];
+    listener.on('notification', (n) => received.push(n.channel));
+    await listener.query('LISTEN webhook_deliveries');
+    await listener.query('LISTEN nimbuspay_test_marker');
+
+    /** One transaction that sets the sleepers table as given and fans an event out; the notifications it caused. */
+    async function fanOut(sleeper: 'none' | 'expired' | 'registered'): Promise<number> {
+      const client = new pg.Client({ connectionString: platform.db.ownerUrl });
+      await client.connect();
+      try {
+        // one snapshot for the whole transaction: the trigger sees exactly the sleepers this transaction left
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await client.query('DELETE FROM webhook_dispatcher_sleepers');
+        if (sleeper !== 'none') {
+          await client.query(`INSERT INTO webhook_dispatcher_sleepers (dispatcher_id, until) VALUES ('test', now() + $1::interval)`,
+            [sleeper === 'registered' ? '1 minute' : '-1 second']);
+        }
+        await client.query(`SELECT record_event($1, $2, 'payment.succeeded', 'payment', $3, '{"object": {}}')`, [tenant.tenantId, newId('event'), newId('payment')]);
+        const inserted = await client.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = $2', [endpointId, 'pending']);
+        assert.ok(inserted.rows[0].n > 0, 'the fan-out inserted a delivery');
+        const before = received.length;
+        await client.query('COMMIT');
+        // Notifications reach a listener in commit order: once the marker sent after our commit is in, any
+        // notification of our commit is in too.
+        await client.query(`SELECT pg_notify('nimbuspay_test_marker', '')`);
+        await waitUntil(async () => received.slice(before).includes('nimbuspay_test_marker'), 10_000, 'marker received');
+        return received.slice(before).filter((c) => c === 'webhook_deliveries').length;
+      } finally {
+        await client.end();
+      }
+    }
+    assert.equal(await fanOut('none'), 0, 'nobody asleep: no notification');
+    assert.equal(await fanOut('expired'), 0, 'an expired registration (a dispatcher that died): no notification');
+    assert.equal(await fanOut('registered'), 1, 'a sleeping dispatcher is notified once for the statement');
   });
 });

@@ -258,3 +258,18 @@ export async function countPendingDeliveries(q: Queryable): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/**
+ * A dispatcher about to sleep asks producers to NOTIFY it (migration 0011), until `untilMs` from now at most: a
+ * dispatcher that died stops costing producers a notification when its registration runs out.
+ */
+export async function registerSleepingDispatcher(q: Queryable, dispatcherId: string, untilMs: number): Promise<void> {
+  await sql`
+    INSERT INTO webhook_dispatcher_sleepers (dispatcher_id, until) VALUES (${dispatcherId}, now() + ${`${untilMs} milliseconds`}::interval)
+    ON CONFLICT (dispatcher_id) DO UPDATE SET until = excluded.until`.execute(q);
+}
+
+/** The dispatcher has work again: producers need not notify it (each notifying commit waits on a global lock). */
+export async function deregisterSleepingDispatcher(q: Queryable, dispatcherId: string): Promise<void> {
+  await sql`DELETE FROM webhook_dispatcher_sleepers WHERE dispatcher_id = ${dispatcherId}`.execute(q);
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listenForNotifications, withCrossTenantTx, type Db, type NotificationListener, type Tx } from '../../../platform/db.js';
 import type { KeyRing } from '../../../platform/crypto.js';
@@ -49,6 +50,10 @@ export interface DeliveryWorkerDeps {
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 // After the first attempt of a round finishes, how long to let the others catch up so they are recorded together.
 const BATCH_WINDOW_MS = 2;
+// After a round that claimed work, the dispatcher stays awake this long, looking every AWAKE_POLL_MS by itself
+// instead of asking producers to NOTIFY it (see migration 0011: each notifying commit waits on a global lock).
+const AWAKE_WINDOW_MS = 1_000;
+const AWAKE_POLL_MS = 20;
 
 /** Next state of a delivery after an attempt, from the transport's result and the retry schedule. */
 export function nextDeliveryState(
@@ -100,6 +105,33 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
   let closed = false;
   // The earliest retry this worker scheduled: it becomes due by the clock, and no notification will say so.
   let nextRetryAtMs = Number.POSITIVE_INFINITY;
+  // Sleeping: registered in webhook_dispatcher_sleepers (so new deliveries NOTIFY) until about this local time.
+  const dispatcherId = `whd-dispatcher-${randomUUID()}`;
+  let registeredUntilMs: number | undefined;
+  let awakeUntilMs = 0;
+
+  const registrationMs = () => 4 * settings.pollIntervalMs;
+
+  /**
+   * Before sleeping, a dispatcher registers so that producers notify it; what committed before the registration
+   * sent no notification, so it must look once more after registering (returns true: do a round now, not sleep).
+   * While it has had work recently it stays awake and looks every AWAKE_POLL_MS instead: under load nobody notifies.
+   */
+  async function prepareToSleep(): Promise<'look_again' | 'awake' | 'asleep'> {
+    if (!listening) return 'asleep';
+    if (Date.now() < awakeUntilMs) return 'awake';
+    if (registeredUntilMs !== undefined && registeredUntilMs - Date.now() > 2 * settings.pollIntervalMs) return 'asleep';
+    await repo.registerSleepingDispatcher(db, dispatcherId, registrationMs());
+    registeredUntilMs = Date.now() + registrationMs();
+    return 'look_again';
+  }
+
+  async function wakeFromSleep(): Promise<void> {
+    awakeUntilMs = Date.now() + AWAKE_WINDOW_MS;
+    if (registeredUntilMs === undefined) return;
+    registeredUntilMs = undefined;
+    await repo.deregisterSleepingDispatcher(db, dispatcherId);
+  }
 
   function wakeUp(): void {
     wakeRequested = true;
@@ -223,9 +255,9 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
   }
 
   /** Waits for a wake-up, the next retry this worker knows of, the poll interval, or the worker stopping. */
-  async function idle(signal: AbortSignal | undefined): Promise<void> {
+  async function idle(signal: AbortSignal | undefined, awake = false): Promise<void> {
     if (wakeRequested || signal?.aborted) return;
-    const pollMs = listening ? settings.pollIntervalMs : settings.pollIntervalWithoutNotifyMs;
+    const pollMs = awake ? AWAKE_POLL_MS : listening ? settings.pollIntervalMs : settings.pollIntervalWithoutNotifyMs;
     const ms = Math.max(0, Math.min(pollMs, nextRetryAtMs - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -283,10 +315,19 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       }
       afterCommit(batch, round.applied);
       for (const claim of round.claimed) start(claim);
+      // Deregistering is best effort: should it fail, producers keep notifying until the registration runs out.
+      if (round.claimed.length > 0) await wakeFromSleep().catch((err: unknown) => log.warn({ err }, 'could not deregister the sleeping dispatcher'));
       // Until an attempt finishes there is nothing to record and (if claiming stopped short) no slot to fill, so
       // the next round waits for the first finished attempt or a notification of new deliveries. Starting it at
       // once would mostly run empty rounds and split every batch in two.
-      if (finished.length === 0) await idle(signal);
+      if (finished.length === 0) {
+        const state = round.claimed.length > 0 ? 'awake' : await prepareToSleep().catch((err: unknown) => {
+          log.warn({ err }, 'could not register the sleeping dispatcher; polling instead');
+          return 'awake' as const;
+        });
+        if (state === 'look_again') return batch.length;
+        await idle(signal, state === 'awake');
+      }
       if (finished.length > 0 && inFlight.size > 0) await sleep(BATCH_WINDOW_MS);
       return batch.length + round.claimed.length;
     },
@@ -296,6 +337,7 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       closed = true;
       await listener?.close();
       await drain();
+      if (registeredUntilMs !== undefined) await repo.deregisterSleepingDispatcher(db, dispatcherId).catch(() => {});
     },
   };
 }
