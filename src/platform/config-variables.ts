@@ -44,7 +44,7 @@ export const CONFIG_VARIABLES = [
   ['BANK_RAIL_POLL_INTERVAL_MS', '5000 (development), 3600000 (1 hour, elsewhere)', 'How often a transfer past its expected settlement, or settled and inside the return window, is polled at the rail.'],
   ['BANK_RETURN_WINDOW_MS', '60000 (development), 5184000000 (60 days, elsewhere)', 'How long after settlement the worker keeps polling for a late return (ACH unauthorized returns come up to 60 days later).'],
   ['RECONCILE_INTERVALS_MS', '10000,60000,300000', 'Backoff of the reconciler asking the processor about unknown outcomes (last value repeats).'],
-  ['WORKER_POLL_INTERVAL_MS', '250', 'How often idle worker loops look for due work (the webhook delivery loop polls at least every 50 ms).'],
+  ['WORKER_POLL_INTERVAL_MS', '250', 'How often idle worker loops look for due work. The webhook delivery loop is woken by LISTEN/NOTIFY for new deliveries and polls at this interval only for what becomes due by the clock (retries, expired leases); while its LISTEN connection is down it polls at least every 50 ms.'],
   ['IDEMPOTENCY_KEY_TTL_HOURS', '24', 'Idempotency keys are kept at least this long, then purged.'],
   ['EVENT_RETENTION_DAYS', '30', 'Events are kept this long, then purged.'],
   ['REQUEST_LOG_RETENTION_DAYS', '14', 'The support request log (method, route, status, latency; never bodies) is kept this long, then purged.'],
