@@ -53,6 +53,11 @@ class UnrecordedResult extends Error {
 
 type Decided = { kind: 'replay' | 'conflict'; answer: WireAnswer } | { kind: 'executed'; result: OperationResult };
 
+/** The record that keeps an executed operation's answer for replays under its key. */
+function operationRecord(op: Pick<IdempotentOperation, 'operation' | 'nowMs'>, key: string, fingerprint: string, answer: WireAnswer): OperationRecord {
+  return { idempotencyKey: key, operation: op.operation, fingerprint, statusCode: answer.statusCode, body: answer.body, createdAtMs: op.nowMs() };
+}
+
 async function decide(op: IdempotentOperation, key: string): Promise<Decided> {
   const fingerprint = fingerprintRequest(op.operation, op.target, op.body);
   try {
@@ -63,14 +68,7 @@ async function decide(op: IdempotentOperation, key: string): Promise<Decided> {
       if (existing.kind !== 'new') return existing;
       const result = await op.execute(tx, key);
       if (!result.record) throw new UnrecordedResult(result);
-      await insertOperation(tx, {
-        idempotencyKey: key,
-        operation: op.operation,
-        fingerprint,
-        statusCode: result.answer.statusCode,
-        body: result.answer.body,
-        createdAtMs: op.nowMs(),
-      });
+      await insertOperation(tx, operationRecord(op, key, fingerprint, result.answer));
       return { kind: 'executed', result };
     });
   } catch (err) {
@@ -135,15 +133,7 @@ export async function runIdempotentCreation(op: IdempotentCreation): Promise<Fas
   const result = op.decide(key);
   if (!result.record) return runIdempotentOperation({ ...op, execute: async () => result });
   const fingerprint = fingerprintRequest(op.operation, op.target, op.body);
-  const record: OperationRecord = {
-    idempotencyKey: key,
-    operation: op.operation,
-    fingerprint,
-    statusCode: result.answer.statusCode,
-    body: result.answer.body,
-    createdAtMs: op.nowMs(),
-  };
-  if (await result.writeOnce(record)) return answerExecuted(op, result);
+  if (await result.writeOnce(operationRecord(op, key, fingerprint, result.answer))) return answerExecuted(op, result);
   // Operation records are never deleted, so the key's record is there to replay (or to refuse a different request).
   const existing = judgeIdempotencyKey(await findOperation(op.db, key), op.operation, fingerprint);
   if (existing.kind === 'new') throw new Error(`sandbox: the record of idempotency key ${key} vanished`);
