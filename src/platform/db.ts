@@ -26,6 +26,31 @@ const typeParsers = {
   },
 };
 
+/**
+ * A statement whose SQL starts with `/* prepared:<name> *\/` is sent as a named prepared statement: parsed and
+ * planned once per connection, then only bound and executed. For the payment path's function calls that saved a
+ * quarter of PostgreSQL's work per payment (pgbench running the two calls: 449 -> 564 payments/s at 8 clients,
+ * `-M extended` against `-M prepared`). Opt-in per statement, for fixed texts only: a name must always carry the
+ * same text, and a prepared statement keeps one plan shape for every parameter value.
+ */
+export function prepared(name: string): string {
+  if (!/^[a-z_]+$/.test(name)) throw new Error(`prepared statement name '${name}' must be [a-z_]+`);
+  return `/* prepared:${name} */`;
+}
+const PREPARED_NAME = /^\s*\/\* prepared:([a-z_]+) \*\//;
+
+class PreparingClient extends pg.Client {
+  // pg's query() is overloaded; Kysely calls query(text, values), which is the only form renamed here
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    if (typeof text === 'string' && Array.isArray(values)) {
+      const name = PREPARED_NAME.exec(text)?.[1];
+      if (name) return super.query({ name, text, values }) as never;
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
 export function createDb(options: {
   connectionString: string;
   max: number;
@@ -40,6 +65,7 @@ export function createDb(options: {
     connectionTimeoutMillis: 5_000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     types: typeParsers,
+    Client: PreparingClient,
   });
   // A dropped connection (failover, restart) must not crash the process: idle clients report through the pool,
   // checked-out ones through their own 'error' event, and the failing query rejects either way.

@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
-import type { Queryable, Tx } from '../../platform/db.js';
+import { prepared, type Queryable, type Tx } from '../../platform/db.js';
 import type {
   AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, RailStatus, RefundsTable,
 } from '../../platform/db-schema.js';
@@ -296,7 +296,7 @@ export type CreatedCardPayment = Omit<ClaimRow, 'outcome'> & {
 export async function createCardPayment(q: Queryable, tenantId: string, c: NewCardPayment): Promise<CreatedCardPayment> {
   const p = c.payment;
   const res = await sql<CreatedCardPayment>`
-    SELECT * FROM create_card_payment(
+    ${sql.raw(prepared('create_card_payment'))} SELECT * FROM create_card_payment(
       ${tenantId}, ${c.claim.key}, ${c.claim.method}, ${c.claim.path}, ${c.claim.requestHash}, ${c.claim.leaseMs}::int,
       ${p.id}, ${p.amount.toString()}::bigint, ${p.currency}, ${p.capture_method}, ${p.description}, ${JSON.stringify(p.metadata)}::jsonb,
       ${p.customer_reference}, ${p.card_brand}, ${p.card_last4}, ${p.card_exp_month}::smallint, ${p.card_exp_year}::smallint,
@@ -341,7 +341,7 @@ export async function settleCardAttempt(q: Queryable, tenantId: string, s: CardA
   const settled = a.status !== 'unknown';
   const t = s.transition;
   const res = await sql<SettledCardAttempt>`
-    SELECT * FROM settle_card_attempt(
+    ${sql.raw(prepared('settle_card_attempt'))} SELECT * FROM settle_card_attempt(
       ${tenantId}, ${s.paymentId}, ${s.attemptId}, ${a.status}, ${settled ? a.processorReference : null},
       ${settled ? a.failureCode : null}, ${a.failureMessage}, ${a.latencyMs}::int, ${settled ? null : a.reconcileAfterMs}::int,
       ${t?.from ?? null}, ${t?.to ?? null}, ${t?.processorReference ?? null},

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
+import { prepared, withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
 import { AppError } from '../errors.js';
 import { canonicalJson } from '../canonical-json.js';
 
@@ -186,7 +186,7 @@ function toClaim(row: ClaimRow, describeBinding: RunIdempotentOptions['describeB
 /** One round trip: the claim (claim_idempotency_key) in its own statement, or in the caller's transaction. */
 async function claimKey(q: Queryable, tenantId: string, c: ClaimRequest): Promise<ClaimRow> {
   const res = await sql<ClaimRow>`
-    SELECT * FROM claim_idempotency_key(${tenantId}, ${c.key}, ${c.method}, ${c.path}, ${c.requestHash}, ${c.leaseMs}::int)`.execute(q);
+    ${sql.raw(prepared('claim_idempotency_key'))} SELECT * FROM claim_idempotency_key(${tenantId}, ${c.key}, ${c.method}, ${c.path}, ${c.requestHash}, ${c.leaseMs}::int)`.execute(q);
   return res.rows[0]!;
 }
 
