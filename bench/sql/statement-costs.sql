@@ -1,9 +1,9 @@
--- What each statement of a card payment costs PostgreSQL, from pg_stat_statements, after a run of
--- bench/sql/card-payment.pgbench against a database seeded by bench/sql/seed-volume.sql. The server needs
+-- What each statement of a card payment costs PostgreSQL, from pg_stat_statements, after a run of the ceiling's
+-- script (bench/ceiling.sql: the rows a card payment writes) against a database seeded by bench/sql/seed-volume.sql. The server needs
 -- shared_preload_libraries = 'pg_stat_statements' (the embedded PostgreSQL ships it), and for planning times
 -- pg_stat_statements.track_planning = on. Run as the owner role:
 --   psql -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' "$OWNER_URL"
---   pgbench -n -f bench/sql/card-payment.pgbench -D tenant="'ten_…'" -c 2 -T 10 "$APP_URL"
+--   pgbench -n -M prepared -f bench/ceiling.sql -D tenant=ten_… -D run=abcdefg -D seq=0 -c 2 -T 10 "$APP_URL"
 --   psql -f bench/sql/statement-costs.sql "$OWNER_URL"
 -- Times depend on the machine's load; buffer hits and WAL records per call do not.
 \pset pager off
@@ -21,7 +21,7 @@ ORDER BY total_exec_time + total_plan_time DESC;
 -- per payment: the idempotent answer (the last UPDATE of transaction 2) runs once per payment
 WITH payments AS (
   SELECT max(calls) AS n FROM pg_stat_statements
-  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE 'UPDATE idempotency_keys SET state%'
+  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND regexp_replace(query, '\s+', ' ', 'g') LIKE 'UPDATE idempotency_keys SET state%'
 )
 SELECT n AS payments,
        round((sum(total_plan_time) / n)::numeric, 3) AS plan_ms_per_payment,

@@ -101,7 +101,6 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
   // going); cleared when a round starts, so a wake-up that arrives during a round is not lost.
   let wakeRequested = false;
   let listener: NotificationListener | undefined;
-  let listening = false;
   let closed = false;
   // The earliest retry this worker scheduled: it becomes due by the clock, and no notification will say so.
   let nextRetryAtMs = Number.POSITIVE_INFINITY;
@@ -114,11 +113,11 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
 
   /**
    * Before sleeping, a dispatcher registers so that producers notify it; what committed before the registration
-   * sent no notification, so it must look once more after registering (returns true: do a round now, not sleep).
+   * sent no notification, so it must look once more after registering ('look_again': a round now, not a sleep).
    * While it has had work recently it stays awake and looks every AWAKE_POLL_MS instead: under load nobody notifies.
    */
   async function prepareToSleep(): Promise<'look_again' | 'awake' | 'asleep'> {
-    if (!listening) return 'asleep';
+    if (!listener?.listening) return 'asleep';
     if (Date.now() < awakeUntilMs) return 'awake';
     if (registeredUntilMs !== undefined && registeredUntilMs - Date.now() > 2 * settings.pollIntervalMs) return 'asleep';
     await repo.registerSleepingDispatcher(db, dispatcherId, registrationMs());
@@ -145,10 +144,7 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       channel: DELIVERIES_CHANNEL,
       onNotification: wakeUp,
       // Up: what was notified while down was lost, so look now. Down: shorten the current wait to the fallback poll.
-      onListening: (up) => {
-        listening = up;
-        wakeUp();
-      },
+      onListening: () => wakeUp(),
       logger: log,
     });
   }
@@ -257,7 +253,7 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
   /** Waits for a wake-up, the next retry this worker knows of, the poll interval, or the worker stopping. */
   async function idle(signal: AbortSignal | undefined, awake = false): Promise<void> {
     if (wakeRequested || signal?.aborted) return;
-    const pollMs = awake ? AWAKE_POLL_MS : listening ? settings.pollIntervalMs : settings.pollIntervalWithoutNotifyMs;
+    const pollMs = awake ? AWAKE_POLL_MS : listener?.listening ? settings.pollIntervalMs : settings.pollIntervalWithoutNotifyMs;
     const ms = Math.max(0, Math.min(pollMs, nextRetryAtMs - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
