@@ -37,9 +37,10 @@ export const OPENAPI_TAGS = [
   { name: 'Events', description: 'Everything that happened to your objects, kept for 30 days; the same events webhooks deliver.' },
   { name: 'Webhooks', description: 'Endpoints that receive signed events (Standard Webhooks), their deliveries, retries and replays.' },
   { name: 'Processor notifications', description: 'Signed callbacks from payment processors (not for integrators).' },
-  { name: 'Platform admin', description: 'Tenants, their API clients, staff users and signing keys (platform:admin).' },
-  { name: 'Support', description: 'Read-only views across tenants and audited operational actions (support:read / support:write).' },
-  { name: 'Staff', description: 'Support console sign-in (password + TOTP, or SSO) and sessions.' },
+  { name: 'Platform admin', description: 'Tenants, their API clients and signing keys (platform:admin).' },
+  { name: 'Support', description: 'Read-only views across tenants for the support console (support:read).' },
+  { name: 'Support actions', description: 'Operational actions on tenant data, each written to the audit log with its reason (support:write).' },
+  { name: 'Staff (support console)', description: 'Support console sign-in (password + TOTP, or SSO), sessions and staff accounts.' },
 ] as const;
 
 const SUCCESS_DESCRIPTIONS: Record<string, string> = {
@@ -316,12 +317,15 @@ function normalizeSchemas(node: unknown): void {
   }
   const anyOf = o.anyOf as Json[] | undefined;
   if (!Array.isArray(anyOf)) return;
-  const isLiteral = (b: Json) => b.type === 'string' && Array.isArray(b.enum) && b.enum.length === 1 && Object.keys(b).length === 2;
-  const literals = anyOf.filter(isLiteral);
+  // a branch that is only string values: `{type: 'string', enum: [...]}` (a description may ride along)
+  const isStrings = (b: Json) => b.type === 'string' && Array.isArray(b.enum) && Object.keys(b).every((k) => ['type', 'enum', 'description'].includes(k));
+  const strings = anyOf.filter(isStrings);
   const nulls = anyOf.filter((b) => b.type === 'null' && Object.keys(b).length === 1);
-  if (literals.length < 2 || literals.length + nulls.length !== anyOf.length) return;
-  const values = literals.map((b) => (b.enum as unknown[])[0]);
+  if (strings.length === 0 || strings.length + nulls.length !== anyOf.length || (strings.length === 1 && nulls.length === 0)) return;
+  const values = strings.flatMap((b) => b.enum as unknown[]);
+  const description = strings.find((b) => b.description)?.description;
   delete o.anyOf;
+  if (description && !o.description) o.description = description;
   if (nulls.length) {
     o.type = ['string', 'null'];
     o.enum = [...values, null];
