@@ -2,7 +2,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { SUPPORTED_CURRENCIES } from '../../platform/money.js';
 import { documentAs } from '../../platform/http/openapi.js';
 import {
-  BankAccountInputSchema, CancelPaymentBody, CapturePaymentBody, CardInputSchema, CreatePaymentBody, CreateRefundBody, PaymentSchema, RefundSchema,
+  BankAccountInputSchema, CancelPaymentBody, CapturePaymentBody, CardInputSchema, CreatePaymentBody, CreateRefundBody, PaymentSchema,
+  ProcessorNotificationAck, RefundSchema,
 } from './payments.schema.js';
 import { PAYMENT_FAILURE_CODES, REFUND_FAILURE_CODES } from './failure-codes.js';
 
@@ -146,3 +147,7 @@ documentAs(CreateRefundBody, Type.Object(CreateRefundBody.properties, {
 function pick(schema: TSchema): Record<string, unknown> {
   return { additionalProperties: false, ...(schema.description ? { description: schema.description } : {}) };
 }
+
+documentAs(ProcessorNotificationAck, Type.Object(ProcessorNotificationAck.properties, {
+  $id: 'ProcessorNotificationAck', examples: [{ received: true, duplicate: false }],
+}));
