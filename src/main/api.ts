@@ -8,6 +8,21 @@ import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
 import { registerConsole } from './console-static.js';
 
+/** The OpenAPI document's introduction (info.description, CommonMark); the guides live under /docs. */
+const API_DESCRIPTION = [
+  'Card payments, bank transfers and signed webhooks for B2B platforms.',
+  '',
+  '- **Authentication**: get an access token with your client credentials (`POST /oauth/token`, client credentials grant) and send it as '
+    + '`Authorization: Bearer <token>`. Tokens last 15 minutes by default (`expires_in`); each operation names the scope it needs.',
+  '- **Idempotency**: the POSTs that move money (create, capture, cancel, refund) require an `Idempotency-Key` header; a retry with the '
+    + 'same key returns the first answer, with `Idempotent-Replayed: true`.',
+  '- **Amounts** are integers in minor units (2000 = 20.00 USD); currencies are lowercase ISO 4217 codes.',
+  '- **Errors** share one shape, `{ "error": { "type", "code", "message", "param", "doc_url", "request_id" } }`; `doc_url` explains the code.',
+  '- **Lists** are cursor-paginated, newest first: `limit`, `starting_after`, `ending_before`, and `has_more` in the answer.',
+  '- **Webhooks** deliver the same events as `GET /v1/events`, signed with Standard Webhooks headers.',
+  '- **Sandbox**: test cards such as 4242 4242 4242 4242 succeed; see the testing guide under /docs.',
+].join('\n');
+
 export interface ApiRuntime {
   app: HttpApp;
   metrics: Metrics;
@@ -38,7 +53,7 @@ export async function buildApi(deps: {
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxyHops,
     title: 'NimbusPay API',
-    description: 'Card payments, bank transfers and signed webhooks for B2B platforms.',
+    description: API_DESCRIPTION,
     openapi: true,
     tokenUrl: `${config.issuerUrl}/oauth/token`,
     // development is plain http on localhost; everywhere else the API is only reached over https (the ALB)

@@ -126,7 +126,8 @@ function sharedComponents(publicUrl: string): Json {
   }
   const keyDescription = 'A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and '
     + 'body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 '
-    + '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.';
+    + '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment '
+    + 'or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).';
   const keySchema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' };
   return {
     schemas: { Error: errorSchema() },
