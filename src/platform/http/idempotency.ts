@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prepared, withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
-import { AppError } from '../errors.js';
+import { AppError, errorBody } from '../errors.js';
 import { canonicalJson } from '../canonical-json.js';
 
 /**
@@ -264,7 +264,7 @@ export async function runIdempotent(
   } catch (err) {
     if (err instanceof KeyNotClaimed) return answer(err.claim);
     if (err instanceof AppError && err.status < 500) {
-      result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
+      result = { status: err.status, body: errorBody(err.code, err.message, { param: err.options.param, requestId: request.id, publicUrl: request.server.publicUrl ?? '' }) };
       await completeKey(settings.db, tenantId, key, result);
     } else {
       await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
