@@ -26,6 +26,8 @@ function assertErrorModel(res: { status: number; headers: Headers; body: any; te
   assert.equal(typeof res.body.error.message, 'string');
   assert.match(res.body.error.request_id, REQUEST_ID);
   assert.equal(res.headers.get('x-request-id'), res.body.error.request_id);
+  // every path, the raw-socket answers included, links the code's entry in the errors guide
+  assert.match(res.body.error.doc_url, new RegExp(`^http://127\\.0\\.0\\.1:\\d+/docs/errors#${code}$`), res.text);
   if (param !== undefined) assert.equal(res.body.error.param, param, res.text);
 }
 

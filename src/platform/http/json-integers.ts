@@ -37,32 +37,35 @@ export function nonIntegerNumberTokens(text: string): Array<{ path: string[]; to
   let expectKey = false;
   let i = 0;
   while (i < text.length) {
-    const c = text[i]!;
-    if (c === '{' || c === '[') {
-      stack.push({ array: c === '[', key: '', index: 0 });
-      expectKey = c === '{';
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) { // { [
+      stack.push({ array: c === 0x5b, key: '', index: 0 });
+      expectKey = c === 0x7b;
       i++;
-    } else if (c === '}' || c === ']') {
+    } else if (c === 0x7d || c === 0x5d) { // } ]
       stack.pop();
       i++;
-    } else if (c === ',') {
+    } else if (c === 0x2c) { // ,
       const top = stack[stack.length - 1];
       if (top?.array) top.index++;
       else expectKey = true;
       i++;
-    } else if (c === '"') {
+    } else if (c === 0x22) { // "
       const end = skipString(text, i);
       if (expectKey) {
-        stack[stack.length - 1]!.key = JSON.parse(text.slice(i, end)) as string;
+        const raw = text.slice(i + 1, end - 1);
+        stack[stack.length - 1]!.key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
         expectKey = false;
       }
       i = end;
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) { // - 0-9
       let end = i + 1;
       let integer = true;
-      while (end < text.length && /[0-9.eE+-]/.test(text[end]!)) {
-        if (!/[0-9]/.test(text[end]!)) integer = false;
-        end++;
+      for (; end < text.length; end++) {
+        const d = text.charCodeAt(end);
+        if (d >= 0x30 && d <= 0x39) continue;
+        if (d !== 0x2e && d !== 0x65 && d !== 0x45 && d !== 0x2b && d !== 0x2d) break; // . e E + -
+        integer = false;
       }
       if (!integer) found.push({ path: stack.map((f) => (f.array ? String(f.index) : f.key)), token: text.slice(i, end) });
       i = end;

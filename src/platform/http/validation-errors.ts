@@ -144,7 +144,7 @@ function describeValue(first: AjvLikeError, errors: readonly AjvLikeError[], roo
   const union = errors.find((e) => e.keyword === 'anyOf' && first.instancePath.startsWith(e.instancePath));
   if (union) {
     const unionParam = toParamName(union.instancePath);
-    const unionSchema = schemaAt(root, `${union.schemaPath}/_`);
+    const unionSchema = schemaAt(root, union.schemaPath);
     const values = allowedValues(unionSchema);
     if (values) return { code: 'parameter_invalid_enum', message: `Invalid ${unionParam}: it must be one of: ${showValues(values)}.`, param: unionParam };
     if (union.instancePath === first.instancePath) return typeError(typesOf(unionSchema), unionParam);
