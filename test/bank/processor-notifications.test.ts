@@ -83,16 +83,16 @@ describe('processor notifications: signature, exactly-once, order', () => {
   });
 
   it('a signed notification PostgreSQL could not store (NUL, a lone surrogate, a time past year 9999) is a 400, not a 500; nothing is recorded', async () => {
-    const bodies: Array<[Record<string, unknown>, string]> = [
-      [{ id: 'ntf_nul', type: 'bank_debit.unknown_kind', data: { note: 'a\u0000b' } }, 'parameter_invalid_string'],
-      [{ id: 'ntf_key', type: 'something.else', data: { 'k\u0000': 'v' } }, 'parameter_invalid_string'],
-      [{ id: 'ntf_surrogate', type: 'something.else', data: { note: '\ud800' } }, 'parameter_invalid_string'],
-      [{ id: 'ntf_year', type: 'bank_debit.settled', data: { debit_id: 'dbt_x', status: 'settled', settled_at: '+275760-09-13T00:00:00.000Z', idempotency_key: 'att_x' } }, 'invalid_request'],
+    const bodies = [
+      { id: 'ntf_nul', type: 'bank_debit.unknown_kind', data: { note: 'a\u0000b' } },
+      { id: 'ntf_key', type: 'something.else', data: { 'k\u0000': 'v' } },
+      { id: 'ntf_surrogate', type: 'something.else', data: { note: '\ud800' } },
+      { id: 'ntf_year', type: 'bank_debit.settled', data: { debit_id: 'dbt_x', status: 'settled', settled_at: '+275760-09-13T00:00:00.000Z', idempotency_key: 'att_x' } },
     ];
-    for (const [body, code] of bodies) {
+    for (const body of bodies) {
       const res = await sendNotification(platform, body);
-      assert.equal(res.status, 400, `${String(body.id)}: ${res.text}`);
-      assert.equal(res.body?.error?.code, code, res.text);
+      assert.equal(res.status, 400, `${body.id}: ${res.text}`);
+      assert.equal(res.body?.error?.code, 'invalid_request', res.text);
     }
     assert.equal(await notificationCount(platform), 0);
   });
