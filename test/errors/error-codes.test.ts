@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ERROR_CODES, type ErrorCode } from '../../src/platform/errors.js';
 import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, post } from '../payments/helpers.js';
+import { CARDS, cardBody, countRows, ownerQuery, post } from '../payments/helpers.js';
 import { createEndpoint, startReceiver, type Receiver } from '../webhooks/helpers.js';
 
 describe('ERROR_CODES', () => {
@@ -123,6 +123,23 @@ describe('errors: precise codes, param, doc_url', () => {
     const rotate = await platform.request('POST', `/v1/webhook_endpoints/${endpointId}/rotate_secret`, { token: tenant.token });
     assert.equal(rotate.status, 200, rotate.text);
     assert.match(rotate.body.secret, /^whsec_/);
+  });
+
+  it('an error stored under an Idempotency-Key replays with its doc_url, even one stored before errors had it', async () => {
+    const pay = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const key = `over-${pay.body.id}`;
+    const over = await post(platform, tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
+    assertError(over, 400, 'amount_too_large', 'amount');
+    assert.match(over.body.error.message, /capturable amount \(2000\)/);
+    await ownerQuery(platform, "UPDATE idempotency_keys SET response_body = response_body #- '{error,doc_url}' WHERE key = $1", [key]);
+    const [stored] = await ownerQuery<{ body: any }>(platform, 'SELECT response_body AS body FROM idempotency_keys WHERE key = $1', [key]);
+    assert.equal(stored!.body.error.doc_url, undefined, 'the stored answer is an old one now');
+    const replay = await post(platform, tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
+    assert.equal(replay.status, 400, replay.text);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.body.error.code, 'amount_too_large');
+    assert.equal(replay.body.error.doc_url, `${platform.config.publicUrl}/docs/errors#amount_too_large`);
+    assert.equal(replay.body.error.request_id, over.body.error.request_id);
   });
 
   it('a bodyless POST with required fields names the first missing one', async () => {

@@ -22,7 +22,7 @@ function paramOf(path: readonly string[]): string {
 function unstorable(param: string): AppError {
   return new AppError(
     'parameter_invalid_string',
-    `Invalid ${param}: it contains a NUL character or an unpaired UTF-16 surrogate, which cannot be stored.`,
+    `Invalid ${param}: it contains a NUL character or an unpaired UTF-16 surrogate, which cannot be stored; remove it (or send the text as valid UTF-8).`,
     { param },
   );
 }
