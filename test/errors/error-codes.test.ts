@@ -101,6 +101,18 @@ describe('errors: precise codes, param, doc_url', () => {
     assertError(await raw(valid.replace('"amount":2000', '"amount": 2000.0 ')), 400, 'parameter_invalid_integer', 'amount');
     assertError(await raw(valid.replace('"exp_month":12', '"exp_month":12.0')), 400, 'parameter_invalid_integer', 'payment_method[card][exp_month]');
     assert.deepEqual([await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')], before);
+    // capture and refund amounts too (every money-moving body)
+    const manual = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const rawTo = (path: string, json: string) => platform.request('POST', path, {
+      token: tenant.token, rawBody: json, headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Math.random()}` },
+    });
+    assertError(await rawTo(`/v1/payments/${manual.body.id}/capture`, '{"amount":10.00}'), 400, 'parameter_invalid_integer', 'amount');
+    const still = await platform.request('GET', `/v1/payments/${manual.body.id}`, { token: tenant.token });
+    assert.equal(still.body.status, 'requires_capture', 'nothing captured');
+    const captured = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+    const refundsBefore = await countRows(platform, 'refunds');
+    assertError(await rawTo(`/v1/payments/${captured.body.id}/refunds`, '{"amount":1E2}'), 400, 'parameter_invalid_integer', 'amount');
+    assert.equal(await countRows(platform, 'refunds'), refundsBefore);
     // a decimal inside a string is text, not a number token
     const text = await raw(JSON.stringify(cardBody(CARDS.visa, { description: 'invoice 20.00 / 2e3', metadata: { 'v1.0': '1.5' } })));
     assert.equal(text.status, 201, text.text);

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db.js';
 import { AppError, ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 import { describeValidation, type AjvLikeError } from './validation-errors.js';
+import { resolveRef } from './json-integers.js';
 
 export { toParamName } from './validation-errors.js';
 
@@ -37,7 +38,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (err.validation) {
     const context = (err as FastifyError & { validationContext?: string }).validationContext ?? 'body';
     const schemas = request.routeOptions.schema as Record<string, unknown> | undefined;
-    const { code, message, param } = describeValidation(err.validation as AjvLikeError[], schemas?.[context], context);
+    let root = schemas?.[context];
+    const ref = (root as { $ref?: unknown } | undefined)?.$ref;
+    if (typeof ref === 'string') root = resolveRef(ref, request.server.getSchemas());
+    const { code, message, param } = describeValidation(err.validation as AjvLikeError[], root, context);
     return sendError(reply, code, message, param);
   }
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;

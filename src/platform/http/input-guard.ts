@@ -100,7 +100,7 @@ export function registerInputGuard(app: AnyFastify): void {
         return;
       }
       const schema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
-      const bad = findNonIntegerToken(text, schema);
+      const bad = findNonIntegerToken(text, schema, request.server.getSchemas());
       if (bad) {
         const param = bracketPath(bad.path);
         const message = `Invalid ${param}: it must be an integer (a JSON number without a fraction or exponent, e.g. 2000 for 20.00 USD), not ${bad.token}.`;

@@ -35,3 +35,10 @@ test('only where the schema accepts integers alone: through objects, optionals, 
   assert.equal(find('{"unknown":3.0}'), undefined, 'an unknown field is the validator\'s to refuse');
   assert.equal(findNonIntegerToken('{"amount":20.00}', undefined), undefined);
 });
+
+test('a body schema given as a $ref to a shared schema is followed', () => {
+  const shared = { Money: Type.Object({ amount: Type.Integer(), parts: Type.Array(Type.Ref('Part')) }, { $id: 'Money' }), Part: Type.Object({ n: Type.Integer() }, { $id: 'Part' }) };
+  assert.deepEqual(findNonIntegerToken('{"amount":1.0}', { $ref: 'Money#' }, shared), { path: ['amount'], token: '1.0' });
+  assert.deepEqual(findNonIntegerToken('{"parts":[{"n":2.0}]}', { $ref: 'Money' }, shared), { path: ['parts', '0', 'n'], token: '2.0' });
+  assert.equal(findNonIntegerToken('{"amount":1.0}', { $ref: 'Nowhere#' }, shared), undefined);
+});

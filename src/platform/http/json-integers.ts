@@ -76,12 +76,30 @@ export function nonIntegerNumberTokens(text: string): Array<{ path: string[]; to
   return found;
 }
 
+/** Shared schemas by `$id` (Fastify's `getSchemas()`), for a route schema that is a `$ref` to one. */
+export type SharedSchemas = Readonly<Record<string, unknown>>;
+
+const MAX_REF_DEPTH = 32;
+
+/** `Name#/properties/x` → the shared schema `Name`, then the pointer. Undefined for what cannot be resolved. */
+export function resolveRef(ref: string, shared: SharedSchemas): unknown {
+  const hash = ref.indexOf('#');
+  const id = hash < 0 ? ref : ref.slice(0, hash);
+  let node: unknown = id ? shared[id] : undefined;
+  for (const part of (hash < 0 ? '' : ref.slice(hash + 1)).split('/').filter(Boolean)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[decodeURIComponent(part.replace(/~1/g, '/').replace(/~0/g, '~'))];
+  }
+  return node;
+}
+
 /** The schemas that may apply at `path` under `schema` (several through unions). */
-function schemasAt(schema: unknown, path: readonly string[]): JsonSchema[] {
-  if (schema === null || typeof schema !== 'object') return [];
+function schemasAt(schema: unknown, path: readonly string[], shared: SharedSchemas, depth = 0): JsonSchema[] {
+  if (schema === null || typeof schema !== 'object' || depth > MAX_REF_DEPTH) return [];
   const s = schema as JsonSchema;
+  if (typeof s.$ref === 'string') return schemasAt(resolveRef(s.$ref, shared), path, shared, depth + 1);
   const branches = [s.anyOf, s.oneOf, s.allOf].filter(Array.isArray).flat() as unknown[];
-  if (branches.length > 0) return branches.flatMap((b) => schemasAt(b, path));
+  if (branches.length > 0) return branches.flatMap((b) => schemasAt(b, path, shared, depth + 1));
   if (path.length === 0) return [s];
   const [head, ...rest] = path as [string, ...string[]];
   const next: unknown[] = [];
@@ -91,7 +109,7 @@ function schemasAt(schema: unknown, path: readonly string[]): JsonSchema[] {
   if (patterns) for (const [pattern, sub] of Object.entries(patterns)) if (new RegExp(pattern, 'u').test(head)) next.push(sub);
   if (next.length === 0 && s.additionalProperties && typeof s.additionalProperties === 'object') next.push(s.additionalProperties);
   if (s.items && typeof s.items === 'object') next.push(s.items);
-  return next.flatMap((sub) => schemasAt(sub, rest));
+  return next.flatMap((sub) => schemasAt(sub, rest, shared, depth + 1));
 }
 
 function acceptsOnlyIntegers(schemas: readonly JsonSchema[]): boolean {
@@ -103,7 +121,7 @@ function acceptsOnlyIntegers(schemas: readonly JsonSchema[]): boolean {
  * The first number token written as `20.00` or `2e3` where the body schema accepts only integers, with its path
  * and its text; undefined when there is none (the schema's own `integer` check refuses `20.5` either way).
  */
-export function findNonIntegerToken(text: string, bodySchema: unknown): { path: string[]; token: string } | undefined {
+export function findNonIntegerToken(text: string, bodySchema: unknown, shared: SharedSchemas = {}): { path: string[]; token: string } | undefined {
   if (!bodySchema) return undefined;
-  return nonIntegerNumberTokens(text).find(({ path }) => acceptsOnlyIntegers(schemasAt(bodySchema, path)));
+  return nonIntegerNumberTokens(text).find(({ path }) => acceptsOnlyIntegers(schemasAt(bodySchema, path, shared)));
 }
