@@ -217,9 +217,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     const allowed = METHODS.filter((m) => knownRoutes.find(m, path) !== null);
     if (allowed.length > 0) {
       void reply.header('allow', allowed.join(', '));
-      return sendError(reply, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}.`);
+      return sendError(reply, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}: use ${allowed.join(' or ')}.`);
     }
-    return sendError(reply, 'route_not_found', `Unrecognized request URL (${request.method}: ${path}).`);
+    return sendError(reply, 'route_not_found', `Unrecognized request URL (${request.method}: ${path}): check the path against the API reference (/docs).`);
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -4,14 +4,14 @@ import { AppError, ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 import { describeValidation, type AjvLikeError } from './validation-errors.js';
 import { resolveRef } from './json-integers.js';
 
-export { toParamName } from './validation-errors.js';
-
 declare module 'fastify' {
   interface FastifyInstance {
     /** The configured public URL (NIMBUSPAY_PUBLIC_URL), for each error's `doc_url`; '' links relative to this host. */
     publicUrl: string;
   }
 }
+
+const INVALID_JSON_MESSAGE = 'The request body is not valid JSON: send one JSON object, serialized with a JSON library (e.g. JSON.stringify).';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -45,18 +45,20 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return sendError(reply, code, message, param);
   }
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
-  if (mapped === 'invalid_json') return sendError(reply, 'invalid_json', 'The request body is not valid JSON.');
-  if (mapped === 'payload_too_large') return sendError(reply, 'payload_too_large', 'The request body is too large.');
+  if (mapped === 'invalid_json') return sendError(reply, 'invalid_json', INVALID_JSON_MESSAGE);
+  if (mapped === 'payload_too_large') {
+    return sendError(reply, 'payload_too_large', `The request body is too large: send at most ${request.routeOptions.bodyLimit ?? 'the configured'} bytes.`);
+  }
   if (mapped === 'unsupported_media_type') {
     return sendError(reply, 'unsupported_media_type', 'Unsupported Content-Type; send application/json.');
   }
   if (err instanceof SyntaxError || (err.statusCode === 400 && /json/i.test(err.message))) {
-    return sendError(reply, 'invalid_json', 'The request body is not valid JSON.');
+    return sendError(reply, 'invalid_json', INVALID_JSON_MESSAGE);
   }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     request.log.info({ err: { code: err.code, message: err.message } }, 'client error');
-    return sendError(reply, 'invalid_request', 'The request could not be processed.');
+    return sendError(reply, 'invalid_request', 'The request could not be processed: check its method, headers and body against the API reference.');
   }
   if (isDatabaseUnavailable(err)) {
     request.log.warn({ err }, 'database unavailable');
