@@ -92,7 +92,11 @@ function typesOf(schema: JsonSchema | undefined): string[] {
 function typeError(types: readonly string[], param: string): DescribedError {
   const main = types.find((t) => t !== 'null');
   const spec = main ? TYPE_CODES[main] : undefined;
-  if (!spec) return { code: 'invalid_request', message: `Invalid ${param}: it has the wrong type; see the API reference.`, param };
+  if (!spec) {
+    return param
+      ? { code: 'invalid_request', message: `Invalid ${param}: it has the wrong type; see the API reference for its type.`, param }
+      : { code: 'invalid_request', message: 'The request body has the wrong type; see the API reference for its type.' };
+  }
   const orNull = types.includes('null') ? ' or null' : '';
   if (!param) return { code: spec.code, message: `The request body must be ${spec.noun}.` };
   return { code: spec.code, message: `Invalid ${param}: it must be ${spec.noun}${orNull}.`, param };
