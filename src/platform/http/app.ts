@@ -115,6 +115,7 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics?: Metrics;
   bodyLimitBytes: number;
+  /** NIMBUSPAY_PUBLIC_URL: the OpenAPI server URL and the base of every error's `doc_url`. */
   publicUrl: string;
   title: string;
   description?: string;
@@ -161,7 +162,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       requireHostHeader: false, // checked in checkRequestLine, to answer in the error model
     },
     frameworkErrors: createFrameworkErrorHandler(security),
-    clientErrorHandler: createClientErrorHandler(options.logger, security),
+    clientErrorHandler: createClientErrorHandler(options.logger, security, options.publicUrl),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = buildAjv(false);
@@ -169,12 +170,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
   );
+  // every error's doc_url points into this deployment's own docs (sendError reads it from the instance)
+  app.decorate('publicUrl', options.publicUrl);
   app.setErrorHandler(errorHandler);
   // JSON only (the token endpoint adds form bodies in its own scope); a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
   registerInputGuard(app);
   registerSecurityHeaders(app, security);
-  registerConnectRefusal(app.server, options.logger, security);
+  registerConnectRefusal(app.server, options.logger, security, options.publicUrl);
   registerExpectationPassThrough(app.server);
   app.decorateRequest('auth', undefined);
   app.decorateRequest('errorCode', undefined);
@@ -215,9 +218,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     const allowed = METHODS.filter((m) => knownRoutes.find(m, path) !== null);
     if (allowed.length > 0) {
       void reply.header('allow', allowed.join(', '));
-      return sendError(reply, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}.`);
+      return sendError(reply, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}: use ${allowed.join(' or ')}.`);
     }
-    return sendError(reply, 'route_not_found', `Unrecognized request URL (${request.method}: ${path}).`);
+    return sendError(reply, 'route_not_found', `Unrecognized request URL (${request.method}: ${path}): check the path against the API reference (/docs).`);
   });
 
   app.addHook('onRequest', async (request, reply) => {
