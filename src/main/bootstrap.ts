@@ -62,15 +62,14 @@ export async function runDevelopmentBootstrap(deps: {
  * A profile that cannot be written (a read-only home, a broken file) is reported, not fatal.
  */
 function demoProfileLines(deps: { config: Config; logger: Logger; profileEnv: ProfileEnv }, demo: { url: string; clientId: string; clientSecret: string }): string[] {
-  const lines = ['', '  In another shell, paste:', ...exportLines(demo).map((l) => `    ${l}`)];
-  if (deps.config.env !== 'development') return lines;
+  const exports = exportLines(demo).map((l) => `    ${l}`);
+  if (deps.config.env !== 'development') return ['', '  In another terminal, paste:', ...exports];
   try {
     const saved = writeProfile(deps.profileEnv, LOCAL_PROFILE, { url: demo.url, client_id: demo.clientId, client_secret: demo.clientSecret }, { makeDefault: 'if-none' });
-    lines.push(`  or run: eval "$(npx nimbuspay env --profile ${LOCAL_PROFILE})"`,
-      `  (the CLI profile "${LOCAL_PROFILE}"${saved.isDefault ? ', the default,' : ''} was written to ${saved.path})`);
+    return ['', `  Saved as the CLI profile "${LOCAL_PROFILE}"${saved.isDefault ? ' (the default)' : ''} in ${saved.path}`,
+      `  In another terminal, run  eval "$(npx nimbuspay env --profile ${LOCAL_PROFILE})"  or paste:`, ...exports];
   } catch (err) {
     deps.logger.warn({ err: { message: (err as Error).message } }, 'the local CLI profile was not written');
-    lines.push(`  (the CLI profile "${LOCAL_PROFILE}" was not written: ${(err as Error).message})`);
+    return ['', `  The CLI profile "${LOCAL_PROFILE}" was not written (${(err as Error).message}). In another terminal, paste:`, ...exports];
   }
-  return lines;
 }
