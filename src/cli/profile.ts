@@ -129,9 +129,12 @@ function validateFile(data: unknown, file: string): ProfileFile {
   return def === undefined ? { profiles: out } : { default_profile: def, profiles: out };
 }
 
-/** The profile file's contents; `{ profiles: {} }` when there is none. Throws ProfileError if it is unsafe or invalid. */
-export function readProfiles(env: ProfileEnv): ProfileFile {
-  return readFileChecked(profilePath(env), true) ?? { profiles: {} };
+/**
+ * The profile file's contents; `{ profiles: {} }` when there is none. Throws ProfileError if it is invalid or, unless
+ * `allowOpenMode` (for a caller that is about to rewrite it 0600 and uses no secret from it), too open.
+ */
+export function readProfiles(env: ProfileEnv, options: { allowOpenMode?: boolean } = {}): ProfileFile {
+  return readFileChecked(profilePath(env), !options.allowOpenMode) ?? { profiles: {} };
 }
 
 function writeFileAtomic(env: ProfileEnv, contents: ProfileFile): string {

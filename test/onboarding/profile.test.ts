@@ -62,6 +62,8 @@ test('read: none is empty; a file others can read is refused (as ssh refuses a k
   chmodSync(file, 0o644);
   assert.throws(() => readProfiles(env), (err: Error) => err instanceof ProfileError && /chmod 600/.test(err.message) && !err.message.includes(local.client_secret));
   assert.throws(() => resolveConnection({ env }), ProfileError);
+  // login reads no secret from it, only what it keeps (the default), before rewriting it
+  assert.equal(readProfiles(env, { allowOpenMode: true }).default_profile, 'local');
   writeProfile(env, 'other', prod);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(readProfiles(env).profiles.local?.client_id, 'cli_local');

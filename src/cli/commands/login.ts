@@ -70,7 +70,9 @@ async function login(args: string[], io: ProfileCommandIo): Promise<void> {
   const name = (flags.profile as string | undefined) ?? DEFAULT_LOGIN_PROFILE;
   assertProfileName(name);
   const interactive = io.stdin.isTTY === true && !flags['client-secret-stdin'];
-  const existing = readProfiles(io.env).profiles[name];
+  // A file too open to use is no reason not to log in: no secret is read from it, and writeProfile rewrites it 0600.
+  const current = () => readProfiles(io.env, { allowOpenMode: true });
+  const existing = current().profiles[name];
 
   let url = flags.url as string | undefined;
   let clientId = flags['client-id'] as string | undefined;
@@ -94,7 +96,8 @@ async function login(args: string[], io: ProfileCommandIo): Promise<void> {
   }
   url = normalizeUrl(url, '--url');
   const granted = await verifyCredentials(url, clientId, clientSecret, io.fetch ?? fetch);
-  const hasDefault = (() => { const f = readProfiles(io.env); return f.default_profile !== undefined && f.default_profile in f.profiles; })();
+  const { default_profile: def, profiles } = current();
+  const hasDefault = def !== undefined && def in profiles;
   const makeDefault = flags['set-default'] === true || name === DEFAULT_LOGIN_PROFILE || !hasDefault;
   const saved = writeProfile(io.env, name, { url, client_id: clientId, client_secret: clientSecret }, { makeDefault });
   io.stdout.write(`Logged in to ${url} as ${clientId}${granted.scope ? ` (scopes: ${granted.scope})` : ''}.\n` +
