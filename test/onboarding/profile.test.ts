@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   maskSecret, profileDir, profilePath, ProfileError, readProfiles, removeProfile, resolveConnection, writeProfile,
 } from '../../src/cli/profile.js';
+import { exportLines } from '../../src/cli/profile-env.js';
 
 /** A temporary config directory (never $HOME); removed after the test whatever happens. */
 function tempConfig(t: { after(fn: () => void): void }): { dir: string; env: Record<string, string> } {
@@ -135,4 +137,14 @@ test('resolve: half a credential pair is an error, never completed from a profil
 test('maskSecret keeps only the last four characters', () => {
   assert.equal(maskSecret('cs_local_secret_0001'), '****0001');
   assert.equal(maskSecret('short'), '****');
+});
+
+test('export lines survive a shell: eval gives back every value as it was, quotes, spaces and $ included', () => {
+  const connection = { url: 'http://localhost:3000', clientId: 'cli_01', clientSecret: `ncs_a'b "c" $HOME \`x\` \\ end` };
+  const lines = exportLines(connection);
+  assert.equal(lines[0], 'export NIMBUSPAY_PUBLIC_URL=http://localhost:3000');
+  const out = execFileSync('bash', ['-euc', `eval "$1"; printf '%s\\n' "$NIMBUSPAY_PUBLIC_URL" "$NIMBUSPAY_CLIENT_ID" "$NIMBUSPAY_CLIENT_SECRET"`, 'bash', lines.join('\n')], {
+    encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nowhere' },
+  });
+  assert.deepEqual(out.split('\n').slice(0, 3), [connection.url, connection.clientId, connection.clientSecret]);
 });
