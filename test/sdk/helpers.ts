@@ -63,20 +63,20 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-export async function startScriptedServer(answer: (req: { method: string; path: string; index: number }) => ScriptedAnswer): Promise<ScriptedServer> {
+/** Answers `/oauth/token` with a token unless `answer` says otherwise; `index` counts earlier requests to the same path. */
+export async function startScriptedServer(answer: (req: { method: string; path: string; index: number }) => ScriptedAnswer | undefined): Promise<ScriptedServer> {
   const received: ScriptedServer['received'] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const entry = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const index = received.filter((r) => r.path === entry.path).length;
       received.push(entry);
-      if (entry.path === '/oauth/token') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'scripted-token', token_type: 'Bearer', expires_in: 900, scope: '' }));
-        return;
-      }
-      const index = received.filter((r) => r.path !== '/oauth/token').length - 1;
-      const a = answer({ method: entry.method, path: entry.path, index });
+      const a = answer({ method: entry.method, path: entry.path, index })
+        ?? (entry.path === '/oauth/token'
+          ? { status: 200, body: { access_token: `scripted-token-${received.length}`, token_type: 'Bearer', expires_in: 900, scope: '' } }
+          : { status: 404, body: { error: { type: 'invalid_request_error', code: 'route_not_found', message: 'no script', request_id: 'req_script' } } });
       if (a === 'hang') return;
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(a.body === undefined ? '' : JSON.stringify(a.body));
     });
