@@ -12,24 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Public keys that verify access tokens (RFC 7517) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,24 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Authorization server metadata (RFC 8414) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getAuthorizationServerMetadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -85,83 +51,7 @@ export interface paths {
          * Get an access token (client credentials grant, RFC 6749 §4.4)
          * @description Form-encoded. Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the body (client_secret_post). Errors follow RFC 6749 §5.2.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/x-www-form-urlencoded": {
-                        /** @description Must be client_credentials */
-                        grant_type?: string;
-                        /** @description Space-separated subset of the client's scopes; default: all of them */
-                        scope?: string;
-                        /** @description client_secret_post authentication */
-                        client_id?: string;
-                        /** @description client_secret_post authentication */
-                        client_secret?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            access_token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            expires_in: number;
-                            scope: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: string;
-                            error_description?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: string;
-                            error_description?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: string;
-                            error_description?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -176,75 +66,7 @@ export interface paths {
             cookie?: never;
         };
         /** List signing keys (public metadata only) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                kid: string;
-                                alg: string;
-                                status: "next" | "active" | "retiring" | "retired";
-                                /** Format: date-time */
-                                created_at: string;
-                                activate_after: string | null;
-                                activated_at: string | null;
-                                retire_after: string | null;
-                                retired_at: string | null;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listSigningKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -266,93 +88,7 @@ export interface paths {
          * Rotate the token signing key
          * @description Publishes a new key at once; it starts signing after activation_delay_seconds (default 300, so JWKS caches see it first). The old key stays published until every token it signed has expired.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        activation_delay_seconds?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            kid: string;
-                            alg: string;
-                            status: "next" | "active" | "retiring" | "retired";
-                            /** Format: date-time */
-                            created_at: string;
-                            activate_after: string | null;
-                            activated_at: string | null;
-                            retire_after: string | null;
-                            retired_at: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["rotateSigningKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -367,216 +103,10 @@ export interface paths {
             cookie?: never;
         };
         /** List staff users */
-        get: {
-            parameters: {
-                query: {
-                    limit: number;
-                    starting_after?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @enum {string} */
-                                object: "staff_user";
-                                id: string;
-                                email: string;
-                                display_name: string;
-                                /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                                role: "support_agent" | "support_operator" | "platform_admin";
-                                status: "active" | "disabled";
-                                login: "local" | "sso";
-                                totp_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                                last_login_at: string | null;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listStaffUsers"];
         put?: never;
         /** Create a local staff account (its password and TOTP URI are shown once) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email: string;
-                        display_name?: string;
-                        /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                        role: "support_agent" | "support_operator" | "platform_admin";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "staff_user";
-                            id: string;
-                            email: string;
-                            display_name: string;
-                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                            role: "support_agent" | "support_operator" | "platform_admin";
-                            status: "active" | "disabled";
-                            login: "local" | "sso";
-                            totp_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            last_login_at: string | null;
-                        } & {
-                            /** @description Shown once. */
-                            password: string;
-                            totp_uri: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createStaffUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -593,116 +123,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Disable a staff account: its sessions stop working at once */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "staff_user";
-                            id: string;
-                            email: string;
-                            display_name: string;
-                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                            role: "support_agent" | "support_operator" | "platform_admin";
-                            status: "active" | "disabled";
-                            login: "local" | "sso";
-                            totp_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            last_login_at: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["disableStaffUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -717,186 +138,10 @@ export interface paths {
             cookie?: never;
         };
         /** List tenants */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Object id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Object id: return objects created after it. */
-                    ending_before?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @example ten_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                /** @enum {string} */
-                                object: "tenant";
-                                name: string;
-                                status: "active" | "suspended";
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listTenants"];
         put?: never;
         /** Create a tenant */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example ten_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "tenant";
-                            name: string;
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            created_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createTenant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -911,88 +156,7 @@ export interface paths {
             cookie?: never;
         };
         /** Retrieve a tenant */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example ten_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "tenant";
-                            name: string;
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            created_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getTenant"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1009,210 +173,10 @@ export interface paths {
             cookie?: never;
         };
         /** List a tenant's API clients */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                client_id: string;
-                                /** @enum {string} */
-                                object: "api_client";
-                                tenant_id: string | null;
-                                name: string;
-                                scopes: string[];
-                                status: "active" | "revoked";
-                                /** Format: date-time */
-                                created_at: string;
-                                secret_rotated_at: string | null;
-                                revoked_at: string | null;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listTenantClients"];
         put?: never;
         /** Create an API client for a tenant (the secret is shown once) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name: string;
-                        scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            client_id: string;
-                            /** @enum {string} */
-                            object: "api_client";
-                            tenant_id: string | null;
-                            name: string;
-                            scopes: string[];
-                            status: "active" | "revoked";
-                            /** Format: date-time */
-                            created_at: string;
-                            secret_rotated_at: string | null;
-                            revoked_at: string | null;
-                        } & {
-                            /** @description Shown once. Store it in your secret manager. */
-                            client_secret: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createTenantClient"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1230,92 +194,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke a client: it can get no new tokens */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    client_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            client_id: string;
-                            /** @enum {string} */
-                            object: "api_client";
-                            tenant_id: string | null;
-                            name: string;
-                            scopes: string[];
-                            status: "active" | "revoked";
-                            /** Format: date-time */
-                            created_at: string;
-                            secret_rotated_at: string | null;
-                            revoked_at: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["revokeTenantClient"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1331,95 +210,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Rotate a client secret (the new secret is shown once; the old one stops working) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    client_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            client_id: string;
-                            /** @enum {string} */
-                            object: "api_client";
-                            tenant_id: string | null;
-                            name: string;
-                            scopes: string[];
-                            status: "active" | "revoked";
-                            /** Format: date-time */
-                            created_at: string;
-                            secret_rotated_at: string | null;
-                            revoked_at: string | null;
-                        } & {
-                            /** @description Shown once. Store it in your secret manager. */
-                            client_secret: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["rotateTenantClientSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1437,111 +228,7 @@ export interface paths {
          * List events, newest first
          * @description Filters: `type` (an event type, `payment.*`, `refund.*` or `*`), `created[gte]` / `created[lte]` (unix seconds or RFC 3339), `object_id`. Events are kept for EVENT_RETENTION_DAYS (30 by default).
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Event id: return events created before it. */
-                    starting_after?: string;
-                    /** @description Event id: return events created after it. */
-                    ending_before?: string;
-                    /** @description An event type, `payment.*`, `refund.*` or `*`. */
-                    type?: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*";
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[gte]"?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[lte]"?: string;
-                    /** @description Events about this object (e.g. a payment id). */
-                    object_id?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @example evt_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                /** @enum {string} */
-                                object: "event";
-                                type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
-                                /** Format: date-time */
-                                created_at: string;
-                                data: {
-                                    /** @description The resource as the API showed it when the event was recorded. */
-                                    object: {
-                                        [key: string]: unknown;
-                                    };
-                                };
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1558,93 +245,7 @@ export interface paths {
             cookie?: never;
         };
         /** Retrieve an event */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example evt_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "event";
-                            type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
-                            /** Format: date-time */
-                            created_at: string;
-                            data: {
-                                /** @description The resource as the API showed it when the event was recorded. */
-                                object: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1661,334 +262,13 @@ export interface paths {
             cookie?: never;
         };
         /** List payments (newest first) */
-        get: {
-            parameters: {
-                query: {
-                    limit: number;
-                    starting_after?: string;
-                    ending_before?: string;
-                    status?: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                    customer_reference?: string;
-                    /** @description Unix seconds, inclusive. */
-                    "created[gte]"?: number;
-                    /** @description Unix seconds, inclusive. */
-                    "created[lte]"?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: components["schemas"]["def-0"][];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listPayments"];
         put?: never;
         /**
          * Create a payment (card or bank transfer)
          * @description A declined card is not an error: the payment is returned (201) with status `failed` and a `failure_code`. A payment whose processor outcome is unknown is returned `processing` and resolved by reconciliation (watch `payment.*` events).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry). */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Integer amount in minor units (cents; yen for JPY). */
-                        amount: number;
-                        /** @description ISO 4217 code, e.g. `usd`, `eur`, `jpy`. */
-                        currency: string;
-                        payment_method: {
-                            type: "card" | "bank_transfer";
-                            card?: {
-                                /** @description Card number, digits only. Never stored. */
-                                number: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Never stored. */
-                                cvc: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                /** @description 4–17 digits. Only the last 4 are stored. */
-                                account_number: string;
-                                /** @description 9-digit ABA routing number. */
-                                routing_number: string;
-                                account_type: "checking" | "savings";
-                            };
-                        };
-                        /** @default automatic */
-                        capture_method?: "automatic" | "manual";
-                        description?: string;
-                        /** @description Up to 50 keys of 1–40 characters (no square brackets), each with a string value of at most 500 characters. */
-                        metadata?: {
-                            [key: string]: string;
-                        };
-                        customer_reference?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2003,175 +283,7 @@ export interface paths {
             cookie?: never;
         };
         /** Retrieve a payment */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Include processor attempts and the status history. */
-                    expand?: "attempts";
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getPayment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2190,334 +302,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel: void an uncaptured card authorization, or a bank transfer not yet submitted */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry). */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        cancellation_reason?: "duplicate" | "fraudulent" | "requested_by_customer" | "abandoned";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["cancelPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2537,336 +322,7 @@ export interface paths {
          * Capture an authorized card payment (once; partial allowed)
          * @description 200 when captured; 202 when the processor outcome is unknown (the payment stays `requires_capture` until reconciled).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry). */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description Omit `amount` to capture everything authorized; a partial capture releases the rest. */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Integer amount in minor units (cents; yen for JPY). */
-                        amount?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["capturePayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2881,277 +337,13 @@ export interface paths {
             cookie?: never;
         };
         /** List a payment's refunds */
-        get: {
-            parameters: {
-                query: {
-                    limit: number;
-                    starting_after?: string;
-                    ending_before?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: components["schemas"]["def-1"][];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listPaymentRefunds"];
         put?: never;
         /**
          * Refund a payment (partial or full; several allowed, never above the captured amount)
          * @description A refund declined by the processor is returned (201) with status `failed`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry). */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Integer amount in minor units (cents; yen for JPY). */
-                        amount?: number;
-                        reason?: "duplicate" | "fraudulent" | "requested_by_customer";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "refund";
-                            payment_id: string;
-                            amount: number;
-                            currency: string;
-                            status: "pending" | "succeeded" | "failed";
-                            reason: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createRefund"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3171,118 +363,7 @@ export interface paths {
          * Stripe webhook events (signed with Stripe-Signature; no bearer token)
          * @description Configure this URL as a Stripe webhook endpoint (events `payment_intent.processing`, `payment_intent.succeeded`, `payment_intent.payment_failed`, `charge.dispute.created`). Verified with the `whsec_…` secrets in `STRIPE_WEBHOOK_SECRETS` (any of them, so a rotation has no gap), 5 minutes of timestamp tolerance. Each event id is processed once; ACH debits move through the same state machine as polling; other events are recorded and acknowledged.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "stripe-signature"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            received: true;
-                            /** @description True when this notification id had already been processed (nothing was done again). */
-                            duplicate: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["receiveStripeNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3302,121 +383,7 @@ export interface paths {
          * Inbound rail notifications from a payment processor (signed; no bearer token)
          * @description Called by the processor, not by API clients. `Processor-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; several `v1` entries are accepted (secret rotation); timestamps more than 5 minutes away are refused. Body: `{ "id", "type": "bank_debit.settled" | "bank_debit.returned", "created", "data": { "debit_id", "idempotency_key", "status", "settled_at", "returned_at", "return_code", "return_reason" } }`. Each `id` is processed once; redeliveries are answered 200 with `duplicate: true`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "processor-signature"?: string;
-                };
-                path: {
-                    /** @description The processor sending the notification (`sandbox`). */
-                    processor: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            received: true;
-                            /** @description True when this notification id had already been processed (nothing was done again). */
-                            duplicate: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["receiveProcessorNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3431,94 +398,7 @@ export interface paths {
             cookie?: never;
         };
         /** Retrieve a refund */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "refund";
-                            payment_id: string;
-                            amount: number;
-                            currency: string;
-                            status: "pending" | "succeeded" | "failed";
-                            reason: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getRefund"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3537,133 +417,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log in with a local staff account (email, password and TOTP code); sets the session cookie */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email: string;
-                        password: string;
-                        /** @description The current 6-digit code of the authenticator app. */
-                        totp_code?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "staff_session";
-                            /** @example ses_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            staff: {
-                                /** @example stf_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                email: string;
-                                display_name: string;
-                                /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                                role: "support_agent" | "support_operator" | "platform_admin";
-                            };
-                            scopes: string[];
-                            /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
-                            csrf_token: string;
-                            auth_method: "password" | "oidc";
-                            /** Format: date-time */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @description Slides with activity (30 minutes), never past absolute_expires_at.
-                             */
-                            idle_expires_at: string;
-                            /**
-                             * Format: date-time
-                             * @description 12 hours after login, whatever the activity.
-                             */
-                            absolute_expires_at: string;
-                            environment: "development" | "staging" | "production";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createStaffSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3678,32 +432,7 @@ export interface paths {
             cookie?: never;
         };
         /** How staff can log in to the support console here */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description email + password (+ TOTP outside development) is accepted */
-                            local: boolean;
-                            /** @description single sign-on through the company identity provider is configured */
-                            sso: boolean;
-                            environment: "development" | "staging" | "production";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getStaffLoginOptions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3722,58 +451,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log out: the session is revoked on the server and the cookie cleared */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["deleteStaffSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3788,90 +466,7 @@ export interface paths {
             cookie?: never;
         };
         /** The current console session (with its CSRF token); slides the idle timeout */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "staff_session";
-                            /** @example ses_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            staff: {
-                                /** @example stf_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                email: string;
-                                display_name: string;
-                                /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
-                                role: "support_agent" | "support_operator" | "platform_admin";
-                            };
-                            scopes: string[];
-                            /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
-                            csrf_token: string;
-                            auth_method: "password" | "oidc";
-                            /** Format: date-time */
-                            created_at: string;
-                            /**
-                             * Format: date-time
-                             * @description Slides with activity (30 minutes), never past absolute_expires_at.
-                             */
-                            idle_expires_at: string;
-                            /**
-                             * Format: date-time
-                             * @description 12 hours after login, whatever the activity.
-                             */
-                            absolute_expires_at: string;
-                            environment: "development" | "staging" | "production";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getStaffSession"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3888,48 +483,7 @@ export interface paths {
             cookie?: never;
         };
         /** Where the identity provider sends the browser back; sets the session cookie and redirects to the console */
-        get: {
-            parameters: {
-                query?: {
-                    code?: string;
-                    state?: string;
-                    error?: string;
-                    error_description?: string;
-                    iss?: string;
-                    session_state?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Redirect (Location header). */
-                302: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["completeStaffSso"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3946,61 +500,7 @@ export interface paths {
             cookie?: never;
         };
         /** Start single sign-on: redirects to the identity provider (authorization code + PKCE) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A console path (starting with /console) to land on after login. */
-                    return_to?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Redirect (Location header). */
-                302: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["startStaffSso"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4020,120 +520,7 @@ export interface paths {
          * The audit log (admin and support actions, and cross-tenant reads), newest first
          * @description Without `tenant` the read runs across tenants and writes a `support.search` audit entry.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Id: return objects created after it. */
-                    ending_before?: string;
-                    /** @description A client id or staff user id. */
-                    actor?: string;
-                    action?: string;
-                    /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
-                    tenant?: string;
-                    /** @description The object acted on. */
-                    target?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[gte]"?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[lte]"?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                id: string;
-                                /** @enum {string} */
-                                object: "audit_entry";
-                                actor_type: "client" | "staff";
-                                actor_id: string;
-                                action: string;
-                                tenant_id: string | null;
-                                target_id: string | null;
-                                reason: string | null;
-                                /** @description What the action changed, as it was (null for reads and creations). */
-                                before: unknown;
-                                /** @description What the action changed, as it became. */
-                                after: unknown;
-                                details: {
-                                    [key: string]: unknown;
-                                };
-                                request_id: string | null;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4150,122 +537,7 @@ export interface paths {
             cookie?: never;
         };
         /** System health: API and workers, processor circuit and error rate, stuck payments, webhook backlog, migrations */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "system_health";
-                            environment: string;
-                            /** Format: date-time */
-                            checked_at: string;
-                            api: {
-                                ready: boolean;
-                                version: string;
-                            };
-                            workers: {
-                                /** @description A worker beat within the last 30 s. */
-                                ready: boolean;
-                                instances: {
-                                    worker_id: string;
-                                    hostname: string;
-                                    /** Format: date-time */
-                                    started_at: string;
-                                    /** Format: date-time */
-                                    last_beat_at: string;
-                                }[];
-                            };
-                            processor: {
-                                name: string;
-                                circuit_state: "closed" | "half_open" | "open";
-                                attempts_15m: number;
-                                errors_15m: number;
-                                error_rate_15m: number;
-                            };
-                            stuck_payments: {
-                                count: number;
-                                oldest_created_at: string | null;
-                                sample: string[];
-                            };
-                            bank_transfers_waiting: {
-                                count: number;
-                                oldest_created_at: string | null;
-                            };
-                            payments_needing_attention: {
-                                count: number;
-                                by_reason: {
-                                    [key: string]: number;
-                                };
-                            };
-                            webhooks: {
-                                pending: number;
-                                oldest_pending_at: string | null;
-                                endpoints: {
-                                    id: string;
-                                    tenant_id: string;
-                                    url: string;
-                                    status: "enabled" | "disabled";
-                                    disabled_reason: string | null;
-                                    failing_since: string | null;
-                                    pending: number;
-                                    oldest_pending_at: string | null;
-                                }[];
-                            };
-                            migrations: {
-                                applied: number;
-                                expected: number;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSupportHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4285,105 +557,7 @@ export interface paths {
          * Search payments across tenants (masked as the tenant API masks them)
          * @description Without `tenant` the read runs across tenants and writes a `support.search` audit entry.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Id: return objects created after it. */
-                    ending_before?: string;
-                    /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
-                    tenant?: string;
-                    status?: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                    method?: "card" | "bank_transfer";
-                    "amount[gte]"?: number;
-                    "amount[lte]"?: number;
-                    currency?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[gte]"?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[lte]"?: string;
-                    customer_reference?: string;
-                    card_last4?: string;
-                    processor_reference?: string;
-                    /** @description Payments (or their refunds) this API request touched. */
-                    request_id?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: components["schemas"]["def-2"][];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["searchSupportPayments"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4400,157 +574,7 @@ export interface paths {
             cookie?: never;
         };
         /** Retrieve any tenant's payment */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "payment";
-                            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                            amount: number;
-                            currency: string;
-                            capture_method: string;
-                            amount_capturable: number;
-                            amount_captured: number;
-                            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                            amount_refunded: number;
-                            /** @description Bank transfers: amount taken back by a return after settlement. */
-                            amount_reversed: number;
-                            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                            amount_settled: number;
-                            payment_method: {
-                                type: string;
-                                card?: {
-                                    brand: string;
-                                    last4: string;
-                                    exp_month: number;
-                                    exp_year: number;
-                                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                    fingerprint: string;
-                                };
-                                bank_account?: {
-                                    account_holder_name: string;
-                                    routing_number: string;
-                                    last4: string;
-                                    account_type: string;
-                                    fingerprint: string;
-                                };
-                            };
-                            bank_transfer?: {
-                                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                                return_code: string | null;
-                                return_reason: string | null;
-                                submitted_at: string | null;
-                                settled_at: string | null;
-                                returned_at: string | null;
-                                expected_settlement_at: string | null;
-                            };
-                            description: string | null;
-                            metadata: {
-                                [key: string]: string;
-                            };
-                            customer_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            attempts?: {
-                                id: string;
-                                operation: string;
-                                amount: number;
-                                status: "pending" | "succeeded" | "failed" | "unknown";
-                                processor_reference: string | null;
-                                failure_code: string | null;
-                                failure_message: string | null;
-                                latency_ms: number | null;
-                                reconcile_count: number;
-                                /** Format: date-time */
-                                created_at: string;
-                                completed_at: string | null;
-                            }[];
-                            status_history?: {
-                                from_status: string | null;
-                                to_status: string;
-                                rail_status: string | null;
-                                reason: string;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                            tenant_id: string;
-                            tenant_name: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSupportPayment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4572,115 +596,7 @@ export interface paths {
          * Add an internal note to a payment (never shown to the tenant)
          * @description Audited (`support.payment.note`); `reason` is optional here.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        body: string;
-                        /** @description Why (5–1000 characters); written to the audit log. */
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "support_note";
-                            payment_id: string;
-                            tenant_id: string;
-                            author_type: "client" | "staff";
-                            author_id: string;
-                            body: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createSupportPaymentNote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4700,106 +616,7 @@ export interface paths {
          * Ask the reconciler to look at a payment's open processor attempts now
          * @description Requires a written `reason`; the audit entry (actor, reason, before/after) commits in the same transaction as the action.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Why (5–1000 characters); written to the audit log. */
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            payment: components["schemas"]["def-2"];
-                            attempts_scheduled: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["reconcileSupportPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4814,94 +631,7 @@ export interface paths {
             cookie?: never;
         };
         /** A payment's timeline: transitions, processor attempts, refunds, events, webhooks, requests, notes and audit, oldest first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "payment_timeline";
-                            payment: components["schemas"]["def-2"];
-                            /** @description Everything that happened to the payment, oldest first. */
-                            entries: {
-                                /** Format: date-time */
-                                at: string;
-                                kind: "transition" | "processor_attempt" | "refund" | "event" | "webhook_delivery" | "webhook_attempt" | "request" | "note" | "audit";
-                                id: string;
-                                summary: string;
-                                data: {
-                                    [key: string]: unknown;
-                                };
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSupportPaymentTimeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4921,98 +651,7 @@ export interface paths {
          * Search refunds across tenants
          * @description Without `tenant` the read runs across tenants and writes a `support.search` audit entry.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Id: return objects created after it. */
-                    ending_before?: string;
-                    /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
-                    tenant?: string;
-                    status?: "pending" | "succeeded" | "failed";
-                    /** @description Refunds of this payment. */
-                    payment?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[gte]"?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[lte]"?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: components["schemas"]["def-3"][];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["searchSupportRefunds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5032,120 +671,7 @@ export interface paths {
          * The request log (no bodies, headers or tokens), newest first; the cursor is the row id
          * @description Without `tenant` the read runs across tenants and writes a `support.search` audit entry.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Row id: return entries logged before it. */
-                    starting_after?: string;
-                    /** @description Row id: return entries logged after it. */
-                    ending_before?: string;
-                    /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
-                    tenant?: string;
-                    /** @description Route template, e.g. /v1/payments/:id. */
-                    route?: string;
-                    method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-                    status_class?: "2xx" | "3xx" | "4xx" | "5xx";
-                    request_id?: string;
-                    object_id?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[gte]"?: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    "created[lte]"?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @enum {string} */
-                                object: "api_request";
-                                /** @description The row id (the cursor); request ids can repeat (clients may send X-Request-Id). */
-                                id: string;
-                                request_id: string;
-                                tenant_id: string | null;
-                                client_id: string | null;
-                                staff_id: string | null;
-                                method: string;
-                                /** @description The route template, e.g. /v1/payments/:id. */
-                                route: string;
-                                status_code: number;
-                                latency_ms: number;
-                                error_code: string | null;
-                                object_id: string | null;
-                                /** Format: date-time */
-                                created_at: string;
-                                logs_insights_url: string | null;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listSupportRequests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5165,92 +691,7 @@ export interface paths {
          * Find anything by id (any prefix), request id, processor reference, customer reference or card last4
          * @description Always audited (`support.search`).
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description An id of any prefix, a request id, a processor reference, a customer_reference or a card last4. */
-                    q: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                type: "payment" | "refund" | "tenant" | "event" | "webhook_endpoint" | "webhook_delivery" | "request" | "client" | "staff_user";
-                                id: string;
-                                tenant_id: string | null;
-                                summary: string;
-                                /** @description The payment to open for this hit. */
-                                payment_id?: string;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["searchSupport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5267,97 +708,7 @@ export interface paths {
             cookie?: never;
         };
         /** List tenants */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Id: return objects created after it. */
-                    ending_before?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                id: string;
-                                /** @enum {string} */
-                                object: "tenant";
-                                name: string;
-                                status: "active" | "suspended";
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listSupportTenants"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5374,131 +725,7 @@ export interface paths {
             cookie?: never;
         };
         /** A tenant at a glance: clients (never secrets), recent volume and failures, webhook endpoints */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "tenant_overview";
-                            tenant: {
-                                id: string;
-                                /** @enum {string} */
-                                object: "tenant";
-                                name: string;
-                                status: "active" | "suspended";
-                                /** Format: date-time */
-                                created_at: string;
-                            };
-                            clients: {
-                                client_id: string;
-                                name: string;
-                                scopes: string[];
-                                status: string;
-                                /** Format: date-time */
-                                created_at: string;
-                                revoked_at: string | null;
-                            }[];
-                            volume: {
-                                last_24h: {
-                                    count: number;
-                                    succeeded: number;
-                                    failed: number;
-                                    /** @description Succeeded amount in minor units, per currency. */
-                                    amount_by_currency: {
-                                        [key: string]: number;
-                                    };
-                                };
-                                last_7d: {
-                                    count: number;
-                                    succeeded: number;
-                                    failed: number;
-                                    /** @description Succeeded amount in minor units, per currency. */
-                                    amount_by_currency: {
-                                        [key: string]: number;
-                                    };
-                                };
-                            };
-                            recent_failures: components["schemas"]["def-2"][];
-                            webhook_endpoints: {
-                                id: string;
-                                url: string;
-                                status: "enabled" | "disabled";
-                                disabled_reason: string | null;
-                                failing_since: string | null;
-                                pending_deliveries: number;
-                                oldest_pending_at: string | null;
-                                failed_deliveries_24h: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSupportTenant"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5518,113 +745,7 @@ export interface paths {
          * Search webhook deliveries across tenants
          * @description Without `tenant` the read runs across tenants and writes a `support.search` audit entry.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Id: return objects created after it. */
-                    ending_before?: string;
-                    /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
-                    tenant?: string;
-                    /** @description Deliveries to this endpoint. */
-                    endpoint?: string;
-                    status?: "pending" | "succeeded" | "failed";
-                    /** @description Deliveries of this event. */
-                    event?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                id: string;
-                                /** @enum {string} */
-                                object: "webhook_delivery";
-                                tenant_id: string;
-                                endpoint_id: string;
-                                endpoint_url: string;
-                                event_id: string;
-                                event_type: string;
-                                status: "pending" | "succeeded" | "failed";
-                                attempt_count: number;
-                                next_attempt_at: string | null;
-                                last_status_code: number | null;
-                                last_error: string | null;
-                                delivered_at: string | null;
-                                /** Format: date-time */
-                                created_at: string;
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["searchSupportWebhookDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5641,105 +762,7 @@ export interface paths {
             cookie?: never;
         };
         /** A webhook delivery with each attempt */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_delivery";
-                            tenant_id: string;
-                            endpoint_id: string;
-                            endpoint_url: string;
-                            event_id: string;
-                            event_type: string;
-                            status: "pending" | "succeeded" | "failed";
-                            attempt_count: number;
-                            next_attempt_at: string | null;
-                            last_status_code: number | null;
-                            last_error: string | null;
-                            delivered_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            attempts: {
-                                id: string;
-                                /** Format: date-time */
-                                attempted_at: string;
-                                outcome: "delivered" | "failed" | "endpoint_gone";
-                                status_code: number | null;
-                                latency_ms: number;
-                                error: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getSupportWebhookDelivery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5761,146 +784,7 @@ export interface paths {
          * Retry a webhook delivery now
          * @description Requires a written `reason`; the audit entry (actor, reason, before/after) commits in the same transaction as the action.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Why (5–1000 characters); written to the audit log. */
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_delivery";
-                            tenant_id: string;
-                            endpoint_id: string;
-                            endpoint_url: string;
-                            event_id: string;
-                            event_type: string;
-                            status: "pending" | "succeeded" | "failed";
-                            attempt_count: number;
-                            next_attempt_at: string | null;
-                            last_status_code: number | null;
-                            last_error: string | null;
-                            delivered_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            attempts: {
-                                id: string;
-                                /** Format: date-time */
-                                attempted_at: string;
-                                outcome: "delivered" | "failed" | "endpoint_gone";
-                                status_code: number | null;
-                                latency_ms: number;
-                                error: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["retrySupportWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5920,137 +804,7 @@ export interface paths {
          * Re-enable a disabled webhook endpoint (restarts its failure clock)
          * @description Requires a written `reason`; the audit entry (actor, reason, before/after) commits in the same transaction as the action.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Why (5–1000 characters); written to the audit log. */
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            tenant_id: string;
-                            failing_since: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["enableSupportWebhookEndpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6070,130 +824,7 @@ export interface paths {
          * Replay an endpoint's events of a time window as new deliveries
          * @description Requires a written `reason`; the audit entry (actor, reason, before/after) commits in the same transaction as the action.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Why (5–1000 characters); written to the audit log. */
-                        reason: string;
-                        /** @description The window of event creation times, both ends included. */
-                        created: {
-                            gte: number | string;
-                            lte: number | string;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "webhook_replay";
-                            endpoint_id: string;
-                            replayed: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["replaySupportWebhookEndpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6210,24 +841,6802 @@ export interface paths {
         get?: never;
         put?: never;
         /** Attempt a delivery again now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /** Create a webhook endpoint (its signing secret is shown once) */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve a webhook endpoint */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        /** Update a webhook endpoint (url, events, description, disabled) */
+        post: operations["updateWebhookEndpoint"];
+        /** Delete a webhook endpoint and its deliveries */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an endpoint's deliveries with their attempts, newest first */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-send the events of a time window (and types) as new deliveries
+         * @description Times are unix seconds or RFC 3339. Only events the endpoint subscribes to are sent; at most 10,000 per replay. Each carries its original event id as webhook-id.
+         */
+        post: operations["replayWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the signing secret (the new secret is shown once; the previous one keeps signing during the overlap) */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description Every error answer (except the token endpoint's, which follow RFC 6749 §5.2). */
+        Error: {
+            error: {
+                /**
+                 * @description The error category.
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "processor_error" | "idempotency_error" | "rate_limit_error" | "api_error";
+                /**
+                 * @description What went wrong, for programs; each code has an entry at doc_url.
+                 * @enum {string}
+                 */
+                code: "invalid_request" | "invalid_json" | "invalid_card" | "invalid_bank_account" | "url_not_allowed" | "idempotency_key_missing" | "idempotency_key_invalid" | "authentication_required" | "invalid_token" | "invalid_signature" | "invalid_credentials" | "totp_required" | "session_expired" | "csrf_token_invalid" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "request_timeout" | "processor_declined" | "invalid_state" | "idempotency_key_in_use" | "idempotency_key_expired" | "conflict" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_limit" | "rate_limited" | "request_header_fields_too_large" | "internal_error" | "processor_unavailable" | "service_unavailable";
+                /** @description What went wrong and how to fix it, for humans; may change. */
+                message: string;
+                /** @description The parameter at fault, in form notation, e.g. `payment_method[card][number]`. */
+                param?: string;
+                /**
+                 * Format: uri
+                 * @description The documentation of this error code.
+                 */
+                doc_url: string;
+                /** @description Quote it to support; also in the X-Request-Id header. */
+                request_id: string;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
+        };
+        Payment: {
+            id: string;
+            /** @enum {string} */
+            object: "payment";
+            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+            amount: number;
+            currency: string;
+            capture_method: string;
+            amount_capturable: number;
+            amount_captured: number;
+            /** @description Refunds not failed, pending included (reserved against the captured amount). */
+            amount_refunded: number;
+            /** @description Bank transfers: amount taken back by a return after settlement. */
+            amount_reversed: number;
+            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+            amount_settled: number;
+            payment_method: {
+                type: string;
+                card?: {
+                    brand: string;
+                    last4: string;
+                    exp_month: number;
+                    exp_year: number;
+                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                    fingerprint: string;
+                };
+                bank_account?: {
+                    account_holder_name: string;
+                    routing_number: string;
+                    last4: string;
+                    account_type: string;
+                    fingerprint: string;
+                };
+            };
+            bank_transfer?: {
+                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                return_code: string | null;
+                return_reason: string | null;
+                submitted_at: string | null;
+                settled_at: string | null;
+                returned_at: string | null;
+                expected_settlement_at: string | null;
+            };
+            description: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            customer_reference: string | null;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            attempts?: {
+                id: string;
+                operation: string;
+                amount: number;
+                status: "pending" | "succeeded" | "failed" | "unknown";
+                processor_reference: string | null;
+                failure_code: string | null;
+                failure_message: string | null;
+                latency_ms: number | null;
+                reconcile_count: number;
+                /** Format: date-time */
+                created_at: string;
+                completed_at: string | null;
+            }[];
+            status_history?: {
+                from_status: string | null;
+                to_status: string;
+                rail_status: string | null;
+                reason: string;
+                /** Format: date-time */
+                created_at: string;
+            }[];
+        };
+        Refund: {
+            id: string;
+            /** @enum {string} */
+            object: "refund";
+            payment_id: string;
+            amount: number;
+            currency: string;
+            status: "pending" | "succeeded" | "failed";
+            reason: string | null;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SupportPayment: {
+            id: string;
+            /** @enum {string} */
+            object: "payment";
+            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+            amount: number;
+            currency: string;
+            capture_method: string;
+            amount_capturable: number;
+            amount_captured: number;
+            /** @description Refunds not failed, pending included (reserved against the captured amount). */
+            amount_refunded: number;
+            /** @description Bank transfers: amount taken back by a return after settlement. */
+            amount_reversed: number;
+            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+            amount_settled: number;
+            payment_method: {
+                type: string;
+                card?: {
+                    brand: string;
+                    last4: string;
+                    exp_month: number;
+                    exp_year: number;
+                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                    fingerprint: string;
+                };
+                bank_account?: {
+                    account_holder_name: string;
+                    routing_number: string;
+                    last4: string;
+                    account_type: string;
+                    fingerprint: string;
+                };
+            };
+            bank_transfer?: {
+                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                return_code: string | null;
+                return_reason: string | null;
+                submitted_at: string | null;
+                settled_at: string | null;
+                returned_at: string | null;
+                expected_settlement_at: string | null;
+            };
+            description: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            customer_reference: string | null;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            attempts?: {
+                id: string;
+                operation: string;
+                amount: number;
+                status: "pending" | "succeeded" | "failed" | "unknown";
+                processor_reference: string | null;
+                failure_code: string | null;
+                failure_message: string | null;
+                latency_ms: number | null;
+                reconcile_count: number;
+                /** Format: date-time */
+                created_at: string;
+                completed_at: string | null;
+            }[];
+            status_history?: {
+                from_status: string | null;
+                to_status: string;
+                rail_status: string | null;
+                reason: string;
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            tenant_id: string;
+            tenant_name: string;
+        };
+        SupportRefund: {
+            id: string;
+            /** @enum {string} */
+            object: "refund";
+            payment_id: string;
+            amount: number;
+            currency: string;
+            status: "pending" | "succeeded" | "failed";
+            reason: string | null;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            tenant_id: string;
+            tenant_name: string;
+        };
+    };
+    responses: {
+        /** @description The request is invalid: a missing or malformed parameter (named in `param`), bad JSON, or a missing Idempotency-Key. */
+        BadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The object is not in a state that allows this operation. */
+        Conflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The token lacks the scope this operation needs. */
+        Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The object's state does not allow this operation, or the Idempotency-Key is still in use by a running request (retry after Retry-After), or its record expired. */
+        IdempotencyConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description An unexpected error (a bug on our side): quote the request_id to support. POSTs are safe to retry with the same Idempotency-Key. */
+        InternalError: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The path exists but not with this method (see the Allow header). */
+        MethodNotAllowed: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such object for your tenant (another tenant's object answers the same). */
+        NotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request body is too large. */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The processor declined the operation. */
+        PaymentRequired: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The database or the processor is briefly unavailable, or the server is shutting down: retry (with the same Idempotency-Key) after Retry-After. */
+        ServiceUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Too many requests: retry after the Retry-After header's seconds. */
+        TooManyRequests: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No valid access token (missing, expired, or signed by an unknown key): get a new one from /oauth/token. */
+        Unauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request is well-formed but cannot be done: an amount over the limit, or an Idempotency-Key reused with another request. */
+        UnprocessableEntity: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Send application/json. */
+        UnsupportedMediaType: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
+    parameters: {
+        /**
+         * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+         * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+         */
+        IdempotencyKey: string;
+        /**
+         * @description Optional. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+         * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+         */
+        IdempotencyKeyOptional: string;
+    };
+    requestBodies: never;
+    headers: {
+        /** @description `true` when this answer is the stored answer of an earlier request with the same Idempotency-Key. */
+        IdempotentReplayed: "true";
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
+        /** @description The request id (also `request_id` in errors and in the logs); send your own in `X-Request-Id` to correlate. */
+        XRequestId: string;
+    };
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAuthorizationServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description Must be client_credentials */
+                    grant_type?: string;
+                    /** @description Space-separated subset of the client's scopes; default: all of them */
+                    scope?: string;
+                    /** @description client_secret_post authentication */
+                    client_id?: string;
+                    /** @description client_secret_post authentication */
+                    client_secret?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @enum {string} */
+                        token_type: "Bearer";
+                        expires_in: number;
+                        scope: string;
                     };
-                    content: {
-                        "application/json": {
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+        };
+    };
+    listSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            kid: string;
+                            alg: string;
+                            status: "next" | "active" | "retiring" | "retired";
+                            /** Format: date-time */
+                            created_at: string;
+                            activate_after: string | null;
+                            activated_at: string | null;
+                            retire_after: string | null;
+                            retired_at: string | null;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    rotateSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    activation_delay_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        kid: string;
+                        alg: string;
+                        status: "next" | "active" | "retiring" | "retired";
+                        /** Format: date-time */
+                        created_at: string;
+                        activate_after: string | null;
+                        activated_at: string | null;
+                        retire_after: string | null;
+                        retired_at: string | null;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listStaffUsers: {
+        parameters: {
+            query: {
+                limit: number;
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @enum {string} */
+                            object: "staff_user";
+                            id: string;
+                            email: string;
+                            display_name: string;
+                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            role: "support_agent" | "support_operator" | "platform_admin";
+                            status: "active" | "disabled";
+                            login: "local" | "sso";
+                            totp_enabled: boolean;
+                            /** Format: date-time */
+                            created_at: string;
+                            last_login_at: string | null;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createStaffUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    display_name?: string;
+                    /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                    role: "support_agent" | "support_operator" | "platform_admin";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "staff_user";
+                        id: string;
+                        email: string;
+                        display_name: string;
+                        /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                        role: "support_agent" | "support_operator" | "platform_admin";
+                        status: "active" | "disabled";
+                        login: "local" | "sso";
+                        totp_enabled: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        last_login_at: string | null;
+                    } & {
+                        /** @description Shown once. */
+                        password: string;
+                        totp_uri: string | null;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    disableStaffUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "staff_user";
+                        id: string;
+                        email: string;
+                        display_name: string;
+                        /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                        role: "support_agent" | "support_operator" | "platform_admin";
+                        status: "active" | "disabled";
+                        login: "local" | "sso";
+                        totp_enabled: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        last_login_at: string | null;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listTenants: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Object id: return objects created before it. */
+                starting_after?: string;
+                /** @description Object id: return objects created after it. */
+                ending_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @example ten_01jq8x4m3c0000000000000000 */
+                            id: string;
+                            /** @enum {string} */
+                            object: "tenant";
+                            name: string;
+                            status: "active" | "suspended";
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example ten_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "tenant";
+                        name: string;
+                        status: "active" | "suspended";
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example ten_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "tenant";
+                        name: string;
+                        status: "active" | "suspended";
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listTenantClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            client_id: string;
+                            /** @enum {string} */
+                            object: "api_client";
+                            tenant_id: string | null;
+                            name: string;
+                            scopes: string[];
+                            status: "active" | "revoked";
+                            /** Format: date-time */
+                            created_at: string;
+                            secret_rotated_at: string | null;
+                            revoked_at: string | null;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createTenantClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        client_id: string;
+                        /** @enum {string} */
+                        object: "api_client";
+                        tenant_id: string | null;
+                        name: string;
+                        scopes: string[];
+                        status: "active" | "revoked";
+                        /** Format: date-time */
+                        created_at: string;
+                        secret_rotated_at: string | null;
+                        revoked_at: string | null;
+                    } & {
+                        /** @description Shown once. Store it in your secret manager. */
+                        client_secret: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    revokeTenantClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        client_id: string;
+                        /** @enum {string} */
+                        object: "api_client";
+                        tenant_id: string | null;
+                        name: string;
+                        scopes: string[];
+                        status: "active" | "revoked";
+                        /** Format: date-time */
+                        created_at: string;
+                        secret_rotated_at: string | null;
+                        revoked_at: string | null;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    rotateTenantClientSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        client_id: string;
+                        /** @enum {string} */
+                        object: "api_client";
+                        tenant_id: string | null;
+                        name: string;
+                        scopes: string[];
+                        status: "active" | "revoked";
+                        /** Format: date-time */
+                        created_at: string;
+                        secret_rotated_at: string | null;
+                        revoked_at: string | null;
+                    } & {
+                        /** @description Shown once. Store it in your secret manager. */
+                        client_secret: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Event id: return events created before it. */
+                starting_after?: string;
+                /** @description Event id: return events created after it. */
+                ending_before?: string;
+                /** @description An event type, `payment.*`, `refund.*` or `*`. */
+                type?: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*";
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[lte]"?: string;
+                /** @description Events about this object (e.g. a payment id). */
+                object_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @example evt_01jq8x4m3c0000000000000000 */
+                            id: string;
+                            /** @enum {string} */
+                            object: "event";
+                            type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
+                            /** Format: date-time */
+                            created_at: string;
+                            data: {
+                                /** @description The resource as the API showed it when the event was recorded. */
+                                object: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example evt_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "event";
+                        type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
+                        /** Format: date-time */
+                        created_at: string;
+                        data: {
+                            /** @description The resource as the API showed it when the event was recorded. */
+                            object: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listPayments: {
+        parameters: {
+            query: {
+                limit: number;
+                starting_after?: string;
+                ending_before?: string;
+                status?: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                customer_reference?: string;
+                /** @description Unix seconds, inclusive. */
+                "created[gte]"?: number;
+                /** @description Unix seconds, inclusive. */
+                "created[lte]"?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["Payment"][];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Integer amount in minor units (cents; yen for JPY). */
+                    amount: number;
+                    /** @description ISO 4217 code, e.g. `usd`, `eur`, `jpy`. */
+                    currency: string;
+                    payment_method: {
+                        type: "card" | "bank_transfer";
+                        card?: {
+                            /** @description Card number, digits only. Never stored. */
+                            number: string;
+                            exp_month: number;
+                            exp_year: number;
+                            /** @description Never stored. */
+                            cvc: string;
+                        };
+                        bank_account?: {
+                            account_holder_name: string;
+                            /** @description 4–17 digits. Only the last 4 are stored. */
+                            account_number: string;
+                            /** @description 9-digit ABA routing number. */
+                            routing_number: string;
+                            account_type: "checking" | "savings";
+                        };
+                    };
+                    /** @default automatic */
+                    capture_method?: "automatic" | "manual";
+                    description?: string;
+                    /** @description Up to 50 keys of 1–40 characters (no square brackets), each with a string value of at most 500 characters. */
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                    customer_reference?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getPayment: {
+        parameters: {
+            query?: {
+                /** @description Include processor attempts and the status history. */
+                expand?: "attempts";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    cancelPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cancellation_reason?: "duplicate" | "fraudulent" | "requested_by_customer" | "abandoned";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Accepted: the outcome is not known yet; it is resolved in the background (watch the events). */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            402: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    capturePayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Omit `amount` to capture everything authorized; a partial capture releases the rest. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Integer amount in minor units (cents; yen for JPY). */
+                    amount?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Accepted: the outcome is not known yet; it is resolved in the background (watch the events). */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            402: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listPaymentRefunds: {
+        parameters: {
+            query: {
+                limit: number;
+                starting_after?: string;
+                ending_before?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["Refund"][];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Integer amount in minor units (cents; yen for JPY). */
+                    amount?: number;
+                    reason?: "duplicate" | "fraudulent" | "requested_by_customer";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "refund";
+                        payment_id: string;
+                        amount: number;
+                        currency: string;
+                        status: "pending" | "succeeded" | "failed";
+                        reason: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    receiveStripeNotification: {
+        parameters: {
+            query?: never;
+            header?: {
+                "stripe-signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        received: true;
+                        /** @description True when this notification id had already been processed (nothing was done again). */
+                        duplicate: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    receiveProcessorNotification: {
+        parameters: {
+            query?: never;
+            header?: {
+                "processor-signature"?: string;
+            };
+            path: {
+                /** @description The processor sending the notification (`sandbox`). */
+                processor: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        received: true;
+                        /** @description True when this notification id had already been processed (nothing was done again). */
+                        duplicate: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "refund";
+                        payment_id: string;
+                        amount: number;
+                        currency: string;
+                        status: "pending" | "succeeded" | "failed";
+                        reason: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createStaffSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    password: string;
+                    /** @description The current 6-digit code of the authenticator app. */
+                    totp_code?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "staff_session";
+                        /** @example ses_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        staff: {
+                            /** @example stf_01jq8x4m3c0000000000000000 */
+                            id: string;
+                            email: string;
+                            display_name: string;
+                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            role: "support_agent" | "support_operator" | "platform_admin";
+                        };
+                        scopes: string[];
+                        /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
+                        csrf_token: string;
+                        auth_method: "password" | "oidc";
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides with activity (30 minutes), never past absolute_expires_at.
+                         */
+                        idle_expires_at: string;
+                        /**
+                         * Format: date-time
+                         * @description 12 hours after login, whatever the activity.
+                         */
+                        absolute_expires_at: string;
+                        environment: "development" | "staging" | "production";
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getStaffLoginOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description email + password (+ TOTP outside development) is accepted */
+                        local: boolean;
+                        /** @description single sign-on through the company identity provider is configured */
+                        sso: boolean;
+                        environment: "development" | "staging" | "production";
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteStaffSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getStaffSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "staff_session";
+                        /** @example ses_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        staff: {
+                            /** @example stf_01jq8x4m3c0000000000000000 */
+                            id: string;
+                            email: string;
+                            display_name: string;
+                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            role: "support_agent" | "support_operator" | "platform_admin";
+                        };
+                        scopes: string[];
+                        /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
+                        csrf_token: string;
+                        auth_method: "password" | "oidc";
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Slides with activity (30 minutes), never past absolute_expires_at.
+                         */
+                        idle_expires_at: string;
+                        /**
+                         * Format: date-time
+                         * @description 12 hours after login, whatever the activity.
+                         */
+                        absolute_expires_at: string;
+                        environment: "development" | "staging" | "production";
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    completeStaffSso: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                error?: string;
+                error_description?: string;
+                iss?: string;
+                session_state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect (Location header). */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    startStaffSso: {
+        parameters: {
+            query?: {
+                /** @description A console path (starting with /console) to land on after login. */
+                return_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect (Location header). */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Id: return objects created before it. */
+                starting_after?: string;
+                /** @description Id: return objects created after it. */
+                ending_before?: string;
+                /** @description A client id or staff user id. */
+                actor?: string;
+                action?: string;
+                /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
+                tenant?: string;
+                /** @description The object acted on. */
+                target?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[lte]"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            object: "audit_entry";
+                            actor_type: "client" | "staff";
+                            actor_id: string;
+                            action: string;
+                            tenant_id: string | null;
+                            target_id: string | null;
+                            reason: string | null;
+                            /** @description What the action changed, as it was (null for reads and creations). */
+                            before: unknown;
+                            /** @description What the action changed, as it became. */
+                            after: unknown;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            request_id: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getSupportHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "system_health";
+                        environment: string;
+                        /** Format: date-time */
+                        checked_at: string;
+                        api: {
+                            ready: boolean;
+                            version: string;
+                        };
+                        workers: {
+                            /** @description A worker beat within the last 30 s. */
+                            ready: boolean;
+                            instances: {
+                                worker_id: string;
+                                hostname: string;
+                                /** Format: date-time */
+                                started_at: string;
+                                /** Format: date-time */
+                                last_beat_at: string;
+                            }[];
+                        };
+                        processor: {
+                            name: string;
+                            circuit_state: "closed" | "half_open" | "open";
+                            attempts_15m: number;
+                            errors_15m: number;
+                            error_rate_15m: number;
+                        };
+                        stuck_payments: {
+                            count: number;
+                            oldest_created_at: string | null;
+                            sample: string[];
+                        };
+                        bank_transfers_waiting: {
+                            count: number;
+                            oldest_created_at: string | null;
+                        };
+                        payments_needing_attention: {
+                            count: number;
+                            by_reason: {
+                                [key: string]: number;
+                            };
+                        };
+                        webhooks: {
+                            pending: number;
+                            oldest_pending_at: string | null;
+                            endpoints: {
+                                id: string;
+                                tenant_id: string;
+                                url: string;
+                                status: "enabled" | "disabled";
+                                disabled_reason: string | null;
+                                failing_since: string | null;
+                                pending: number;
+                                oldest_pending_at: string | null;
+                            }[];
+                        };
+                        migrations: {
+                            applied: number;
+                            expected: number;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    searchSupportPayments: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Id: return objects created before it. */
+                starting_after?: string;
+                /** @description Id: return objects created after it. */
+                ending_before?: string;
+                /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
+                tenant?: string;
+                status?: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                method?: "card" | "bank_transfer";
+                "amount[gte]"?: number;
+                "amount[lte]"?: number;
+                currency?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[lte]"?: string;
+                customer_reference?: string;
+                card_last4?: string;
+                processor_reference?: string;
+                /** @description Payments (or their refunds) this API request touched. */
+                request_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["SupportPayment"][];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getSupportPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "payment";
+                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
+                        amount: number;
+                        currency: string;
+                        capture_method: string;
+                        amount_capturable: number;
+                        amount_captured: number;
+                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
+                        amount_refunded: number;
+                        /** @description Bank transfers: amount taken back by a return after settlement. */
+                        amount_reversed: number;
+                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
+                        amount_settled: number;
+                        payment_method: {
+                            type: string;
+                            card?: {
+                                brand: string;
+                                last4: string;
+                                exp_month: number;
+                                exp_year: number;
+                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                                fingerprint: string;
+                            };
+                            bank_account?: {
+                                account_holder_name: string;
+                                routing_number: string;
+                                last4: string;
+                                account_type: string;
+                                fingerprint: string;
+                            };
+                        };
+                        bank_transfer?: {
+                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
+                            return_code: string | null;
+                            return_reason: string | null;
+                            submitted_at: string | null;
+                            settled_at: string | null;
+                            returned_at: string | null;
+                            expected_settlement_at: string | null;
+                        };
+                        description: string | null;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        customer_reference: string | null;
+                        failure_code: string | null;
+                        failure_message: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        attempts?: {
+                            id: string;
+                            operation: string;
+                            amount: number;
+                            status: "pending" | "succeeded" | "failed" | "unknown";
+                            processor_reference: string | null;
+                            failure_code: string | null;
+                            failure_message: string | null;
+                            latency_ms: number | null;
+                            reconcile_count: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            completed_at: string | null;
+                        }[];
+                        status_history?: {
+                            from_status: string | null;
+                            to_status: string;
+                            rail_status: string | null;
+                            reason: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        tenant_id: string;
+                        tenant_name: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createSupportPaymentNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    body: string;
+                    /** @description Why (5–1000 characters); written to the audit log. */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "support_note";
+                        payment_id: string;
+                        tenant_id: string;
+                        author_type: "client" | "staff";
+                        author_id: string;
+                        body: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    reconcileSupportPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (5–1000 characters); written to the audit log. */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        payment: components["schemas"]["SupportPayment"];
+                        attempts_scheduled: number;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getSupportPaymentTimeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "payment_timeline";
+                        payment: components["schemas"]["SupportPayment"];
+                        /** @description Everything that happened to the payment, oldest first. */
+                        entries: {
+                            /** Format: date-time */
+                            at: string;
+                            kind: "transition" | "processor_attempt" | "refund" | "event" | "webhook_delivery" | "webhook_attempt" | "request" | "note" | "audit";
+                            id: string;
+                            summary: string;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    searchSupportRefunds: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Id: return objects created before it. */
+                starting_after?: string;
+                /** @description Id: return objects created after it. */
+                ending_before?: string;
+                /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
+                tenant?: string;
+                status?: "pending" | "succeeded" | "failed";
+                /** @description Refunds of this payment. */
+                payment?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[lte]"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: components["schemas"]["SupportRefund"][];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listSupportRequests: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Row id: return entries logged before it. */
+                starting_after?: string;
+                /** @description Row id: return entries logged after it. */
+                ending_before?: string;
+                /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
+                tenant?: string;
+                /** @description Route template, e.g. /v1/payments/:id. */
+                route?: string;
+                method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+                status_class?: "2xx" | "3xx" | "4xx" | "5xx";
+                request_id?: string;
+                object_id?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[lte]"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @enum {string} */
+                            object: "api_request";
+                            /** @description The row id (the cursor); request ids can repeat (clients may send X-Request-Id). */
+                            id: string;
+                            request_id: string;
+                            tenant_id: string | null;
+                            client_id: string | null;
+                            staff_id: string | null;
+                            method: string;
+                            /** @description The route template, e.g. /v1/payments/:id. */
+                            route: string;
+                            status_code: number;
+                            latency_ms: number;
+                            error_code: string | null;
+                            object_id: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            logs_insights_url: string | null;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    searchSupport: {
+        parameters: {
+            query: {
+                /** @description An id of any prefix, a request id, a processor reference, a customer_reference or a card last4. */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            type: "payment" | "refund" | "tenant" | "event" | "webhook_endpoint" | "webhook_delivery" | "request" | "client" | "staff_user";
+                            id: string;
+                            tenant_id: string | null;
+                            summary: string;
+                            /** @description The payment to open for this hit. */
+                            payment_id?: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listSupportTenants: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Id: return objects created before it. */
+                starting_after?: string;
+                /** @description Id: return objects created after it. */
+                ending_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            object: "tenant";
+                            name: string;
+                            status: "active" | "suspended";
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getSupportTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "tenant_overview";
+                        tenant: {
+                            id: string;
+                            /** @enum {string} */
+                            object: "tenant";
+                            name: string;
+                            status: "active" | "suspended";
+                            /** Format: date-time */
+                            created_at: string;
+                        };
+                        clients: {
+                            client_id: string;
+                            name: string;
+                            scopes: string[];
+                            status: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            revoked_at: string | null;
+                        }[];
+                        volume: {
+                            last_24h: {
+                                count: number;
+                                succeeded: number;
+                                failed: number;
+                                /** @description Succeeded amount in minor units, per currency. */
+                                amount_by_currency: {
+                                    [key: string]: number;
+                                };
+                            };
+                            last_7d: {
+                                count: number;
+                                succeeded: number;
+                                failed: number;
+                                /** @description Succeeded amount in minor units, per currency. */
+                                amount_by_currency: {
+                                    [key: string]: number;
+                                };
+                            };
+                        };
+                        recent_failures: components["schemas"]["SupportPayment"][];
+                        webhook_endpoints: {
+                            id: string;
+                            url: string;
+                            status: "enabled" | "disabled";
+                            disabled_reason: string | null;
+                            failing_since: string | null;
+                            pending_deliveries: number;
+                            oldest_pending_at: string | null;
+                            failed_deliveries_24h: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    searchSupportWebhookDeliveries: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Id: return objects created before it. */
+                starting_after?: string;
+                /** @description Id: return objects created after it. */
+                ending_before?: string;
+                /** @description Only this tenant. Without it the search runs across tenants and is audited (`support.search`). */
+                tenant?: string;
+                /** @description Deliveries to this endpoint. */
+                endpoint?: string;
+                status?: "pending" | "succeeded" | "failed";
+                /** @description Deliveries of this event. */
+                event?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            id: string;
+                            /** @enum {string} */
+                            object: "webhook_delivery";
+                            tenant_id: string;
+                            endpoint_id: string;
+                            endpoint_url: string;
+                            event_id: string;
+                            event_type: string;
+                            status: "pending" | "succeeded" | "failed";
+                            attempt_count: number;
+                            next_attempt_at: string | null;
+                            last_status_code: number | null;
+                            last_error: string | null;
+                            delivered_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getSupportWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_delivery";
+                        tenant_id: string;
+                        endpoint_id: string;
+                        endpoint_url: string;
+                        event_id: string;
+                        event_type: string;
+                        status: "pending" | "succeeded" | "failed";
+                        attempt_count: number;
+                        next_attempt_at: string | null;
+                        last_status_code: number | null;
+                        last_error: string | null;
+                        delivered_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        attempts: {
+                            id: string;
+                            /** Format: date-time */
+                            attempted_at: string;
+                            outcome: "delivered" | "failed" | "endpoint_gone";
+                            status_code: number | null;
+                            latency_ms: number;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    retrySupportWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (5–1000 characters); written to the audit log. */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_delivery";
+                        tenant_id: string;
+                        endpoint_id: string;
+                        endpoint_url: string;
+                        event_id: string;
+                        event_type: string;
+                        status: "pending" | "succeeded" | "failed";
+                        attempt_count: number;
+                        next_attempt_at: string | null;
+                        last_status_code: number | null;
+                        last_error: string | null;
+                        delivered_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        attempts: {
+                            id: string;
+                            /** Format: date-time */
+                            attempted_at: string;
+                            outcome: "delivered" | "failed" | "endpoint_gone";
+                            status_code: number | null;
+                            latency_ms: number;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    enableSupportWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (5–1000 characters); written to the audit log. */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example we_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                        url: string;
+                        description: string | null;
+                        enabled_events: string[];
+                        status: "enabled" | "disabled";
+                        disabled_reason: string | null;
+                        previous_secret_expires_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        tenant_id: string;
+                        failing_since: string | null;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    replaySupportWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (5–1000 characters); written to the audit log. */
+                    reason: string;
+                    /** @description The window of event creation times, both ends included. */
+                    created: {
+                        gte: number | string;
+                        lte: number | string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "webhook_replay";
+                        endpoint_id: string;
+                        replayed: number;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example whd_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_delivery";
+                        endpoint_id: string;
+                        /** @description Also the webhook-id header of every attempt. */
+                        event_id: string;
+                        event_type: string;
+                        status: "pending" | "succeeded" | "failed";
+                        attempt_count: number;
+                        next_attempt_at: string | null;
+                        delivered_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        attempts: {
+                            /** Format: date-time */
+                            attempted_at: string;
+                            outcome: "delivered" | "failed" | "endpoint_gone";
+                            status_code: number | null;
+                            latency_ms: number;
+                            error: string | null;
+                            response_body: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                /** @description Object id: return objects created before it. */
+                starting_after?: string;
+                /** @description Object id: return objects created after it. */
+                ending_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @example we_01jq8x4m3c0000000000000000 */
+                            id: string;
+                            /** @enum {string} */
+                            object: "webhook_endpoint";
+                            url: string;
+                            description: string | null;
+                            enabled_events: string[];
+                            status: "enabled" | "disabled";
+                            disabled_reason: string | null;
+                            previous_secret_expires_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
+                    url: string;
+                    /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
+                    enabled_events: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example we_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                        url: string;
+                        description: string | null;
+                        enabled_events: string[];
+                        status: "enabled" | "disabled";
+                        disabled_reason: string | null;
+                        previous_secret_expires_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example we_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                        url: string;
+                        description: string | null;
+                        enabled_events: string[];
+                        status: "enabled" | "disabled";
+                        disabled_reason: string | null;
+                        previous_secret_expires_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
+                    url?: string;
+                    /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
+                    enabled_events?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
+                    description?: string | null;
+                    /** @description true pauses deliveries (pending ones wait); false resumes them. */
+                    disabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example we_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                        url: string;
+                        description: string | null;
+                        enabled_events: string[];
+                        status: "enabled" | "disabled";
+                        disabled_reason: string | null;
+                        previous_secret_expires_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query: {
+                /** @description Number of objects to return (1–100). */
+                limit: number;
+                starting_after?: string;
+                ending_before?: string;
+                status?: "pending" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
                             /** @example whd_01jq8x4m3c0000000000000000 */
                             id: string;
                             /** @enum {string} */
@@ -6251,1218 +7660,334 @@ export interface paths {
                                 error: string | null;
                                 response_body: string | null;
                             }[];
+                        }[];
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/webhook_endpoints": {
+    replayWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        /** List webhook endpoints */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    /** @description Object id: return objects created before it. */
-                    starting_after?: string;
-                    /** @description Object id: return objects created after it. */
-                    ending_before?: string;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                    created_gte: string;
+                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                    created_lte: string;
+                    types?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
                 };
-                header?: never;
-                path?: never;
-                cookie?: never;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "webhook_replay";
+                        endpoint_id: string;
+                        deliveries_created: number;
                     };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @example we_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                /** @enum {string} */
-                                object: "webhook_endpoint";
-                                url: string;
-                                description: string | null;
-                                enabled_events: string[];
-                                status: "enabled" | "disabled";
-                                disabled_reason: string | null;
-                                previous_secret_expires_at: string | null;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                            }[];
-                            has_more: boolean;
+                };
+            };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+            };
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+            };
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
+            };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
                     };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+                };
+            };
+            /** @description Answer */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
             };
         };
-        put?: never;
-        /** Create a webhook endpoint (its signing secret is shown once) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
             };
-            requestBody: {
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description How long deliveries keep carrying a signature made with the previous secret (0: stop at once).
+                     * @default 86400
+                     */
+                    expire_previous_after_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
                 content: {
                     "application/json": {
-                        /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
+                        /** @example we_01jq8x4m3c0000000000000000 */
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
                         url: string;
-                        /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
-                        enabled_events: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                        description?: string;
+                        description: string | null;
+                        enabled_events: string[];
+                        status: "enabled" | "disabled";
+                        disabled_reason: string | null;
+                        previous_secret_expires_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
+                        secret: string;
                     };
                 };
             };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        } & {
-                            /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
-                            secret: string;
-                        };
-                    };
+            /** @description Answer */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhook_endpoints/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Retrieve a webhook endpoint */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Update a webhook endpoint (url, events, description, disabled) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
                 content: {
                     "application/json": {
-                        /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
-                        url?: string;
-                        /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
-                        enabled_events?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                        description?: string | null;
-                        /** @description true pauses deliveries (pending ones wait); false resumes them. */
-                        disabled?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
             };
-        };
-        /** Delete a webhook endpoint and its deliveries */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+            /** @description Answer */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            /** @enum {boolean} */
-                            deleted: true;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhook_endpoints/{id}/deliveries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List an endpoint's deliveries with their attempts, newest first */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Number of objects to return (1–100). */
-                    limit: number;
-                    starting_after?: string;
-                    ending_before?: string;
-                    status?: "pending" | "succeeded" | "failed";
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "list";
-                            data: {
-                                /** @example whd_01jq8x4m3c0000000000000000 */
-                                id: string;
-                                /** @enum {string} */
-                                object: "webhook_delivery";
-                                endpoint_id: string;
-                                /** @description Also the webhook-id header of every attempt. */
-                                event_id: string;
-                                event_type: string;
-                                status: "pending" | "succeeded" | "failed";
-                                attempt_count: number;
-                                next_attempt_at: string | null;
-                                delivered_at: string | null;
-                                /** Format: date-time */
-                                created_at: string;
-                                attempts: {
-                                    /** Format: date-time */
-                                    attempted_at: string;
-                                    outcome: "delivered" | "failed" | "endpoint_gone";
-                                    status_code: number | null;
-                                    latency_ms: number;
-                                    error: string | null;
-                                    response_body: string | null;
-                                }[];
-                            }[];
-                            has_more: boolean;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhook_endpoints/{id}/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Re-send the events of a time window (and types) as new deliveries
-         * @description Times are unix seconds or RFC 3339. Only events the endpoint subscribes to are sent; at most 10,000 per replay. Each carries its original event id as webhook-id.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
                 content: {
                     "application/json": {
-                        /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                        created_gte: string;
-                        /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                        created_lte: string;
-                        types?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            object: "webhook_replay";
-                            endpoint_id: string;
-                            deliveries_created: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
             };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhook_endpoints/{id}/rotate_secret": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Rotate the signing secret (the new secret is shown once; the previous one keeps signing during the overlap) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+            /** @description Answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
-            };
-            requestBody: {
                 content: {
                     "application/json": {
-                        /**
-                         * @description How long deliveries keep carrying a signature made with the previous secret (0: stop at once).
-                         * @default 86400
-                         */
-                        expire_previous_after_seconds?: number;
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
+                        };
                     };
                 };
             };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        } & {
-                            /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
-                            secret: string;
-                        };
-                    };
+            /** @description Answer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                type: string;
-                                code: string;
-                                message: string;
-                                param?: string;
-                                request_id: string;
-                            };
+                content: {
+                    "application/json": {
+                        error: {
+                            type: string;
+                            code: string;
+                            message: string;
+                            param?: string;
+                            request_id: string;
                         };
                     };
                 };
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
-export interface components {
-    schemas: {
-        /** Payment */
-        "def-0": {
-            id: string;
-            /** @enum {string} */
-            object: "payment";
-            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-            amount: number;
-            currency: string;
-            capture_method: string;
-            amount_capturable: number;
-            amount_captured: number;
-            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-            amount_refunded: number;
-            /** @description Bank transfers: amount taken back by a return after settlement. */
-            amount_reversed: number;
-            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-            amount_settled: number;
-            payment_method: {
-                type: string;
-                card?: {
-                    brand: string;
-                    last4: string;
-                    exp_month: number;
-                    exp_year: number;
-                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                    fingerprint: string;
-                };
-                bank_account?: {
-                    account_holder_name: string;
-                    routing_number: string;
-                    last4: string;
-                    account_type: string;
-                    fingerprint: string;
-                };
-            };
-            bank_transfer?: {
-                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                return_code: string | null;
-                return_reason: string | null;
-                submitted_at: string | null;
-                settled_at: string | null;
-                returned_at: string | null;
-                expected_settlement_at: string | null;
-            };
-            description: string | null;
-            metadata: {
-                [key: string]: string;
-            };
-            customer_reference: string | null;
-            failure_code: string | null;
-            failure_message: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-            attempts?: {
-                id: string;
-                operation: string;
-                amount: number;
-                status: "pending" | "succeeded" | "failed" | "unknown";
-                processor_reference: string | null;
-                failure_code: string | null;
-                failure_message: string | null;
-                latency_ms: number | null;
-                reconcile_count: number;
-                /** Format: date-time */
-                created_at: string;
-                completed_at: string | null;
-            }[];
-            status_history?: {
-                from_status: string | null;
-                to_status: string;
-                rail_status: string | null;
-                reason: string;
-                /** Format: date-time */
-                created_at: string;
-            }[];
-        };
-        /** Refund */
-        "def-1": {
-            id: string;
-            /** @enum {string} */
-            object: "refund";
-            payment_id: string;
-            amount: number;
-            currency: string;
-            status: "pending" | "succeeded" | "failed";
-            reason: string | null;
-            failure_code: string | null;
-            failure_message: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-        };
-        /** SupportPayment */
-        "def-2": {
-            id: string;
-            /** @enum {string} */
-            object: "payment";
-            status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-            amount: number;
-            currency: string;
-            capture_method: string;
-            amount_capturable: number;
-            amount_captured: number;
-            /** @description Refunds not failed, pending included (reserved against the captured amount). */
-            amount_refunded: number;
-            /** @description Bank transfers: amount taken back by a return after settlement. */
-            amount_reversed: number;
-            /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-            amount_settled: number;
-            payment_method: {
-                type: string;
-                card?: {
-                    brand: string;
-                    last4: string;
-                    exp_month: number;
-                    exp_year: number;
-                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                    fingerprint: string;
-                };
-                bank_account?: {
-                    account_holder_name: string;
-                    routing_number: string;
-                    last4: string;
-                    account_type: string;
-                    fingerprint: string;
-                };
-            };
-            bank_transfer?: {
-                rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                return_code: string | null;
-                return_reason: string | null;
-                submitted_at: string | null;
-                settled_at: string | null;
-                returned_at: string | null;
-                expected_settlement_at: string | null;
-            };
-            description: string | null;
-            metadata: {
-                [key: string]: string;
-            };
-            customer_reference: string | null;
-            failure_code: string | null;
-            failure_message: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-            attempts?: {
-                id: string;
-                operation: string;
-                amount: number;
-                status: "pending" | "succeeded" | "failed" | "unknown";
-                processor_reference: string | null;
-                failure_code: string | null;
-                failure_message: string | null;
-                latency_ms: number | null;
-                reconcile_count: number;
-                /** Format: date-time */
-                created_at: string;
-                completed_at: string | null;
-            }[];
-            status_history?: {
-                from_status: string | null;
-                to_status: string;
-                rail_status: string | null;
-                reason: string;
-                /** Format: date-time */
-                created_at: string;
-            }[];
-            tenant_id: string;
-            tenant_name: string;
-        };
-        /** SupportRefund */
-        "def-3": {
-            id: string;
-            /** @enum {string} */
-            object: "refund";
-            payment_id: string;
-            amount: number;
-            currency: string;
-            status: "pending" | "succeeded" | "failed";
-            reason: string | null;
-            failure_code: string | null;
-            failure_message: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-            tenant_id: string;
-            tenant_name: string;
-        };
-    };
-    responses: never;
-    parameters: never;
-    requestBodies: never;
-    headers: never;
-    pathItems: never;
-}
-export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
