@@ -117,6 +117,7 @@ describe('sdk: client against the platform', () => {
     const first = await np.payments.list({ limit: 2 });
     assert.deepEqual(first.data.map((p) => p.id), newestFirst.slice(0, 2));
     assert.equal(first.has_more, true);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(first))), ['object', 'data', 'has_more'], 'a page serializes as the list object');
 
     const pagesBefore = proxy.count('GET', '/v1/payments?');
     const seen: string[] = [];

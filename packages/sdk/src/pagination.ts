@@ -16,30 +16,35 @@ export class Page<T extends { id: string }> implements AsyncIterable<T> {
   readonly object = 'list' as const;
   readonly data: T[];
   readonly has_more: boolean;
+  // private fields, so a page serializes (JSON.stringify, console.log) as the API's list object
+  readonly #query: Record<string, QueryValue>;
+  readonly #fetchPage: (query: Record<string, QueryValue>) => Promise<Page<T>>;
 
   constructor(
     body: { data: T[]; has_more: boolean },
-    private readonly query: Record<string, QueryValue>,
-    private readonly fetchPage: (query: Record<string, QueryValue>) => Promise<Page<T>>,
+    query: Record<string, QueryValue>,
+    fetchPage: (query: Record<string, QueryValue>) => Promise<Page<T>>,
   ) {
     this.data = body.data;
     this.has_more = body.has_more;
+    this.#query = query;
+    this.#fetchPage = fetchPage;
   }
 
   /** The next page in the direction this list walks, or undefined after the last one. */
   async nextPage(): Promise<Page<T> | undefined> {
     if (!this.has_more || this.data.length === 0) return undefined;
-    if (this.query.ending_before !== undefined) {
+    if (this.#query.ending_before !== undefined) {
       // pages towards newer objects are still returned newest first: the next one ends before this one's newest
-      return this.fetchPage({ ...this.query, starting_after: undefined, ending_before: this.data[0]!.id });
+      return this.#fetchPage({ ...this.#query, starting_after: undefined, ending_before: this.data[0]!.id });
     }
-    return this.fetchPage({ ...this.query, starting_after: this.data[this.data.length - 1]!.id });
+    return this.#fetchPage({ ...this.#query, starting_after: this.data[this.data.length - 1]!.id });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     let page: Page<T> | undefined = this;
     while (page) {
-      const items = page.query.ending_before !== undefined ? [...page.data].reverse() : page.data;
+      const items = page.#query.ending_before !== undefined ? [...page.data].reverse() : page.data;
       for (const item of items) yield item;
       page = await page.nextPage();
     }
