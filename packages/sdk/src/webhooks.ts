@@ -12,11 +12,12 @@ const DEFAULT_TOLERANCE_SECONDS = 300;
 
 export type WebhookHeadersInput = Headers | Record<string, string | string[] | undefined>;
 
-export interface SignedWebhookHeaders {
+// a type literal rather than an interface, so it passes wherever a header record is expected (e.g. to verify)
+export type SignedWebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 function decodeSecret(secret: string): Buffer {
   // A receiver's secret is stored in its own config: say what is wrong with it without ever echoing it.
