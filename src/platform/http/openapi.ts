@@ -21,8 +21,9 @@
  *   `#/components/parameters/IdempotencyKey`, success answers get `Idempotent-Replayed`. The runtime check stays in
  *   runIdempotent (a missing key answers 400 `idempotency_key_missing`, not a schema error).
  * - Security: `...routeSecurity(scope)` on protected routes; a route without it is documented `security: []`.
- * - `documentBodyAs(runtime, documented)`: when the document should describe a body more precisely than the Ajv
- *   schema does (a discriminated union the service checks itself), e.g. CreatePaymentRequest.
+ * - `documentAs(runtime, shown)`: when the document should describe a schema more precisely than the runtime one
+ *   (a discriminated union the service checks itself, enums the serializer need not check), e.g. Payment,
+ *   CreatePaymentRequest in src/modules/payments/payments-doc.schema.ts.
  */
 import type { SwaggerOptions } from '@fastify/swagger';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -36,9 +37,10 @@ export const OPENAPI_TAGS = [
   { name: 'Events', description: 'Everything that happened to your objects, kept for 30 days; the same events webhooks deliver.' },
   { name: 'Webhooks', description: 'Endpoints that receive signed events (Standard Webhooks), their deliveries, retries and replays.' },
   { name: 'Processor notifications', description: 'Signed callbacks from payment processors (not for integrators).' },
-  { name: 'Platform admin', description: 'Tenants, their API clients, staff users and signing keys (platform:admin).' },
-  { name: 'Support', description: 'Read-only views across tenants and audited operational actions (support:read / support:write).' },
-  { name: 'Staff', description: 'Support console sign-in (password + TOTP, or SSO) and sessions.' },
+  { name: 'Platform admin', description: 'Tenants, their API clients and signing keys (platform:admin).' },
+  { name: 'Support', description: 'Read-only views across tenants for the support console (support:read).' },
+  { name: 'Support actions', description: 'Operational actions on tenant data, each written to the audit log with its reason (support:write).' },
+  { name: 'Staff (support console)', description: 'Support console sign-in (password + TOTP, or SSO), sessions and staff accounts.' },
 ] as const;
 
 const SUCCESS_DESCRIPTIONS: Record<string, string> = {
@@ -46,7 +48,24 @@ const SUCCESS_DESCRIPTIONS: Record<string, string> = {
   204: 'No content', 302: 'Redirect', 303: 'Redirect (see other)',
 };
 
+/** Descriptions of error answers in a route's own format (the token endpoint's RFC 6749 errors). */
+const OTHER_DESCRIPTIONS: Record<string, string> = {
+  400: 'The request is invalid (`error` says how: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, unauthorized_client).',
+  401: 'Client authentication failed (`invalid_client`).',
+  413: 'The request body is too large.',
+  429: 'Too many failed authentications, or the endpoint is busy (`slow_down`): retry after Retry-After.',
+};
+
 const IDEMPOTENCY_MARK = 'x-nimbuspay-idempotency';
+const DOCUMENTED_RESPONSES = 'x-nimbuspay-documented-response';
+
+/**
+ * For routes that answer without a response schema on purpose (the serializer would drop fields it does not know,
+ * e.g. a JWK's): the document shows these response schemas; the route's answers are not serialized through them.
+ */
+export function documentedResponses(responses: Record<number, object>) {
+  return { [DOCUMENTED_RESPONSES]: responses } as const;
+}
 export type IdempotencyRequirement = 'required' | 'optional';
 
 /** The runtime header schema is never `required`: runIdempotent answers 400 idempotency_key_missing itself. */
@@ -57,11 +76,56 @@ export function idempotencyKey(requirement: IdempotencyRequirement) {
   } as const;
 }
 
-const documentedBodies = new WeakMap<object, object>();
-/** Returns `runtime` (what Ajv validates) and makes the document show `documented` for that body instead. */
-export function documentBodyAs<T extends object>(runtime: T, documented: object): T {
-  documentedBodies.set(runtime, documented);
+const documented = new WeakMap<object, object>();
+/**
+ * The document shows `shown` wherever the route schemas use `runtime` (a body, a response, or inside one), while
+ * Ajv and the serializer keep using `runtime`. For rules the service enforces itself, and for enums the serializer
+ * need not check.
+ */
+export function documentAs<T extends object>(runtime: T, shown: object): T {
+  documented.set(runtime, shown);
   return runtime;
+}
+
+/**
+ * @fastify/swagger inlines a body or response schema even when it has an `$id` (only nested ones become components):
+ * wrapped in `allOf`, it is nested, so it becomes `#/components/schemas/<$id>`; finishDocument unwraps the allOf.
+ */
+function nameTopLevelSchemas(schema: Json | undefined): Json | undefined {
+  if (!schema) return schema;
+  const wrap = (s: unknown) => (typeof s === 'object' && s !== null && typeof (s as Json).$id === 'string' ? { allOf: [s] } : s);
+  const out: Json = { ...schema };
+  if (out[DOCUMENTED_RESPONSES]) {
+    out.response = { ...(out[DOCUMENTED_RESPONSES] as Json), ...(out.response as Json | undefined) };
+    delete out[DOCUMENTED_RESPONSES];
+  }
+  if (out.body) out.body = wrap(out.body);
+  if (out.response) out.response = Object.fromEntries(Object.entries(out.response as Json).map(([status, s]) => [status, wrap(s)]));
+  return out;
+}
+
+/** The `$id` a schema has in the document (its own, or that of what documentAs shows for it). */
+export function documentedId(schema: object): string | undefined {
+  const id = ((documented.get(schema) ?? schema) as { $id?: unknown }).$id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+function swapDocumented(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const shown = documented.get(value);
+  if (shown) return shown;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const v of value) out.push(swapDocumented(v, seen));
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  // TypeBox's [Kind]/[Hint] symbols are not copied: the document needs only the JSON Schema keys
+  for (const [k, v] of Object.entries(value)) out[k] = swapDocumented(v, seen);
+  return out;
 }
 
 type Json = Record<string, unknown>;
@@ -150,11 +214,7 @@ export function swaggerOptions(options: { title: string; description?: string; p
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
-    transform: ({ schema, url }) => {
-      const body = (schema as { body?: object } | undefined)?.body;
-      const documented = body ? documentedBodies.get(body) : undefined;
-      return { schema: documented ? { ...schema, body: documented } : schema, url } as never;
-    },
+    transform: ({ schema, url }) => ({ schema: nameTopLevelSchemas(swapDocumented(schema) as Json | undefined), url }) as never,
     transformObject: (({ openapiObject }: { openapiObject: Json }) => finishDocument(openapiObject)) as never,
   };
 }
@@ -172,10 +232,22 @@ function needsToken(op: Json): boolean {
 export function finishDocument(doc: Json): Json {
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;
   const schemas = ((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
+  normalizeSchemas(paths);
+  normalizeSchemas(schemas);
   for (const pathItem of Object.values(paths)) {
     for (const op of Object.values(pathItem)) finishOperation(op, schemas);
   }
-  if (doc.components) (doc.components as Json).schemas = { ...schemas, Error: errorSchema() };
+  if (doc.components) {
+    const components = doc.components as Record<string, Json>;
+    components.schemas = { ...schemas, Error: errorSchema() };
+    // shared responses and parameters no operation uses are left out (they stay available in sharedComponents)
+    const used = JSON.stringify(doc.paths);
+    for (const kind of ['responses', 'parameters'] as const) {
+      for (const name of Object.keys(components[kind] ?? {})) {
+        if (!used.includes(`"#/components/${kind}/${name}"`)) delete components[kind]![name];
+      }
+    }
+  }
   return doc;
 }
 
@@ -192,6 +264,8 @@ function finishOperation(op: Json, schemas: Record<string, Json>): void {
   const custom = new Set(Object.keys(responses).filter((s) => Number(s) >= 400 && !isErrorSchemaResponse(responses[s])));
   const statuses = new Set(Object.keys(responses));
   if (!custom.size) {
+    // schema validation answers 400 on any operation that takes input
+    if (Array.isArray(op.parameters) && op.parameters.length > 0 || op.requestBody) statuses.add('400');
     statuses.add('500');
     statuses.add('503');
     if (needsToken(op)) {
@@ -209,10 +283,11 @@ function finishOperation(op: Json, schemas: Record<string, Json>): void {
       continue;
     }
     const answer: Json = { ...(response ?? {}) };
-    if (!answer.description || answer.description === 'Default Response') answer.description = SUCCESS_DESCRIPTIONS[status] ?? 'Answer';
+    if (!answer.description || answer.description === 'Default Response') answer.description = SUCCESS_DESCRIPTIONS[status] ?? OTHER_DESCRIPTIONS[status] ?? 'Answer';
     answer.headers = {
       ...(answer.headers as Json | undefined),
       'X-Request-Id': ref('headers', 'XRequestId'),
+      ...(status === '429' || status === '503' ? { 'Retry-After': ref('headers', 'RetryAfter') } : {}),
       ...(idempotency && Number(status) < 300 ? { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } : {}),
     };
     addMediaExamples(answer.content as Record<string, Json> | undefined, schemas);
@@ -221,6 +296,43 @@ function finishOperation(op: Json, schemas: Record<string, Json>): void {
   op.responses = finished;
   const body = op.requestBody as { content?: Record<string, Json> } | undefined;
   addMediaExamples(body?.content, schemas);
+}
+
+/**
+ * In place, everywhere: `{allOf: [{$ref}]}` (nameTopLevelSchemas) → `{$ref}`; TypeBox's union of string literals
+ * (`anyOf` of one-value enums) → one `enum`; the same with `null` → `type: [string, null]` with the enum + null.
+ */
+function normalizeSchemas(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  if (Array.isArray(node)) {
+    for (const v of node) normalizeSchemas(v);
+    return;
+  }
+  const o = node as Json;
+  for (const v of Object.values(o)) normalizeSchemas(v);
+  const allOf = o.allOf as Json[] | undefined;
+  if (Array.isArray(allOf) && allOf.length === 1 && typeof allOf[0]?.$ref === 'string' && Object.keys(o).length === 1) {
+    o.$ref = allOf[0].$ref;
+    delete o.allOf;
+  }
+  const anyOf = o.anyOf as Json[] | undefined;
+  if (!Array.isArray(anyOf)) return;
+  // a branch that is only string values: `{type: 'string', enum: [...]}` (a description may ride along)
+  const isStrings = (b: Json) => b.type === 'string' && Array.isArray(b.enum) && Object.keys(b).every((k) => ['type', 'enum', 'description'].includes(k));
+  const strings = anyOf.filter(isStrings);
+  const nulls = anyOf.filter((b) => b.type === 'null' && Object.keys(b).length === 1);
+  if (strings.length === 0 || strings.length + nulls.length !== anyOf.length || (strings.length === 1 && nulls.length === 0)) return;
+  const values = strings.flatMap((b) => b.enum as unknown[]);
+  const description = strings.find((b) => b.description)?.description;
+  delete o.anyOf;
+  if (description && !o.description) o.description = description;
+  if (nulls.length) {
+    o.type = ['string', 'null'];
+    o.enum = [...values, null];
+  } else {
+    o.type = 'string';
+    o.enum = values;
+  }
 }
 
 function isErrorSchemaResponse(response: Json | undefined): boolean {
@@ -233,7 +345,7 @@ function schemaExample(schema: Json | undefined, schemas: Record<string, Json>):
   const name = typeof schema.$ref === 'string' ? schema.$ref.replace('#/components/schemas/', '') : undefined;
   const target = name ? schemas[name] : schema;
   if (!target) return undefined;
-  if (target.example !== undefined) return target.example;
+  if (Array.isArray(target.examples) && target.examples.length > 0) return target.examples[0];
   const props = target.properties as Record<string, Json> | undefined;
   // a list wrapper: { object: 'list', data: [item], has_more }
   if (props?.data?.type === 'array' && props.has_more) {
