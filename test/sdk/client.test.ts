@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AuthenticationError, InvalidRequestError, NimbusPay, NimbusPayError, PermissionError, type Payment,
+  AuthenticationError, InvalidRequestError, NimbusPay, NimbusPayError, PermissionError, type Payment, type PaymentCreateParams,
 } from '@nimbuspay/sdk';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
@@ -99,7 +99,7 @@ describe('sdk: client against the platform', () => {
   it('the same idempotency key replays the first payment instead of charging twice', async () => {
     const np = sdk();
     const key = `sdk-test-${Date.now()}`;
-    const params = { amount: 1234, currency: 'usd', payment_method: { type: 'card' as const, card: card() } };
+    const params: PaymentCreateParams = { amount: 1234, currency: 'usd', payment_method: { type: 'card', card: card() } };
     const first = await np.payments.create(params, { idempotencyKey: key });
     const again = await np.payments.create(params, { idempotencyKey: key });
     assert.equal(again.id, first.id);

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError, ConnectionError, IdempotencyError, InvalidRequestError, NimbusPay, RateLimitError } from '@nimbuspay/sdk';
+import { ApiError, ConnectionError, IdempotencyError, InvalidRequestError, NimbusPay, RateLimitError, type PaymentCreateParams } from '@nimbuspay/sdk';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -8,7 +8,7 @@ import { ownerQuery, sandboxControl, waitFor } from '../payments/helpers.js';
 import { card, startScriptedServer, type ScriptedAnswer, type ScriptedServer } from './helpers.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const paymentParams = { amount: 2500, currency: 'usd', payment_method: { type: 'card' as const, card: card() } };
+const paymentParams: PaymentCreateParams = { amount: 2500, currency: 'usd', payment_method: { type: 'card', card: card() } };
 const apiError = (status: number, code: string, type = 'api_error') => ({ status, body: { error: { type, code, message: code, request_id: `req_${code}` } } });
 
 describe('sdk: a connection cut after the platform received a payment', () => {

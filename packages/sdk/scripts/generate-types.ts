@@ -28,6 +28,7 @@ export async function generateTypes(document: Record<string, unknown>): Promise<
     ...(components ? { components: sortKeys(Object.fromEntries(Object.entries(components).map(([k, v]) => [k, sortKeys(v)]))) } : {}),
   };
   delete doc.servers;
-  const ast = await openapiTS(doc as never, { alphabetize: false, exportType: false });
+  // defaultNonNullable: false keeps a field with a default optional in request bodies (capture_method, limit…)
+  const ast = await openapiTS(doc as never, { alphabetize: false, exportType: false, defaultNonNullable: false });
   return HEADER + astToString(ast);
 }

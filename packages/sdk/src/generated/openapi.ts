@@ -943,6 +943,242 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleV8wMWpxOHcwIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJjbGlfMDFqcTh3In0.c2lnbmF0dXJl",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "scope": "payments:read payments:write refunds:write"
+         *     }
+         */
+        AccessToken: {
+            /** @description A JWT (RFC 9068): send it as `Authorization: Bearer <access_token>`. */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** @description Seconds until it expires (900 by default): get a new one before then. */
+            expires_in: number;
+            /** @description The granted scopes, space-separated. */
+            scope: string;
+        };
+        /**
+         * @example {
+         *       "issuer": "http://localhost:3000",
+         *       "token_endpoint": "http://localhost:3000/oauth/token",
+         *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
+         *       "grant_types_supported": [
+         *         "client_credentials"
+         *       ],
+         *       "token_endpoint_auth_methods_supported": [
+         *         "client_secret_basic",
+         *         "client_secret_post"
+         *       ],
+         *       "scopes_supported": [
+         *         "payments:read",
+         *         "payments:write"
+         *       ],
+         *       "response_types_supported": [],
+         *       "service_documentation": "http://localhost:3000/docs"
+         *     }
+         */
+        AuthorizationServerMetadata: {
+            /** Format: uri */
+            issuer: string;
+            /** Format: uri */
+            token_endpoint: string;
+            /** Format: uri */
+            jwks_uri: string;
+            grant_types_supported: string[];
+            token_endpoint_auth_methods_supported: string[];
+            scopes_supported: string[];
+            response_types_supported: string[];
+            /** Format: uri */
+            service_documentation: string;
+        };
+        BankTransferPaymentMethod: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "bank_transfer";
+            bank_account: {
+                account_holder_name: string;
+                routing_number: string;
+                last4: string;
+                /** @enum {string} */
+                account_type: "checking" | "savings";
+                fingerprint: string;
+            };
+        };
+        /** @description A US bank account debited over ACH (settles in days). */
+        BankTransferPaymentMethodInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "bank_transfer";
+            bank_account: {
+                account_holder_name: string;
+                /** @description 4–17 digits. Only the last 4 are stored. */
+                account_number: string;
+                /** @description 9-digit ABA routing number. */
+                routing_number: string;
+                /** @enum {string} */
+                account_type: "checking" | "savings";
+            };
+        };
+        /**
+         * @example {
+         *       "cancellation_reason": "requested_by_customer"
+         *     }
+         */
+        CancelPaymentRequest: {
+            /** @enum {string} */
+            cancellation_reason?: "duplicate" | "fraudulent" | "requested_by_customer" | "abandoned";
+        };
+        /**
+         * @description Omit `amount` to capture everything authorized; a partial capture releases the rest.
+         * @example {
+         *       "amount": 1500
+         *     }
+         */
+        CapturePaymentRequest: {
+            /** @description Integer amount in minor units (cents; yen for JPY). */
+            amount?: number;
+        };
+        CardPaymentMethod: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "card";
+            card: {
+                /** @enum {string} */
+                brand: "visa" | "mastercard" | "amex" | "discover";
+                last4: string;
+                exp_month: number;
+                exp_year: number;
+                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
+                fingerprint: string;
+            };
+        };
+        /** @description A card: test cards such as 4242 4242 4242 4242 succeed in the sandbox. */
+        CardPaymentMethodInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "card";
+            card: {
+                /** @description Card number, digits only. Never stored. */
+                number: string;
+                exp_month: number;
+                exp_year: number;
+                /** @description Never stored. */
+                cvc: string;
+            };
+        };
+        /**
+         * @example {
+         *       "amount": 2000,
+         *       "currency": "usd",
+         *       "payment_method": {
+         *         "type": "card",
+         *         "card": {
+         *           "number": "4242424242424242",
+         *           "exp_month": 12,
+         *           "exp_year": 2030,
+         *           "cvc": "123"
+         *         }
+         *       },
+         *       "capture_method": "automatic",
+         *       "description": "Order #1042",
+         *       "metadata": {
+         *         "order_id": "1042"
+         *       },
+         *       "customer_reference": "cus_acme_17"
+         *     }
+         */
+        CreatePaymentRequest: {
+            /** @description Integer amount in minor units (cents; yen for JPY). */
+            amount: number;
+            /**
+             * @description ISO 4217 code, lowercase (uppercase is accepted on input). Bank transfers: `usd` only.
+             * @enum {string}
+             */
+            currency: "aed" | "aud" | "bhd" | "brl" | "cad" | "chf" | "clp" | "czk" | "dkk" | "eur" | "gbp" | "hkd" | "huf" | "ils" | "inr" | "jod" | "jpy" | "krw" | "kwd" | "mxn" | "myr" | "nok" | "nzd" | "omr" | "php" | "pln" | "ron" | "sar" | "sek" | "sgd" | "thb" | "tnd" | "usd" | "zar";
+            payment_method: components["schemas"]["CardPaymentMethodInput"] | components["schemas"]["BankTransferPaymentMethodInput"];
+            /**
+             * @default automatic
+             * @enum {string}
+             */
+            capture_method?: "automatic" | "manual";
+            description?: string;
+            /** @description Up to 50 keys of 1–40 characters (no square brackets), each with a string value of at most 500 characters. */
+            metadata?: {
+                [key: string]: string;
+            };
+            customer_reference?: string;
+        };
+        /**
+         * @example {
+         *       "amount": 500,
+         *       "reason": "requested_by_customer"
+         *     }
+         */
+        CreateRefundRequest: {
+            /** @description Integer amount in minor units (cents; yen for JPY). */
+            amount?: number;
+            /** @enum {string} */
+            reason?: "duplicate" | "fraudulent" | "requested_by_customer";
+        };
+        /**
+         * @example {
+         *       "grant_type": "client_credentials",
+         *       "scope": "payments:read payments:write refunds:write"
+         *     }
+         */
+        CreateTokenRequest: {
+            /** @description Must be client_credentials */
+            grant_type?: string;
+            /** @description Space-separated subset of the client's scopes; default: all of them */
+            scope?: string;
+            /** @description client_secret_post authentication */
+            client_id?: string;
+            /** @description client_secret_post authentication */
+            client_secret?: string;
+        };
+        /**
+         * @example {
+         *       "url": "https://example.com/webhooks/nimbuspay",
+         *       "enabled_events": [
+         *         "payment.*",
+         *         "refund.succeeded"
+         *       ],
+         *       "description": "Order service"
+         *     }
+         */
+        CreateWebhookEndpointRequest: {
+            /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
+            url: string;
+            /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
+            enabled_events: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
+            description?: string;
+        };
+        /**
+         * @example {
+         *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+         *       "object": "webhook_endpoint",
+         *       "deleted": true
+         *     }
+         */
+        DeletedWebhookEndpoint: {
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            /** @enum {boolean} */
+            deleted: true;
+        };
         /** @description Every error answer (except the token endpoint's, which follow RFC 6749 §5.2). */
         Error: {
             error: {
@@ -969,14 +1205,146 @@ export interface components {
                 request_id: string;
             };
         };
+        /**
+         * @description Something that happened to one of your objects; webhooks deliver the same object.
+         * @example {
+         *       "id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+         *       "object": "event",
+         *       "type": "payment.succeeded",
+         *       "created_at": "2026-03-14T09:26:53.912Z",
+         *       "data": {
+         *         "object": {
+         *           "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *           "object": "payment",
+         *           "status": "succeeded",
+         *           "amount": 2000,
+         *           "currency": "usd",
+         *           "payment_method": {
+         *             "type": "card",
+         *             "card": {
+         *               "brand": "visa",
+         *               "last4": "4242",
+         *               "exp_month": 12,
+         *               "exp_year": 2030
+         *             }
+         *           }
+         *         }
+         *       }
+         *     }
+         */
+        Event: {
+            /** @example evt_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "event";
+            /** @enum {string} */
+            type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
+            /** Format: date-time */
+            created_at: string;
+            data: {
+                /** @description The resource as the API showed it when the event was recorded. */
+                object: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        EventList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Event"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "EC",
+         *           "crv": "P-256",
+         *           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+         *           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+         *           "kid": "key_01jq8w0a2c4e6g8j0l2n4q6s8u",
+         *           "alg": "ES256",
+         *           "use": "sig"
+         *         }
+         *       ]
+         *     }
+         */
+        JsonWebKeySet: {
+            keys: {
+                /** @enum {string} */
+                kty: "EC";
+                /** @enum {string} */
+                crv: "P-256";
+                x: string;
+                y: string;
+                kid: string;
+                /** @enum {string} */
+                alg: "ES256";
+                /** @enum {string} */
+                use: "sig";
+            }[];
+        };
+        /**
+         * @description RFC 6749 §5.2 error (slow_down: RFC 8628).
+         * @example {
+         *       "error": "invalid_client",
+         *       "error_description": "Client authentication failed."
+         *     }
+         */
+        OAuthError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "slow_down";
+            error_description?: string;
+        };
+        /**
+         * @example {
+         *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *       "object": "payment",
+         *       "status": "succeeded",
+         *       "amount": 2000,
+         *       "currency": "usd",
+         *       "capture_method": "automatic",
+         *       "amount_capturable": 0,
+         *       "amount_captured": 2000,
+         *       "amount_refunded": 0,
+         *       "amount_reversed": 0,
+         *       "amount_settled": 2000,
+         *       "payment_method": {
+         *         "type": "card",
+         *         "card": {
+         *           "brand": "visa",
+         *           "last4": "4242",
+         *           "exp_month": 12,
+         *           "exp_year": 2030,
+         *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+         *         }
+         *       },
+         *       "description": "Order #1042",
+         *       "metadata": {
+         *         "order_id": "1042"
+         *       },
+         *       "customer_reference": "cus_acme_17",
+         *       "failure_code": null,
+         *       "failure_message": null,
+         *       "created_at": "2026-03-14T09:26:53.589Z",
+         *       "updated_at": "2026-03-14T09:26:53.912Z"
+         *     }
+         */
         Payment: {
             id: string;
             /** @enum {string} */
             object: "payment";
+            /** @enum {string} */
             status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
             amount: number;
-            currency: string;
-            capture_method: string;
+            /**
+             * @description ISO 4217 code, lowercase (uppercase is accepted on input). Bank transfers: `usd` only.
+             * @enum {string}
+             */
+            currency: "aed" | "aud" | "bhd" | "brl" | "cad" | "chf" | "clp" | "czk" | "dkk" | "eur" | "gbp" | "hkd" | "huf" | "ils" | "inr" | "jod" | "jpy" | "krw" | "kwd" | "mxn" | "myr" | "nok" | "nzd" | "omr" | "php" | "pln" | "ron" | "sar" | "sek" | "sgd" | "thb" | "tnd" | "usd" | "zar";
+            /** @enum {string} */
+            capture_method: "automatic" | "manual";
             amount_capturable: number;
             amount_captured: number;
             /** @description Refunds not failed, pending included (reserved against the captured amount). */
@@ -985,25 +1353,9 @@ export interface components {
             amount_reversed: number;
             /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
             amount_settled: number;
-            payment_method: {
-                type: string;
-                card?: {
-                    brand: string;
-                    last4: string;
-                    exp_month: number;
-                    exp_year: number;
-                    /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                    fingerprint: string;
-                };
-                bank_account?: {
-                    account_holder_name: string;
-                    routing_number: string;
-                    last4: string;
-                    account_type: string;
-                    fingerprint: string;
-                };
-            };
+            payment_method: components["schemas"]["CardPaymentMethod"] | components["schemas"]["BankTransferPaymentMethod"];
             bank_transfer?: {
+                /** @enum {string} */
                 rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
                 return_code: string | null;
                 return_reason: string | null;
@@ -1017,7 +1369,11 @@ export interface components {
                 [key: string]: string;
             };
             customer_reference: string | null;
-            failure_code: string | null;
+            /**
+             * @description Why the payment failed (a decline, a processing error or a bank return).
+             * @enum {string|null}
+             */
+            failure_code: "card_declined" | "insufficient_funds" | "expired_card" | "incorrect_cvc" | "invalid_number" | "refund_declined" | "invalid_routing_number" | "processor_declined" | "processing_error" | "account_closed" | "no_account" | "invalid_account_number" | "debit_not_authorized" | "payment_stopped" | "account_frozen" | "bank_account_restricted" | "bank_account_unusable" | null;
             failure_message: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1027,6 +1383,7 @@ export interface components {
                 id: string;
                 operation: string;
                 amount: number;
+                /** @enum {string} */
                 status: "pending" | "succeeded" | "failed" | "unknown";
                 processor_reference: string | null;
                 failure_code: string | null;
@@ -1046,26 +1403,91 @@ export interface components {
                 created_at: string;
             }[];
         };
+        PaymentList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Payment"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "re_01jq8x9b2d4f6h8k0m2p4r6t8v",
+         *       "object": "refund",
+         *       "payment_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *       "amount": 500,
+         *       "currency": "usd",
+         *       "status": "succeeded",
+         *       "reason": "requested_by_customer",
+         *       "failure_code": null,
+         *       "failure_message": null,
+         *       "created_at": "2026-03-15T10:02:11.044Z",
+         *       "updated_at": "2026-03-15T10:02:11.310Z"
+         *     }
+         */
         Refund: {
             id: string;
             /** @enum {string} */
             object: "refund";
             payment_id: string;
             amount: number;
-            currency: string;
+            /**
+             * @description ISO 4217 code, lowercase (uppercase is accepted on input). Bank transfers: `usd` only.
+             * @enum {string}
+             */
+            currency: "aed" | "aud" | "bhd" | "brl" | "cad" | "chf" | "clp" | "czk" | "dkk" | "eur" | "gbp" | "hkd" | "huf" | "ils" | "inr" | "jod" | "jpy" | "krw" | "kwd" | "mxn" | "myr" | "nok" | "nzd" | "omr" | "php" | "pln" | "ron" | "sar" | "sek" | "sgd" | "thb" | "tnd" | "usd" | "zar";
+            /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
-            reason: string | null;
-            failure_code: string | null;
+            /** @enum {string|null} */
+            reason: "duplicate" | "fraudulent" | "requested_by_customer" | null;
+            /** @enum {string|null} */
+            failure_code: "card_declined" | "insufficient_funds" | "expired_card" | "incorrect_cvc" | "invalid_number" | "refund_declined" | "invalid_routing_number" | "processor_declined" | "processing_error" | null;
             failure_message: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             updated_at: string;
         };
+        RefundList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Refund"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "created_gte": "2026-03-14T00:00:00Z",
+         *       "created_lte": "2026-03-14T23:59:59Z",
+         *       "types": [
+         *         "payment.*"
+         *       ]
+         *     }
+         */
+        ReplayWebhookEndpointRequest: {
+            /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+            created_gte: string;
+            /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+            created_lte: string;
+            types?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
+        };
+        /**
+         * @example {
+         *       "expire_previous_after_seconds": 86400
+         *     }
+         */
+        RotateWebhookEndpointSecretRequest: {
+            /**
+             * @description How long deliveries keep carrying a signature made with the previous secret (0: stop at once).
+             * @default 86400
+             */
+            expire_previous_after_seconds?: number;
+        };
         SupportPayment: {
             id: string;
             /** @enum {string} */
             object: "payment";
+            /** @enum {string} */
             status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
             amount: number;
             currency: string;
@@ -1097,6 +1519,7 @@ export interface components {
                 };
             };
             bank_transfer?: {
+                /** @enum {string} */
                 rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
                 return_code: string | null;
                 return_reason: string | null;
@@ -1120,6 +1543,7 @@ export interface components {
                 id: string;
                 operation: string;
                 amount: number;
+                /** @enum {string} */
                 status: "pending" | "succeeded" | "failed" | "unknown";
                 processor_reference: string | null;
                 failure_code: string | null;
@@ -1140,6 +1564,13 @@ export interface components {
             }[];
             tenant_id: string;
             tenant_name: string;
+        };
+        SupportPaymentList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SupportPayment"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
         };
         SupportRefund: {
             id: string;
@@ -1148,6 +1579,7 @@ export interface components {
             payment_id: string;
             amount: number;
             currency: string;
+            /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
             reason: string | null;
             failure_code: string | null;
@@ -1158,6 +1590,179 @@ export interface components {
             updated_at: string;
             tenant_id: string;
             tenant_name: string;
+        };
+        SupportRefundList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SupportRefund"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "enabled_events": [
+         *         "*"
+         *       ],
+         *       "disabled": false
+         *     }
+         */
+        UpdateWebhookEndpointRequest: {
+            /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
+            url?: string;
+            /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
+            enabled_events?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
+            description?: string | null;
+            /** @description true pauses deliveries (pending ones wait); false resumes them. */
+            disabled?: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "whd_01jq8x4m3f2h4k6m8p0r2t4v6x",
+         *       "object": "webhook_delivery",
+         *       "endpoint_id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+         *       "event_id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+         *       "event_type": "payment.succeeded",
+         *       "status": "succeeded",
+         *       "attempt_count": 1,
+         *       "next_attempt_at": null,
+         *       "delivered_at": "2026-03-14T09:26:54.120Z",
+         *       "created_at": "2026-03-14T09:26:53.912Z",
+         *       "attempts": [
+         *         {
+         *           "attempted_at": "2026-03-14T09:26:54.020Z",
+         *           "outcome": "delivered",
+         *           "status_code": 200,
+         *           "latency_ms": 98,
+         *           "error": null,
+         *           "response_body": "ok"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookDelivery: {
+            /** @example whd_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            endpoint_id: string;
+            /** @description Also the webhook-id header of every attempt. */
+            event_id: string;
+            event_type: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempt_count: number;
+            next_attempt_at: string | null;
+            delivered_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            attempts: {
+                /** Format: date-time */
+                attempted_at: string;
+                /** @enum {string} */
+                outcome: "delivered" | "failed" | "endpoint_gone";
+                status_code: number | null;
+                latency_ms: number;
+                error: string | null;
+                response_body: string | null;
+            }[];
+        };
+        WebhookDeliveryList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["WebhookDelivery"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+         *       "object": "webhook_endpoint",
+         *       "url": "https://example.com/webhooks/nimbuspay",
+         *       "description": "Order service",
+         *       "enabled_events": [
+         *         "payment.*",
+         *         "refund.succeeded"
+         *       ],
+         *       "status": "enabled",
+         *       "disabled_reason": null,
+         *       "previous_secret_expires_at": null,
+         *       "created_at": "2026-03-01T08:00:00.000Z",
+         *       "updated_at": "2026-03-01T08:00:00.000Z"
+         *     }
+         */
+        WebhookEndpoint: {
+            /** @example we_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            enabled_events: string[];
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        WebhookEndpointList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["WebhookEndpoint"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+         *       "object": "webhook_endpoint",
+         *       "url": "https://example.com/webhooks/nimbuspay",
+         *       "description": "Order service",
+         *       "enabled_events": [
+         *         "payment.*",
+         *         "refund.succeeded"
+         *       ],
+         *       "status": "enabled",
+         *       "disabled_reason": null,
+         *       "previous_secret_expires_at": null,
+         *       "created_at": "2026-03-01T08:00:00.000Z",
+         *       "updated_at": "2026-03-01T08:00:00.000Z",
+         *       "secret": "whsec_c2FuZGJveC1leGFtcGxlLW5vdC1hLXJlYWwtc2VjcmV0"
+         *     }
+         */
+        WebhookEndpointWithSecret: {
+            /** @example we_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            enabled_events: string[];
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
+            secret: string;
+        };
+        /**
+         * @example {
+         *       "object": "webhook_replay",
+         *       "endpoint_id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+         *       "deliveries_created": 42
+         *     }
+         */
+        WebhookReplay: {
+            /** @enum {string} */
+            object: "webhook_replay";
+            endpoint_id: string;
+            deliveries_created: number;
         };
     };
     responses: {
@@ -1204,16 +1809,6 @@ export interface components {
         };
         /** @description An unexpected error (a bug on our side): quote the request_id to support. POSTs are safe to retry with the same Idempotency-Key. */
         InternalError: {
-            headers: {
-                "X-Request-Id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
-        /** @description The path exists but not with this method (see the Allow header). */
-        MethodNotAllowed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -1311,11 +1906,6 @@ export interface components {
          * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
          */
         IdempotencyKey: string;
-        /**
-         * @description Optional. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
-         * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
-         */
-        IdempotencyKeyOptional: string;
     };
     requestBodies: never;
     headers: {
@@ -1345,7 +1935,24 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "EC",
+                     *           "crv": "P-256",
+                     *           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                     *           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                     *           "kid": "key_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *           "alg": "ES256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JsonWebKeySet"];
+                };
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1366,7 +1973,29 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "issuer": "http://localhost:3000",
+                     *       "token_endpoint": "http://localhost:3000/oauth/token",
+                     *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
+                     *       "grant_types_supported": [
+                     *         "client_credentials"
+                     *       ],
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post"
+                     *       ],
+                     *       "scopes_supported": [
+                     *         "payments:read",
+                     *         "payments:write"
+                     *       ],
+                     *       "response_types_supported": [],
+                     *       "service_documentation": "http://localhost:3000/docs"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1381,18 +2010,13 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": {
-                    /** @description Must be client_credentials */
-                    grant_type?: string;
-                    /** @description Space-separated subset of the client's scopes; default: all of them */
-                    scope?: string;
-                    /** @description client_secret_post authentication */
-                    client_id?: string;
-                    /** @description client_secret_post authentication */
-                    client_secret?: string;
-                } & {
-                    [key: string]: unknown;
-                };
+                /**
+                 * @example {
+                 *       "grant_type": "client_credentials",
+                 *       "scope": "payments:read payments:write refunds:write"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": components["schemas"]["CreateTokenRequest"];
             };
         };
         responses: {
@@ -1403,52 +2027,80 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        access_token: string;
-                        /** @enum {string} */
-                        token_type: "Bearer";
-                        expires_in: number;
-                        scope: string;
-                    };
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleV8wMWpxOHcwIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJjbGlfMDFqcTh3In0.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "scope": "payments:read payments:write refunds:write"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessToken"];
                 };
             };
-            /** @description Answer */
+            /** @description The request is invalid (`error` says how: invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, unauthorized_client). */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: string;
-                        error_description?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "error": "invalid_client",
+                     *       "error_description": "Client authentication failed."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description Answer */
+            /** @description Client authentication failed (`invalid_client`). */
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: string;
-                        error_description?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "error": "invalid_client",
+                     *       "error_description": "Client authentication failed."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description Answer */
-            429: {
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: string;
-                        error_description?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "error": "invalid_client",
+                     *       "error_description": "Client authentication failed."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Too many failed authentications, or the endpoint is busy (`slow_down`): retry after Retry-After. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_client",
+                     *       "error_description": "Client authentication failed."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
                 };
             };
         };
@@ -1475,6 +2127,7 @@ export interface operations {
                         data: {
                             kid: string;
                             alg: string;
+                            /** @enum {string} */
                             status: "next" | "active" | "retiring" | "retired";
                             /** Format: date-time */
                             created_at: string;
@@ -1487,42 +2140,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateSigningKey: {
@@ -1550,6 +2171,7 @@ export interface operations {
                     "application/json": {
                         kid: string;
                         alg: string;
+                        /** @enum {string} */
                         status: "next" | "active" | "retiring" | "retired";
                         /** Format: date-time */
                         created_at: string;
@@ -1560,60 +2182,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listStaffUsers: {
@@ -1644,9 +2217,14 @@ export interface operations {
                             id: string;
                             email: string;
                             display_name: string;
-                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            /**
+                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                             * @enum {string}
+                             */
                             role: "support_agent" | "support_operator" | "platform_admin";
+                            /** @enum {string} */
                             status: "active" | "disabled";
+                            /** @enum {string} */
                             login: "local" | "sso";
                             totp_enabled: boolean;
                             /** Format: date-time */
@@ -1657,60 +2235,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createStaffUser: {
@@ -1725,7 +2254,10 @@ export interface operations {
                 "application/json": {
                     email: string;
                     display_name?: string;
-                    /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                    /**
+                     * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                     * @enum {string}
+                     */
                     role: "support_agent" | "support_operator" | "platform_admin";
                 };
             };
@@ -1744,9 +2276,14 @@ export interface operations {
                         id: string;
                         email: string;
                         display_name: string;
-                        /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                        /**
+                         * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                         * @enum {string}
+                         */
                         role: "support_agent" | "support_operator" | "platform_admin";
+                        /** @enum {string} */
                         status: "active" | "disabled";
+                        /** @enum {string} */
                         login: "local" | "sso";
                         totp_enabled: boolean;
                         /** Format: date-time */
@@ -1759,78 +2296,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     disableStaffUser: {
@@ -1863,9 +2334,14 @@ export interface operations {
                         id: string;
                         email: string;
                         display_name: string;
-                        /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                        /**
+                         * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                         * @enum {string}
+                         */
                         role: "support_agent" | "support_operator" | "platform_admin";
+                        /** @enum {string} */
                         status: "active" | "disabled";
+                        /** @enum {string} */
                         login: "local" | "sso";
                         totp_enabled: boolean;
                         /** Format: date-time */
@@ -1874,78 +2350,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTenants: {
@@ -1980,68 +2390,21 @@ export interface operations {
                             /** @enum {string} */
                             object: "tenant";
                             name: string;
+                            /** @enum {string} */
                             status: "active" | "suspended";
                             /** Format: date-time */
                             created_at: string;
                         }[];
+                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
                         has_more: boolean;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTenant: {
@@ -2072,66 +2435,18 @@ export interface operations {
                         /** @enum {string} */
                         object: "tenant";
                         name: string;
+                        /** @enum {string} */
                         status: "active" | "suspended";
                         /** Format: date-time */
                         created_at: string;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTenant: {
@@ -2158,66 +2473,19 @@ export interface operations {
                         /** @enum {string} */
                         object: "tenant";
                         name: string;
+                        /** @enum {string} */
                         status: "active" | "suspended";
                         /** Format: date-time */
                         created_at: string;
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTenantClients: {
@@ -2248,6 +2516,7 @@ export interface operations {
                             tenant_id: string | null;
                             name: string;
                             scopes: string[];
+                            /** @enum {string} */
                             status: "active" | "revoked";
                             /** Format: date-time */
                             created_at: string;
@@ -2258,60 +2527,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTenantClient: {
@@ -2346,6 +2567,7 @@ export interface operations {
                         tenant_id: string | null;
                         name: string;
                         scopes: string[];
+                        /** @enum {string} */
                         status: "active" | "revoked";
                         /** Format: date-time */
                         created_at: string;
@@ -2357,78 +2579,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeTenantClient: {
@@ -2457,6 +2613,7 @@ export interface operations {
                         tenant_id: string | null;
                         name: string;
                         scopes: string[];
+                        /** @enum {string} */
                         status: "active" | "revoked";
                         /** Format: date-time */
                         created_at: string;
@@ -2465,60 +2622,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateTenantClientSecret: {
@@ -2547,6 +2656,7 @@ export interface operations {
                         tenant_id: string | null;
                         name: string;
                         scopes: string[];
+                        /** @enum {string} */
                         status: "active" | "revoked";
                         /** Format: date-time */
                         created_at: string;
@@ -2558,60 +2668,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listEvents: {
@@ -2645,82 +2707,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @example evt_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "event";
-                            type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
-                            /** Format: date-time */
-                            created_at: string;
-                            data: {
-                                /** @description The resource as the API showed it when the event was recorded. */
-                                object: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                        }[];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+                     *           "object": "event",
+                     *           "type": "payment.succeeded",
+                     *           "created_at": "2026-03-14T09:26:53.912Z",
+                     *           "data": {
+                     *             "object": {
+                     *               "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *               "object": "payment",
+                     *               "status": "succeeded",
+                     *               "amount": 2000,
+                     *               "currency": "usd",
+                     *               "payment_method": {
+                     *                 "type": "card",
+                     *                 "card": {
+                     *                   "brand": "visa",
+                     *                   "last4": "4242",
+                     *                   "exp_month": 12,
+                     *                   "exp_year": 2030
+                     *                 }
+                     *               }
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getEvent: {
@@ -2741,77 +2767,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example evt_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "event";
-                        type: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled";
-                        /** Format: date-time */
-                        created_at: string;
-                        data: {
-                            /** @description The resource as the API showed it when the event was recorded. */
-                            object: {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+                     *       "object": "event",
+                     *       "type": "payment.succeeded",
+                     *       "created_at": "2026-03-14T09:26:53.912Z",
+                     *       "data": {
+                     *         "object": {
+                     *           "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "object": "payment",
+                     *           "status": "succeeded",
+                     *           "amount": 2000,
+                     *           "currency": "usd",
+                     *           "payment_method": {
+                     *             "type": "card",
+                     *             "card": {
+                     *               "brand": "visa",
+                     *               "last4": "4242",
+                     *               "exp_month": 12,
+                     *               "exp_year": 2030
+                     *             }
+                     *           }
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPayments: {
@@ -2840,68 +2830,54 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: components["schemas"]["Payment"][];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "object": "payment",
+                     *           "status": "succeeded",
+                     *           "amount": 2000,
+                     *           "currency": "usd",
+                     *           "capture_method": "automatic",
+                     *           "amount_capturable": 0,
+                     *           "amount_captured": 2000,
+                     *           "amount_refunded": 0,
+                     *           "amount_reversed": 0,
+                     *           "amount_settled": 2000,
+                     *           "payment_method": {
+                     *             "type": "card",
+                     *             "card": {
+                     *               "brand": "visa",
+                     *               "last4": "4242",
+                     *               "exp_month": 12,
+                     *               "exp_year": 2030,
+                     *               "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *             }
+                     *           },
+                     *           "description": "Order #1042",
+                     *           "metadata": {
+                     *             "order_id": "1042"
+                     *           },
+                     *           "customer_reference": "cus_acme_17",
+                     *           "failure_code": null,
+                     *           "failure_message": null,
+                     *           "created_at": "2026-03-14T09:26:53.589Z",
+                     *           "updated_at": "2026-03-14T09:26:53.912Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPayment: {
@@ -2919,39 +2895,28 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Integer amount in minor units (cents; yen for JPY). */
-                    amount: number;
-                    /** @description ISO 4217 code, e.g. `usd`, `eur`, `jpy`. */
-                    currency: string;
-                    payment_method: {
-                        type: "card" | "bank_transfer";
-                        card?: {
-                            /** @description Card number, digits only. Never stored. */
-                            number: string;
-                            exp_month: number;
-                            exp_year: number;
-                            /** @description Never stored. */
-                            cvc: string;
-                        };
-                        bank_account?: {
-                            account_holder_name: string;
-                            /** @description 4–17 digits. Only the last 4 are stored. */
-                            account_number: string;
-                            /** @description 9-digit ABA routing number. */
-                            routing_number: string;
-                            account_type: "checking" | "savings";
-                        };
-                    };
-                    /** @default automatic */
-                    capture_method?: "automatic" | "manual";
-                    description?: string;
-                    /** @description Up to 50 keys of 1–40 characters (no square brackets), each with a string value of at most 500 characters. */
-                    metadata?: {
-                        [key: string]: string;
-                    };
-                    customer_reference?: string;
-                };
+                /**
+                 * @example {
+                 *       "amount": 2000,
+                 *       "currency": "usd",
+                 *       "payment_method": {
+                 *         "type": "card",
+                 *         "card": {
+                 *           "number": "4242424242424242",
+                 *           "exp_month": 12,
+                 *           "exp_year": 2030,
+                 *           "cvc": "123"
+                 *         }
+                 *       },
+                 *       "capture_method": "automatic",
+                 *       "description": "Order #1042",
+                 *       "metadata": {
+                 *         "order_id": "1042"
+                 *       },
+                 *       "customer_reference": "cus_acme_17"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreatePaymentRequest"];
             };
         };
         responses: {
@@ -2959,196 +2924,54 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyConflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPayment: {
@@ -3172,157 +2995,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     cancelPayment: {
@@ -3342,9 +3057,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    cancellation_reason?: "duplicate" | "fraudulent" | "requested_by_customer" | "abandoned";
-                };
+                /**
+                 * @example {
+                 *       "cancellation_reason": "requested_by_customer"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CancelPaymentRequest"];
             };
         };
         responses: {
@@ -3352,318 +3070,101 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
             /** @description Accepted: the outcome is not known yet; it is resolved in the background (watch the events). */
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            402: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     capturePayment: {
@@ -3681,13 +3182,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description Omit `amount` to capture everything authorized; a partial capture releases the rest. */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Integer amount in minor units (cents; yen for JPY). */
-                    amount?: number;
-                };
+                /**
+                 * @example {
+                 *       "amount": 1500
+                 *     }
+                 */
+                "application/json": components["schemas"]["CapturePaymentRequest"];
             };
         };
         responses: {
@@ -3695,318 +3197,101 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
             /** @description Accepted: the outcome is not known yet; it is resolved in the background (watch the events). */
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "object": "payment",
+                     *       "status": "succeeded",
+                     *       "amount": 2000,
+                     *       "currency": "usd",
+                     *       "capture_method": "automatic",
+                     *       "amount_capturable": 0,
+                     *       "amount_captured": 2000,
+                     *       "amount_refunded": 0,
+                     *       "amount_reversed": 0,
+                     *       "amount_settled": 2000,
+                     *       "payment_method": {
+                     *         "type": "card",
+                     *         "card": {
+                     *           "brand": "visa",
+                     *           "last4": "4242",
+                     *           "exp_month": 12,
+                     *           "exp_year": 2030,
+                     *           "fingerprint": "fp_3kq9x2m4c7v8d6r5t1w0yz"
+                     *         }
+                     *       },
+                     *       "description": "Order #1042",
+                     *       "metadata": {
+                     *         "order_id": "1042"
+                     *       },
+                     *       "customer_reference": "cus_acme_17",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-14T09:26:53.589Z",
+                     *       "updated_at": "2026-03-14T09:26:53.912Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            402: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRefunds: {
@@ -4031,86 +3316,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: components["schemas"]["Refund"][];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "re_01jq8x9b2d4f6h8k0m2p4r6t8v",
+                     *           "object": "refund",
+                     *           "payment_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "amount": 500,
+                     *           "currency": "usd",
+                     *           "status": "succeeded",
+                     *           "reason": "requested_by_customer",
+                     *           "failure_code": null,
+                     *           "failure_message": null,
+                     *           "created_at": "2026-03-15T10:02:11.044Z",
+                     *           "updated_at": "2026-03-15T10:02:11.310Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RefundList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRefund: {
@@ -4130,11 +3365,13 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Integer amount in minor units (cents; yen for JPY). */
-                    amount?: number;
-                    reason?: "duplicate" | "fraudulent" | "requested_by_customer";
-                };
+                /**
+                 * @example {
+                 *       "amount": 500,
+                 *       "reason": "requested_by_customer"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateRefundRequest"];
             };
         };
         responses: {
@@ -4142,153 +3379,36 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "refund";
-                        payment_id: string;
-                        amount: number;
-                        currency: string;
-                        status: "pending" | "succeeded" | "failed";
-                        reason: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "re_01jq8x9b2d4f6h8k0m2p4r6t8v",
+                     *       "object": "refund",
+                     *       "payment_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "amount": 500,
+                     *       "currency": "usd",
+                     *       "status": "succeeded",
+                     *       "reason": "requested_by_customer",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-15T10:02:11.044Z",
+                     *       "updated_at": "2026-03-15T10:02:11.310Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Refund"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     receiveStripeNotification: {
@@ -4317,96 +3437,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     receiveProcessorNotification: {
@@ -4438,96 +3475,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRefund: {
@@ -4548,78 +3502,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "refund";
-                        payment_id: string;
-                        amount: number;
-                        currency: string;
-                        status: "pending" | "succeeded" | "failed";
-                        reason: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "re_01jq8x9b2d4f6h8k0m2p4r6t8v",
+                     *       "object": "refund",
+                     *       "payment_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *       "amount": 500,
+                     *       "currency": "usd",
+                     *       "status": "succeeded",
+                     *       "reason": "requested_by_customer",
+                     *       "failure_code": null,
+                     *       "failure_message": null,
+                     *       "created_at": "2026-03-15T10:02:11.044Z",
+                     *       "updated_at": "2026-03-15T10:02:11.310Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Refund"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createStaffSession: {
@@ -4657,12 +3563,16 @@ export interface operations {
                             id: string;
                             email: string;
                             display_name: string;
-                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            /**
+                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                             * @enum {string}
+                             */
                             role: "support_agent" | "support_operator" | "platform_admin";
                         };
                         scopes: string[];
                         /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
                         csrf_token: string;
+                        /** @enum {string} */
                         auth_method: "password" | "oidc";
                         /** Format: date-time */
                         created_at: string;
@@ -4676,82 +3586,17 @@ export interface operations {
                          * @description 12 hours after login, whatever the activity.
                          */
                         absolute_expires_at: string;
+                        /** @enum {string} */
                         environment: "development" | "staging" | "production";
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            429: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getStaffLoginOptions: {
@@ -4775,6 +3620,7 @@ export interface operations {
                         local: boolean;
                         /** @description single sign-on through the company identity provider is configured */
                         sso: boolean;
+                        /** @enum {string} */
                         environment: "development" | "staging" | "production";
                     };
                 };
@@ -4800,42 +3646,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getStaffSession: {
@@ -4864,12 +3678,16 @@ export interface operations {
                             id: string;
                             email: string;
                             display_name: string;
-                            /** @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff. */
+                            /**
+                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                             * @enum {string}
+                             */
                             role: "support_agent" | "support_operator" | "platform_admin";
                         };
                         scopes: string[];
                         /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
                         csrf_token: string;
+                        /** @enum {string} */
                         auth_method: "password" | "oidc";
                         /** Format: date-time */
                         created_at: string;
@@ -4883,46 +3701,15 @@ export interface operations {
                          * @description 12 hours after login, whatever the activity.
                          */
                         absolute_expires_at: string;
+                        /** @enum {string} */
                         environment: "development" | "staging" | "production";
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     completeStaffSso: {
@@ -4949,24 +3736,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     startStaffSso: {
@@ -4989,42 +3762,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listAuditLog: {
@@ -5068,6 +3809,7 @@ export interface operations {
                             id: string;
                             /** @enum {string} */
                             object: "audit_entry";
+                            /** @enum {string} */
                             actor_type: "client" | "staff";
                             actor_id: string;
                             action: string;
@@ -5085,64 +3827,16 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                         }[];
+                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
                         has_more: boolean;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSupportHealth: {
@@ -5185,6 +3879,7 @@ export interface operations {
                         };
                         processor: {
                             name: string;
+                            /** @enum {string} */
                             circuit_state: "closed" | "half_open" | "open";
                             attempts_15m: number;
                             errors_15m: number;
@@ -5212,6 +3907,7 @@ export interface operations {
                                 id: string;
                                 tenant_id: string;
                                 url: string;
+                                /** @enum {string} */
                                 status: "enabled" | "disabled";
                                 disabled_reason: string | null;
                                 failing_since: string | null;
@@ -5226,42 +3922,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchSupportPayments: {
@@ -5303,68 +3967,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: components["schemas"]["SupportPayment"][];
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportPaymentList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSupportPayment: {
@@ -5385,141 +3995,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "payment";
-                        status: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled" | "reversed";
-                        amount: number;
-                        currency: string;
-                        capture_method: string;
-                        amount_capturable: number;
-                        amount_captured: number;
-                        /** @description Refunds not failed, pending included (reserved against the captured amount). */
-                        amount_refunded: number;
-                        /** @description Bank transfers: amount taken back by a return after settlement. */
-                        amount_reversed: number;
-                        /** @description Bank transfers: amount settled and still held (captured − reversed); cards: captured. */
-                        amount_settled: number;
-                        payment_method: {
-                            type: string;
-                            card?: {
-                                brand: string;
-                                last4: string;
-                                exp_month: number;
-                                exp_year: number;
-                                /** @description Same card → same fingerprint within NimbusPay (keyed HMAC; not reversible). */
-                                fingerprint: string;
-                            };
-                            bank_account?: {
-                                account_holder_name: string;
-                                routing_number: string;
-                                last4: string;
-                                account_type: string;
-                                fingerprint: string;
-                            };
-                        };
-                        bank_transfer?: {
-                            rail_status: "pending" | "submitted" | "settled" | "returned" | "canceled";
-                            return_code: string | null;
-                            return_reason: string | null;
-                            submitted_at: string | null;
-                            settled_at: string | null;
-                            returned_at: string | null;
-                            expected_settlement_at: string | null;
-                        };
-                        description: string | null;
-                        metadata: {
-                            [key: string]: string;
-                        };
-                        customer_reference: string | null;
-                        failure_code: string | null;
-                        failure_message: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        attempts?: {
-                            id: string;
-                            operation: string;
-                            amount: number;
-                            status: "pending" | "succeeded" | "failed" | "unknown";
-                            processor_reference: string | null;
-                            failure_code: string | null;
-                            failure_message: string | null;
-                            latency_ms: number | null;
-                            reconcile_count: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            completed_at: string | null;
-                        }[];
-                        status_history?: {
-                            from_status: string | null;
-                            to_status: string;
-                            rail_status: string | null;
-                            reason: string;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        tenant_id: string;
-                        tenant_name: string;
-                    };
+                    "application/json": components["schemas"]["SupportPayment"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createSupportPaymentNote: {
@@ -5554,6 +4038,7 @@ export interface operations {
                         object: "support_note";
                         payment_id: string;
                         tenant_id: string;
+                        /** @enum {string} */
                         author_type: "client" | "staff";
                         author_id: string;
                         body: string;
@@ -5562,78 +4047,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reconcileSupportPayment: {
@@ -5667,78 +4086,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSupportPaymentTimeline: {
@@ -5767,6 +4120,7 @@ export interface operations {
                         entries: {
                             /** Format: date-time */
                             at: string;
+                            /** @enum {string} */
                             kind: "transition" | "processor_attempt" | "refund" | "event" | "webhook_delivery" | "webhook_attempt" | "request" | "note" | "audit";
                             id: string;
                             summary: string;
@@ -5777,60 +4131,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchSupportRefunds: {
@@ -5865,68 +4171,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: components["schemas"]["SupportRefund"][];
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportRefundList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listSupportRequests: {
@@ -5987,64 +4239,16 @@ export interface operations {
                             created_at: string;
                             logs_insights_url: string | null;
                         }[];
+                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
                         has_more: boolean;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchSupport: {
@@ -6070,6 +4274,7 @@ export interface operations {
                         /** @enum {string} */
                         object: "list";
                         data: {
+                            /** @enum {string} */
                             type: "payment" | "refund" | "tenant" | "event" | "webhook_endpoint" | "webhook_delivery" | "request" | "client" | "staff_user";
                             id: string;
                             tenant_id: string | null;
@@ -6081,60 +4286,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listSupportTenants: {
@@ -6168,68 +4324,21 @@ export interface operations {
                             /** @enum {string} */
                             object: "tenant";
                             name: string;
+                            /** @enum {string} */
                             status: "active" | "suspended";
                             /** Format: date-time */
                             created_at: string;
                         }[];
+                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
                         has_more: boolean;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSupportTenant: {
@@ -6258,6 +4367,7 @@ export interface operations {
                             /** @enum {string} */
                             object: "tenant";
                             name: string;
+                            /** @enum {string} */
                             status: "active" | "suspended";
                             /** Format: date-time */
                             created_at: string;
@@ -6295,6 +4405,7 @@ export interface operations {
                         webhook_endpoints: {
                             id: string;
                             url: string;
+                            /** @enum {string} */
                             status: "enabled" | "disabled";
                             disabled_reason: string | null;
                             failing_since: string | null;
@@ -6305,60 +4416,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchSupportWebhookDeliveries: {
@@ -6403,6 +4466,7 @@ export interface operations {
                             endpoint_url: string;
                             event_id: string;
                             event_type: string;
+                            /** @enum {string} */
                             status: "pending" | "succeeded" | "failed";
                             attempt_count: number;
                             next_attempt_at: string | null;
@@ -6412,64 +4476,16 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                         }[];
+                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
                         has_more: boolean;
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSupportWebhookDelivery: {
@@ -6499,6 +4515,7 @@ export interface operations {
                         endpoint_url: string;
                         event_id: string;
                         event_type: string;
+                        /** @enum {string} */
                         status: "pending" | "succeeded" | "failed";
                         attempt_count: number;
                         next_attempt_at: string | null;
@@ -6511,6 +4528,7 @@ export interface operations {
                             id: string;
                             /** Format: date-time */
                             attempted_at: string;
+                            /** @enum {string} */
                             outcome: "delivered" | "failed" | "endpoint_gone";
                             status_code: number | null;
                             latency_ms: number;
@@ -6519,60 +4537,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     retrySupportWebhookDelivery: {
@@ -6609,6 +4579,7 @@ export interface operations {
                         endpoint_url: string;
                         event_id: string;
                         event_type: string;
+                        /** @enum {string} */
                         status: "pending" | "succeeded" | "failed";
                         attempt_count: number;
                         next_attempt_at: string | null;
@@ -6621,6 +4592,7 @@ export interface operations {
                             id: string;
                             /** Format: date-time */
                             attempted_at: string;
+                            /** @enum {string} */
                             outcome: "delivered" | "failed" | "endpoint_gone";
                             status_code: number | null;
                             latency_ms: number;
@@ -6629,96 +4601,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     enableSupportWebhookEndpoint: {
@@ -6754,6 +4643,7 @@ export interface operations {
                         url: string;
                         description: string | null;
                         enabled_events: string[];
+                        /** @enum {string} */
                         status: "enabled" | "disabled";
                         disabled_reason: string | null;
                         previous_secret_expires_at: string | null;
@@ -6766,96 +4656,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     replaySupportWebhookEndpoint: {
@@ -6896,96 +4703,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     retryWebhookDelivery: {
@@ -7006,105 +4730,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example whd_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_delivery";
-                        endpoint_id: string;
-                        /** @description Also the webhook-id header of every attempt. */
-                        event_id: string;
-                        event_type: string;
-                        status: "pending" | "succeeded" | "failed";
-                        attempt_count: number;
-                        next_attempt_at: string | null;
-                        delivered_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        attempts: {
-                            /** Format: date-time */
-                            attempted_at: string;
-                            outcome: "delivered" | "failed" | "endpoint_gone";
-                            status_code: number | null;
-                            latency_ms: number;
-                            error: string | null;
-                            response_body: string | null;
-                        }[];
-                    };
+                    /**
+                     * @example {
+                     *       "id": "whd_01jq8x4m3f2h4k6m8p0r2t4v6x",
+                     *       "object": "webhook_delivery",
+                     *       "endpoint_id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "event_id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+                     *       "event_type": "payment.succeeded",
+                     *       "status": "succeeded",
+                     *       "attempt_count": 1,
+                     *       "next_attempt_at": null,
+                     *       "delivered_at": "2026-03-14T09:26:54.120Z",
+                     *       "created_at": "2026-03-14T09:26:53.912Z",
+                     *       "attempts": [
+                     *         {
+                     *           "attempted_at": "2026-03-14T09:26:54.020Z",
+                     *           "outcome": "delivered",
+                     *           "status_code": 200,
+                     *           "latency_ms": 98,
+                     *           "error": null,
+                     *           "response_body": "ok"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhookEndpoints: {
@@ -7130,83 +4789,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @example we_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_endpoint";
-                            url: string;
-                            description: string | null;
-                            enabled_events: string[];
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            previous_secret_expires_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        }[];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *           "object": "webhook_endpoint",
+                     *           "url": "https://example.com/webhooks/nimbuspay",
+                     *           "description": "Order service",
+                     *           "enabled_events": [
+                     *             "payment.*",
+                     *             "refund.succeeded"
+                     *           ],
+                     *           "status": "enabled",
+                     *           "disabled_reason": null,
+                     *           "previous_secret_expires_at": null,
+                     *           "created_at": "2026-03-01T08:00:00.000Z",
+                     *           "updated_at": "2026-03-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createWebhookEndpoint: {
@@ -7218,13 +4831,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
-                    url: string;
-                    /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
-                    enabled_events: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                    description?: string;
-                };
+                /**
+                 * @example {
+                 *       "url": "https://example.com/webhooks/nimbuspay",
+                 *       "enabled_events": [
+                 *         "payment.*",
+                 *         "refund.succeeded"
+                 *       ],
+                 *       "description": "Order service"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
             };
         };
         responses: {
@@ -7235,81 +4852,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example we_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        url: string;
-                        description: string | null;
-                        enabled_events: string[];
-                        status: "enabled" | "disabled";
-                        disabled_reason: string | null;
-                        previous_secret_expires_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    } & {
-                        /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
-                        secret: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/webhooks/nimbuspay",
+                     *       "description": "Order service",
+                     *       "enabled_events": [
+                     *         "payment.*",
+                     *         "refund.succeeded"
+                     *       ],
+                     *       "status": "enabled",
+                     *       "disabled_reason": null,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-03-01T08:00:00.000Z",
+                     *       "updated_at": "2026-03-01T08:00:00.000Z",
+                     *       "secret": "whsec_c2FuZGJveC1leGFtcGxlLW5vdC1hLXJlYWwtc2VjcmV0"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getWebhookEndpoint: {
@@ -7330,78 +4898,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example we_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        url: string;
-                        description: string | null;
-                        enabled_events: string[];
-                        status: "enabled" | "disabled";
-                        disabled_reason: string | null;
-                        previous_secret_expires_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/webhooks/nimbuspay",
+                     *       "description": "Order service",
+                     *       "enabled_events": [
+                     *         "payment.*",
+                     *         "refund.succeeded"
+                     *       ],
+                     *       "status": "enabled",
+                     *       "disabled_reason": null,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-03-01T08:00:00.000Z",
+                     *       "updated_at": "2026-03-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateWebhookEndpoint: {
@@ -7415,15 +4937,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description https URL receiving POSTs (http and private addresses only where configuration allows). */
-                    url?: string;
-                    /** @description Event types to receive: exact types, `payment.*`, `refund.*` or `*`. */
-                    enabled_events?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                    description?: string | null;
-                    /** @description true pauses deliveries (pending ones wait); false resumes them. */
-                    disabled?: boolean;
-                };
+                /**
+                 * @example {
+                 *       "enabled_events": [
+                 *         "*"
+                 *       ],
+                 *       "disabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateWebhookEndpointRequest"];
             };
         };
         responses: {
@@ -7434,96 +4956,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example we_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        url: string;
-                        description: string | null;
-                        enabled_events: string[];
-                        status: "enabled" | "disabled";
-                        disabled_reason: string | null;
-                        previous_secret_expires_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/webhooks/nimbuspay",
+                     *       "description": "Order service",
+                     *       "enabled_events": [
+                     *         "payment.*",
+                     *         "refund.succeeded"
+                     *       ],
+                     *       "status": "enabled",
+                     *       "disabled_reason": null,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-03-01T08:00:00.000Z",
+                     *       "updated_at": "2026-03-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteWebhookEndpoint: {
@@ -7544,69 +5002,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        /** @enum {boolean} */
-                        deleted: true;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "object": "webhook_endpoint",
+                     *       "deleted": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeletedWebhookEndpoint"];
                 };
             };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhookDeliveries: {
@@ -7633,110 +5044,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @example whd_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_delivery";
-                            endpoint_id: string;
-                            /** @description Also the webhook-id header of every attempt. */
-                            event_id: string;
-                            event_type: string;
-                            status: "pending" | "succeeded" | "failed";
-                            attempt_count: number;
-                            next_attempt_at: string | null;
-                            delivered_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            attempts: {
-                                /** Format: date-time */
-                                attempted_at: string;
-                                outcome: "delivered" | "failed" | "endpoint_gone";
-                                status_code: number | null;
-                                latency_ms: number;
-                                error: string | null;
-                                response_body: string | null;
-                            }[];
-                        }[];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "whd_01jq8x4m3f2h4k6m8p0r2t4v6x",
+                     *           "object": "webhook_delivery",
+                     *           "endpoint_id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *           "event_id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+                     *           "event_type": "payment.succeeded",
+                     *           "status": "succeeded",
+                     *           "attempt_count": 1,
+                     *           "next_attempt_at": null,
+                     *           "delivered_at": "2026-03-14T09:26:54.120Z",
+                     *           "created_at": "2026-03-14T09:26:53.912Z",
+                     *           "attempts": [
+                     *             {
+                     *               "attempted_at": "2026-03-14T09:26:54.020Z",
+                     *               "outcome": "delivered",
+                     *               "status_code": 200,
+                     *               "latency_ms": 98,
+                     *               "error": null,
+                     *               "response_body": "ok"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     replayWebhookEndpoint: {
@@ -7750,13 +5096,16 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    created_gte: string;
-                    /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
-                    created_lte: string;
-                    types?: ("payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*")[];
-                };
+                /**
+                 * @example {
+                 *       "created_gte": "2026-03-14T00:00:00Z",
+                 *       "created_lte": "2026-03-14T23:59:59Z",
+                 *       "types": [
+                 *         "payment.*"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplayWebhookEndpointRequest"];
             };
         };
         responses: {
@@ -7767,104 +5116,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "webhook_replay";
-                        endpoint_id: string;
-                        deliveries_created: number;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "webhook_replay",
+                     *       "endpoint_id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "deliveries_created": 42
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookReplay"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateWebhookEndpointSecret: {
@@ -7878,13 +5146,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * @description How long deliveries keep carrying a signature made with the previous secret (0: stop at once).
-                     * @default 86400
-                     */
-                    expire_previous_after_seconds?: number;
-                };
+                /**
+                 * @example {
+                 *       "expire_previous_after_seconds": 86400
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateWebhookEndpointSecretRequest"];
             };
         };
         responses: {
@@ -7895,99 +5162,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example we_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        url: string;
-                        description: string | null;
-                        enabled_events: string[];
-                        status: "enabled" | "disabled";
-                        disabled_reason: string | null;
-                        previous_secret_expires_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    } & {
-                        /** @description The whsec_ signing secret. Shown once: store it in your secret manager. */
-                        secret: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "we_01jq8w2k7n5p3r1t9v7x5z3b1d",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/webhooks/nimbuspay",
+                     *       "description": "Order service",
+                     *       "enabled_events": [
+                     *         "payment.*",
+                     *         "refund.succeeded"
+                     *       ],
+                     *       "status": "enabled",
+                     *       "disabled_reason": null,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-03-01T08:00:00.000Z",
+                     *       "updated_at": "2026-03-01T08:00:00.000Z",
+                     *       "secret": "whsec_c2FuZGJveC1leGFtcGxlLW5vdC1hLXJlYWwtc2VjcmV0"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
-            /** @description Answer */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
-            /** @description Answer */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            type: string;
-                            code: string;
-                            message: string;
-                            param?: string;
-                            request_id: string;
-                        };
-                    };
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
