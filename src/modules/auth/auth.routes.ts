@@ -6,7 +6,7 @@ import type { KeyRing } from '../../platform/crypto.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
-import { errorResponses } from '../../platform/http/pagination.js';
+import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { documentAs, documentedResponses } from '../../platform/http/openapi.js';
 import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
 import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
@@ -32,6 +32,7 @@ const TokenResponse = Type.Object({
   $id: 'AccessToken',
   examples: [{ access_token: 'eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleV8wMWpxOHcwIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJjbGlfMDFqcTh3In0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, scope: 'payments:read payments:write refunds:write' }],
 });
+const RotateSigningKeyBody = Type.Object({ activation_delay_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })) }, { additionalProperties: false });
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
 const SigningKeySchema = Type.Object({
   kid: Type.String(), alg: Type.String(),
@@ -41,6 +42,12 @@ const SigningKeySchema = Type.Object({
   activated_at: Nullable(Type.String({ format: 'date-time' })),
   retire_after: Nullable(Type.String({ format: 'date-time' })),
   retired_at: Nullable(Type.String({ format: 'date-time' })),
+}, {
+  $id: 'SigningKey',
+  examples: [{
+    kid: 'key_01jq8w0a2c4e6g8j0l2n4q6s8u', alg: 'ES256', status: 'active', created_at: '2026-03-01T08:00:00.000Z', activate_after: null,
+    activated_at: '2026-03-01T08:05:00.000Z', retire_after: null, retired_at: null,
+  }],
 });
 const OAuthErrorResponse = Type.Object(
   {
@@ -256,7 +263,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   const admin = routeSecurity('platform:admin', { staffSession: true });
   app.get('/v1/admin/signing_keys', {
     schema: { operationId: 'listSigningKeys', ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
-      response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(SigningKeySchema), has_more: Type.Boolean() }), ...errorResponses(401, 403) } },
+      response: { 200: ListSchema(SigningKeySchema), ...errorResponses(401, 403) } },
   }, async () => ({ object: 'list' as const, data: await listSigningKeys(db), has_more: false }));
 
   app.post('/v1/admin/signing_keys/rotate', {
@@ -264,7 +271,9 @@ export function registerAuthRoutes(app: HttpApp, deps: {
       ...admin, tags: ['Platform admin'],
       summary: 'Rotate the token signing key',
       description: 'Publishes a new key at once; it starts signing after activation_delay_seconds (default 300, so JWKS caches see it first). The old key stays published until every token it signed has expired.',
-      body: Type.Optional(Type.Object({ activation_delay_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })) }, { additionalProperties: false })),
+      body: documentAs(RotateSigningKeyBody, Type.Object(RotateSigningKeyBody.properties, {
+        $id: 'RotateSigningKeyRequest', additionalProperties: false, examples: [{ activation_delay_seconds: 300 }],
+      })),
       response: { 200: SigningKeySchema, ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {

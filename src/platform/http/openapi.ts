@@ -294,8 +294,12 @@ function finishOperation(op: Json, schemas: Record<string, Json>): void {
     finished[status] = answer;
   }
   op.responses = finished;
-  const body = op.requestBody as { content?: Record<string, Json> } | undefined;
+  const body = op.requestBody as { content?: Record<string, Json>; required?: boolean } | undefined;
   addMediaExamples(body?.content, schemas);
+  // a body whose every field is optional may be left out (it is read as {})
+  const bodySchema = body?.content?.['application/json']?.schema as Json | undefined;
+  const resolved = typeof bodySchema?.$ref === 'string' ? schemas[bodySchema.$ref.replace('#/components/schemas/', '')] : bodySchema;
+  if (body && resolved && !(Array.isArray(resolved.required) && resolved.required.length > 0)) body.required = false;
 }
 
 /**
