@@ -963,6 +963,80 @@ export interface components {
         };
         /**
          * @example {
+         *       "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+         *       "object": "api_client",
+         *       "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+         *       "name": "Order service",
+         *       "scopes": [
+         *         "payments:read",
+         *         "payments:write",
+         *         "refunds:write",
+         *         "events:read"
+         *       ],
+         *       "status": "active",
+         *       "created_at": "2026-03-01T08:00:05.000Z",
+         *       "secret_rotated_at": null,
+         *       "revoked_at": null
+         *     }
+         */
+        ApiClient: {
+            client_id: string;
+            /** @enum {string} */
+            object: "api_client";
+            tenant_id: string | null;
+            name: string;
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+            /** @enum {string} */
+            status: "active" | "revoked";
+            /** Format: date-time */
+            created_at: string;
+            secret_rotated_at: string | null;
+            revoked_at: string | null;
+        };
+        ApiClientList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ApiClient"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+         *       "object": "api_client",
+         *       "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+         *       "name": "Order service",
+         *       "scopes": [
+         *         "payments:read",
+         *         "payments:write",
+         *         "refunds:write",
+         *         "events:read"
+         *       ],
+         *       "status": "active",
+         *       "created_at": "2026-03-01T08:00:05.000Z",
+         *       "secret_rotated_at": null,
+         *       "revoked_at": null,
+         *       "client_secret": "example-only-not-a-real-client-secret-0000"
+         *     }
+         */
+        ApiClientWithSecret: {
+            client_id: string;
+            /** @enum {string} */
+            object: "api_client";
+            tenant_id: string | null;
+            name: string;
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+            /** @enum {string} */
+            status: "active" | "revoked";
+            /** Format: date-time */
+            created_at: string;
+            secret_rotated_at: string | null;
+            revoked_at: string | null;
+            /** @description Shown once. Store it in your secret manager. */
+            client_secret: string;
+        };
+        /**
+         * @example {
          *       "issuer": "http://localhost:3000",
          *       "token_endpoint": "http://localhost:3000/oauth/token",
          *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
@@ -1131,6 +1205,29 @@ export interface components {
             amount?: number;
             /** @enum {string} */
             reason?: "duplicate" | "fraudulent" | "requested_by_customer";
+        };
+        /**
+         * @example {
+         *       "name": "Order service",
+         *       "scopes": [
+         *         "payments:read",
+         *         "payments:write",
+         *         "refunds:write",
+         *         "events:read"
+         *       ]
+         *     }
+         */
+        CreateTenantClientRequest: {
+            name: string;
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+        };
+        /**
+         * @example {
+         *       "name": "Acme Corp"
+         *     }
+         */
+        CreateTenantRequest: {
+            name: string;
         };
         /**
          * @example {
@@ -1473,6 +1570,14 @@ export interface components {
         };
         /**
          * @example {
+         *       "activation_delay_seconds": 300
+         *     }
+         */
+        RotateSigningKeyRequest: {
+            activation_delay_seconds?: number;
+        };
+        /**
+         * @example {
          *       "expire_previous_after_seconds": 86400
          *     }
          */
@@ -1482,6 +1587,37 @@ export interface components {
              * @default 86400
              */
             expire_previous_after_seconds?: number;
+        };
+        /**
+         * @example {
+         *       "kid": "key_01jq8w0a2c4e6g8j0l2n4q6s8u",
+         *       "alg": "ES256",
+         *       "status": "active",
+         *       "created_at": "2026-03-01T08:00:00.000Z",
+         *       "activate_after": null,
+         *       "activated_at": "2026-03-01T08:05:00.000Z",
+         *       "retire_after": null,
+         *       "retired_at": null
+         *     }
+         */
+        SigningKey: {
+            kid: string;
+            alg: string;
+            /** @enum {string} */
+            status: "next" | "active" | "retiring" | "retired";
+            /** Format: date-time */
+            created_at: string;
+            activate_after: string | null;
+            activated_at: string | null;
+            retire_after: string | null;
+            retired_at: string | null;
+        };
+        SigningKeyList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SigningKey"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
         };
         SupportPayment: {
             id: string;
@@ -1595,6 +1731,33 @@ export interface components {
             /** @enum {string} */
             object: "list";
             data: components["schemas"]["SupportRefund"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+         *       "object": "tenant",
+         *       "name": "Acme Corp",
+         *       "status": "active",
+         *       "created_at": "2026-03-01T08:00:00.000Z"
+         *     }
+         */
+        Tenant: {
+            /** @example ten_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "tenant";
+            name: string;
+            /** @enum {string} */
+            status: "active" | "suspended";
+            /** Format: date-time */
+            created_at: string;
+        };
+        TenantList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Tenant"][];
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
         };
@@ -2121,23 +2284,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            kid: string;
-                            alg: string;
-                            /** @enum {string} */
-                            status: "next" | "active" | "retiring" | "retired";
-                            /** Format: date-time */
-                            created_at: string;
-                            activate_after: string | null;
-                            activated_at: string | null;
-                            retire_after: string | null;
-                            retired_at: string | null;
-                        }[];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "kid": "key_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *           "alg": "ES256",
+                     *           "status": "active",
+                     *           "created_at": "2026-03-01T08:00:00.000Z",
+                     *           "activate_after": null,
+                     *           "activated_at": "2026-03-01T08:05:00.000Z",
+                     *           "retire_after": null,
+                     *           "retired_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SigningKeyList"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2153,11 +2318,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": {
-                    activation_delay_seconds?: number;
-                };
+                /**
+                 * @example {
+                 *       "activation_delay_seconds": 300
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateSigningKeyRequest"];
             };
         };
         responses: {
@@ -2168,18 +2336,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        kid: string;
-                        alg: string;
-                        /** @enum {string} */
-                        status: "next" | "active" | "retiring" | "retired";
-                        /** Format: date-time */
-                        created_at: string;
-                        activate_after: string | null;
-                        activated_at: string | null;
-                        retire_after: string | null;
-                        retired_at: string | null;
-                    };
+                    /**
+                     * @example {
+                     *       "kid": "key_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "alg": "ES256",
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:00.000Z",
+                     *       "activate_after": null,
+                     *       "activated_at": "2026-03-01T08:05:00.000Z",
+                     *       "retire_after": null,
+                     *       "retired_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SigningKey"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2381,23 +2550,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @example ten_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            /** @enum {string} */
-                            object: "tenant";
-                            name: string;
-                            /** @enum {string} */
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *           "object": "tenant",
+                     *           "name": "Acme Corp",
+                     *           "status": "active",
+                     *           "created_at": "2026-03-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TenantList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2416,9 +2584,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                };
+                /**
+                 * @example {
+                 *       "name": "Acme Corp"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTenantRequest"];
             };
         };
         responses: {
@@ -2429,17 +2600,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ten_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "tenant";
-                        name: string;
-                        /** @enum {string} */
-                        status: "active" | "suspended";
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "object": "tenant",
+                     *       "name": "Acme Corp",
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2467,17 +2637,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example ten_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "tenant";
-                        name: string;
-                        /** @enum {string} */
-                        status: "active" | "suspended";
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    /**
+                     * @example {
+                     *       "id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "object": "tenant",
+                     *       "name": "Acme Corp",
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2506,25 +2675,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            client_id: string;
-                            /** @enum {string} */
-                            object: "api_client";
-                            tenant_id: string | null;
-                            name: string;
-                            scopes: string[];
-                            /** @enum {string} */
-                            status: "active" | "revoked";
-                            /** Format: date-time */
-                            created_at: string;
-                            secret_rotated_at: string | null;
-                            revoked_at: string | null;
-                        }[];
-                        has_more: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+                     *           "object": "api_client",
+                     *           "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *           "name": "Order service",
+                     *           "scopes": [
+                     *             "payments:read",
+                     *             "payments:write",
+                     *             "refunds:write",
+                     *             "events:read"
+                     *           ],
+                     *           "status": "active",
+                     *           "created_at": "2026-03-01T08:00:05.000Z",
+                     *           "secret_rotated_at": null,
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiClientList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2546,10 +2721,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
-                };
+                /**
+                 * @example {
+                 *       "name": "Order service",
+                 *       "scopes": [
+                 *         "payments:read",
+                 *         "payments:write",
+                 *         "refunds:write",
+                 *         "events:read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTenantClientRequest"];
             };
         };
         responses: {
@@ -2560,23 +2743,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        client_id: string;
-                        /** @enum {string} */
-                        object: "api_client";
-                        tenant_id: string | null;
-                        name: string;
-                        scopes: string[];
-                        /** @enum {string} */
-                        status: "active" | "revoked";
-                        /** Format: date-time */
-                        created_at: string;
-                        secret_rotated_at: string | null;
-                        revoked_at: string | null;
-                    } & {
-                        /** @description Shown once. Store it in your secret manager. */
-                        client_secret: string;
-                    };
+                    /**
+                     * @example {
+                     *       "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+                     *       "object": "api_client",
+                     *       "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "name": "Order service",
+                     *       "scopes": [
+                     *         "payments:read",
+                     *         "payments:write",
+                     *         "refunds:write",
+                     *         "events:read"
+                     *       ],
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:05.000Z",
+                     *       "secret_rotated_at": null,
+                     *       "revoked_at": null,
+                     *       "client_secret": "example-only-not-a-real-client-secret-0000"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiClientWithSecret"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2606,20 +2792,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        client_id: string;
-                        /** @enum {string} */
-                        object: "api_client";
-                        tenant_id: string | null;
-                        name: string;
-                        scopes: string[];
-                        /** @enum {string} */
-                        status: "active" | "revoked";
-                        /** Format: date-time */
-                        created_at: string;
-                        secret_rotated_at: string | null;
-                        revoked_at: string | null;
-                    };
+                    /**
+                     * @example {
+                     *       "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+                     *       "object": "api_client",
+                     *       "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "name": "Order service",
+                     *       "scopes": [
+                     *         "payments:read",
+                     *         "payments:write",
+                     *         "refunds:write",
+                     *         "events:read"
+                     *       ],
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:05.000Z",
+                     *       "secret_rotated_at": null,
+                     *       "revoked_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiClient"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2649,23 +2840,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        client_id: string;
-                        /** @enum {string} */
-                        object: "api_client";
-                        tenant_id: string | null;
-                        name: string;
-                        scopes: string[];
-                        /** @enum {string} */
-                        status: "active" | "revoked";
-                        /** Format: date-time */
-                        created_at: string;
-                        secret_rotated_at: string | null;
-                        revoked_at: string | null;
-                    } & {
-                        /** @description Shown once. Store it in your secret manager. */
-                        client_secret: string;
-                    };
+                    /**
+                     * @example {
+                     *       "client_id": "cli_01jq8w1b3d5f7h9k1m3p5r7t9v",
+                     *       "object": "api_client",
+                     *       "tenant_id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
+                     *       "name": "Order service",
+                     *       "scopes": [
+                     *         "payments:read",
+                     *         "payments:write",
+                     *         "refunds:write",
+                     *         "events:read"
+                     *       ],
+                     *       "status": "active",
+                     *       "created_at": "2026-03-01T08:00:05.000Z",
+                     *       "secret_rotated_at": null,
+                     *       "revoked_at": null,
+                     *       "client_secret": "example-only-not-a-real-client-secret-0000"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiClientWithSecret"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3055,7 +3249,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -3182,7 +3376,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -3363,7 +3557,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -4935,7 +5129,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -5144,7 +5338,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
