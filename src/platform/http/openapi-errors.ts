@@ -66,7 +66,12 @@ export function errorSchema() {
 }
 
 const MESSAGES: Partial<Record<ErrorCode, { message: string; param?: string }>> = {
-  invalid_request: { message: 'Missing required parameter: currency.', param: 'currency' },
+  invalid_request: { message: 'An HTTP/1.1 request needs a Host header.', param: 'host' },
+  parameter_missing: { message: 'Missing required parameter: currency. Send it (see the API reference for its format).', param: 'currency' },
+  parameter_unknown: { message: 'Unknown parameter: amout. Remove it, or check its spelling against the API reference.', param: 'amout' },
+  parameter_invalid_integer: { message: 'Invalid amount: 20.00 is not an integer. Send amounts in minor units as a JSON integer (2000 for 20.00).', param: 'amount' },
+  parameter_invalid_enum: { message: 'Invalid capture_method: it must be one of: automatic, manual.', param: 'capture_method' },
+  amount_too_small: { message: 'Invalid amount: it must be at least 1 minor unit (e.g. 2000 for 20.00 USD).', param: 'amount' },
   invalid_json: { message: 'The request body is not valid JSON.' },
   invalid_card: { message: 'The card number is invalid (failed the Luhn check).', param: 'payment_method[card][number]' },
   invalid_bank_account: { message: 'The routing number is invalid (bad check digit).', param: 'payment_method[bank_account][routing_number]' },
@@ -81,7 +86,7 @@ const MESSAGES: Partial<Record<ErrorCode, { message: string; param?: string }>> 
   invalid_state: { message: 'This payment is succeeded; only a payment in requires_capture can be captured.' },
   idempotency_key_in_use: { message: 'A request with this Idempotency-Key is still being processed; retry later.', param: 'Idempotency-Key' },
   idempotency_key_reused: { message: 'This Idempotency-Key was used with a different request.', param: 'Idempotency-Key' },
-  amount_exceeds_limit: { message: 'The refund amount exceeds what remains refundable (1500).', param: 'amount' },
+  amount_too_large: { message: 'Refund amount (2000) exceeds the refundable amount (1500): send at most 1500, or omit amount to refund the rest.', param: 'amount' },
   rate_limited: { message: 'Too many failed logins for this account; try again in 15 minutes.' },
   internal_error: { message: 'An internal error occurred. Quote the request_id when contacting support.' },
   processor_unavailable: { message: 'The payment processor is unavailable; retry with the same Idempotency-Key.' },
