@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Config } from '../platform/config.js';
 import type { DbHandle } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
@@ -7,6 +9,7 @@ import { registerHealthRoutes, registerMetricsRoute, type ReadinessState } from 
 import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
 import { registerConsole } from './console-static.js';
+import { GUIDES_DIR, registerDocs } from '../docs/docs-routes.js';
 
 export interface ApiRuntime {
   app: HttpApp;
@@ -32,7 +35,8 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxyHops,
     title: 'NimbusPay API',
-    description: 'Card payments, bank transfers and signed webhooks for B2B platforms.',
+    // the reference's introduction is a guide file, so it is written and reviewed like the other guides
+    description: await readFile(path.join(GUIDES_DIR, 'introduction.md'), 'utf8'),
     openapi: true,
     tokenUrl: `${config.issuerUrl}/oauth/token`,
     // development is plain http on localhost; everywhere else the API is only reached over https (the ALB)
@@ -41,6 +45,7 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length } });
+  await registerDocs(app, { webhookRetryScheduleMs: config.webhookRetryScheduleMs });
   await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };
