@@ -52,6 +52,7 @@ export function renderPage(options: { title: string; current: string; body: stri
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} · NimbusPay</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${DOCS_STYLESHEET_PATH}">
 </head>
 <body>
