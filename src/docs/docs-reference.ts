@@ -52,6 +52,16 @@ function operationAnchor(method: string, path: string, operation: Operation): st
   return `op-${operation.operationId ? operation.operationId.replace(/[^A-Za-z0-9_-]/g, '-') : slugify(`${method} ${path}`)}`;
 }
 
+/** Where a path sits in the reference: an integrator's resources first, operators' and staff's last. */
+const PATH_ORDER: ReadonlyArray<[RegExp, number]> = [
+  [/^\/v1\/payments/, 0], [/^\/v1\/refunds/, 1], [/^\/v1\/events/, 2], [/^\/v1\/webhook/, 3],
+  [/^\/(oauth|\.well-known)\//, 4], [/^\/v1\/admin\//, 7], [/^\/v1\/support\//, 8], [/^\/v1\/staff\//, 9],
+];
+
+function pathRank(path: string): number {
+  return PATH_ORDER.find(([pattern]) => pattern.test(path))?.[1] ?? 5;
+}
+
 function collectOperations(doc: OpenApiDocument): Map<string, Entry[]> {
   const byTag = new Map<string, Entry[]>();
   for (const tag of doc.tags ?? []) byTag.set(tag.name, []);
@@ -65,7 +75,9 @@ function collectOperations(doc: OpenApiDocument): Map<string, Entry[]> {
     }
   }
   for (const [tag, entries] of byTag) if (entries.length === 0) byTag.delete(tag);
-  return byTag;
+  const rank = (entries: Entry[]) => Math.min(...entries.map((e) => pathRank(e.path)));
+  // a stable sort: tags of the same rank keep the document's order
+  return new Map([...byTag].sort(([, a], [, b]) => rank(a) - rank(b)));
 }
 
 function pretty(value: unknown): string {

@@ -119,6 +119,8 @@ describe('the reference', () => {
     assert.ok(html.includes(`curl -X POST &quot;${platform.baseUrl}/v1/payments&quot;`), 'a curl sample for POST /v1/payments');
     assert.match(html, /Idempotency-Key: \$\(node -pe/, 'the sample sends an Idempotency-Key');
     assert.match(html, /NimbusPay is a multi-tenant payment platform/, 'the introduction is the guide file');
+    const first = /<p class="endpoint"><span[^>]*>[A-Z]+<\/span><code>([^<]+)<\/code>/.exec(html)?.[1];
+    assert.match(first ?? '', /^\/v1\/payments/, 'an integrator\'s resources come first, the staff and admin routes last');
   });
 });
 
