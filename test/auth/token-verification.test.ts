@@ -268,7 +268,7 @@ describe('tenant-scoped routes (probe route on the real hook and verifier)', () 
     });
     assert.equal(res.status, 400);
     const body = (await res.json()) as { error: { code: string; param: string } };
-    assert.equal(body.error.code, 'invalid_request');
+    assert.equal(body.error.code, 'parameter_unknown');
     assert.equal(body.error.param, 'tenant_id');
     const ok = await fetch(`${probeUrl}/v1/probe`, {
       method: 'POST',

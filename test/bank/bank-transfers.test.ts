@@ -179,7 +179,7 @@ describe('bank transfers: the sandbox account table end to end (notifications)',
       [bankBody('123456789012345678', {}), 'invalid_bank_account', 'payment_method[bank_account][account_number]'],
       [bankBody('00012345678a', {}), 'invalid_bank_account', 'payment_method[bank_account][account_number]'],
       [bankBody(ACCOUNTS.settles, {}, { account_holder_name: '   ' }), 'invalid_bank_account', 'payment_method[bank_account][account_holder_name]'],
-      [bankBody(ACCOUNTS.settles, { currency: 'eur' }), 'invalid_request', 'currency'],
+      [bankBody(ACCOUNTS.settles, { currency: 'eur' }), 'parameter_invalid_enum', 'currency'],
     ];
     for (const [body, code, param] of cases) {
       const res = await post(platform, fresh.token, '/v1/payments', body);

@@ -25,6 +25,8 @@ function assertErrorModel(res: { status: number; headers: Headers; body: any; te
   assert.equal(typeof res.body.error.message, 'string');
   assert.match(res.body.error.request_id, REQUEST_ID);
   assert.equal(res.headers.get('x-request-id'), res.body.error.request_id);
+  // every path, the raw-socket answers included, links the code's entry in the errors guide
+  assert.match(res.body.error.doc_url, new RegExp(`^http://[^/#]+/docs/errors#${code}$`), res.text);
   if (param !== undefined) assert.equal(res.body.error.param, param, res.text);
 }
 
@@ -109,7 +111,7 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
     it(`POST /v1/payments with ${name}: 400, nothing written`, async () => {
       const before = await written();
       const res = await post(platform, tenant.token, '/v1/payments', body);
-      assertErrorModel(res, 400, 'invalid_request', param as string);
+      assertErrorModel(res, 400, 'parameter_invalid_string', param as string);
       assert.deepEqual(await written(), before);
     });
   }
@@ -135,26 +137,26 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
 
   it('NUL in a query filter, a cursor, a path id: 400 naming it', async () => {
     const get = (path: string) => platform.request('GET', path, { token: tenant.token });
-    assertErrorModel(await get('/v1/payments?customer_reference=a%00b'), 400, 'invalid_request', 'customer_reference');
-    assertErrorModel(await get('/v1/payments?starting_after=pay_%00'), 400, 'invalid_request', 'starting_after');
-    assertErrorModel(await get('/v1/events?object_id=%00'), 400, 'invalid_request', 'object_id');
-    assertErrorModel(await get('/v1/payments/pay_%00'), 400, 'invalid_request', 'id');
-    assertErrorModel(await get('/v1/events/evt_%00x'), 400, 'invalid_request', 'id');
+    assertErrorModel(await get('/v1/payments?customer_reference=a%00b'), 400, 'parameter_invalid_string', 'customer_reference');
+    assertErrorModel(await get('/v1/payments?starting_after=pay_%00'), 400, 'parameter_invalid_string', 'starting_after');
+    assertErrorModel(await get('/v1/events?object_id=%00'), 400, 'parameter_invalid_string', 'object_id');
+    assertErrorModel(await get('/v1/payments/pay_%00'), 400, 'parameter_invalid_string', 'id');
+    assertErrorModel(await get('/v1/events/evt_%00x'), 400, 'parameter_invalid_string', 'id');
     // a percent-escape that is not UTF-8 is refused, never searched for as the literal text "%FF"
-    assertErrorModel(await get('/v1/payments?customer_reference=%FF'), 400, 'invalid_request', 'customer_reference');
+    assertErrorModel(await get('/v1/payments?customer_reference=%FF'), 400, 'parameter_invalid_format', 'customer_reference');
   });
 
   it('admin, webhook, support, staff and OAuth routes refuse NUL the same way', async () => {
     const admin = await adminToken(platform);
     const support = await supportClient(platform, ['support:read']);
     const before = await written();
-    assertErrorModel(await platform.request('POST', '/v1/admin/tenants', { token: admin, body: { name: 'Acme\u0000' } }), 400, 'invalid_request', 'name');
+    assertErrorModel(await platform.request('POST', '/v1/admin/tenants', { token: admin, body: { name: 'Acme\u0000' } }), 400, 'parameter_invalid_string', 'name');
     assertErrorModel(await platform.request('POST', '/v1/webhook_endpoints', {
       token: tenant.token, body: { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'], description: '\u0000' },
-    }), 400, 'invalid_request', 'description');
-    assertErrorModel(await platform.request('GET', '/v1/support/payments?processor_reference=x%00', { token: support.token }), 400, 'invalid_request', 'processor_reference');
-    assertErrorModel(await platform.request('GET', '/v1/support/search?q=%00', { token: support.token }), 400, 'invalid_request', 'q');
-    assertErrorModel(await platform.request('POST', '/v1/staff/login', { body: { email: 'a\u0000@example.com', password: 'x' } }), 400, 'invalid_request', 'email');
+    }), 400, 'parameter_invalid_string', 'description');
+    assertErrorModel(await platform.request('GET', '/v1/support/payments?processor_reference=x%00', { token: support.token }), 400, 'parameter_invalid_string', 'processor_reference');
+    assertErrorModel(await platform.request('GET', '/v1/support/search?q=%00', { token: support.token }), 400, 'parameter_invalid_string', 'q');
+    assertErrorModel(await platform.request('POST', '/v1/staff/login', { body: { email: 'a\u0000@example.com', password: 'x' } }), 400, 'parameter_invalid_string', 'email');
     assert.deepEqual(await written(), before);
 
     // The token endpoint answers in RFC 6749's format (documented), still a 400 and never a 500.
@@ -168,24 +170,24 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
 
   it('times and numbers out of range are a 400 naming the param, never an invalid date or a bigint overflow', async () => {
     const support = await supportClient(platform, ['support:read']);
-    const cases: Array<[string, string, string]> = [
-      [tenant.token, '/v1/events?created[gte]=999999999999', 'created[gte]'],
-      [tenant.token, '/v1/events?created[lte]=2025-02-30T00:00:00Z', 'created[lte]'],
-      [tenant.token, '/v1/events?created[gte]=2025-01-01T24:00:00Z', 'created[gte]'],
-      [tenant.token, '/v1/payments?created[gte]=100000000000000000000', 'created[gte]'],
-      [tenant.token, '/v1/payments?created[lte]=253402300800', 'created[lte]'],
-      [tenant.token, '/v1/payments?limit=1e300', 'limit'],
-      [support.token, '/v1/support/payments?created[lte]=999999999999', 'created[lte]'],
-      [support.token, '/v1/support/payments?amount[gte]=1e30', 'amount[gte]'],
-      [support.token, '/v1/support/requests?starting_after=9999999999999999999', 'starting_after'],
-      [support.token, '/v1/support/audit_log?created[gte]=0001-01-01T00:00:00Z', 'created[gte]'],
+    const cases: Array<[string, string, string, string]> = [
+      [tenant.token, '/v1/events?created[gte]=999999999999', 'created[gte]', 'parameter_invalid_format'],
+      [tenant.token, '/v1/events?created[lte]=2025-02-30T00:00:00Z', 'created[lte]', 'parameter_invalid_format'],
+      [tenant.token, '/v1/events?created[gte]=2025-01-01T24:00:00Z', 'created[gte]', 'parameter_invalid_format'],
+      [tenant.token, '/v1/payments?created[gte]=100000000000000000000', 'created[gte]', 'parameter_out_of_range'],
+      [tenant.token, '/v1/payments?created[lte]=253402300800', 'created[lte]', 'parameter_out_of_range'],
+      [tenant.token, '/v1/payments?limit=1e300', 'limit', 'parameter_out_of_range'],
+      [support.token, '/v1/support/payments?created[lte]=999999999999', 'created[lte]', 'parameter_invalid_format'],
+      [support.token, '/v1/support/payments?amount[gte]=1e30', 'amount[gte]', 'parameter_out_of_range'],
+      [support.token, '/v1/support/requests?starting_after=9999999999999999999', 'starting_after', 'parameter_invalid_format'],
+      [support.token, '/v1/support/audit_log?created[gte]=0001-01-01T00:00:00Z', 'created[gte]', 'parameter_invalid_format'],
     ];
-    for (const [token, path, param] of cases) assertErrorModel(await platform.request('GET', path, { token }), 400, 'invalid_request', param);
+    for (const [token, path, param, code] of cases) assertErrorModel(await platform.request('GET', path, { token }), 400, code, param);
 
     const endpoint = await post(platform, tenant.token, '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'] });
     assert.equal(endpoint.status, 201, endpoint.text);
     const replay = await post(platform, tenant.token, `/v1/webhook_endpoints/${endpoint.body.id}/replay`, { created_gte: '999999999999', created_lte: '1' });
-    assertErrorModel(replay, 400, 'invalid_request', 'created_gte');
+    assertErrorModel(replay, 400, 'parameter_invalid_format', 'created_gte');
 
     // the ends of the range still work
     assert.equal((await platform.request('GET', '/v1/events?created[gte]=0&created[lte]=253402300799', { token: tenant.token })).status, 200);
@@ -194,15 +196,15 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
 
   it('metadata keys: 1–40 characters, no square brackets, enforced and in the OpenAPI document', async () => {
     const before = await written();
-    const bad: Array<[Record<string, string>, string]> = [
-      [{ '': 'v' }, 'metadata[]'],
-      [{ ['k'.repeat(5000)]: 'v' }, `metadata[${'k'.repeat(64)}…]`],
-      [{ ['k'.repeat(41)]: 'v' }, `metadata[${'k'.repeat(41)}]`],
-      [{ 'a[b]': 'v' }, 'metadata[a[b]]'],
-      [{ ok: 'v'.repeat(501) }, 'metadata[ok]'],
+    const bad: Array<[Record<string, string>, string, string]> = [
+      [{ '': 'v' }, 'metadata[]', 'parameter_too_short'],
+      [{ ['k'.repeat(5000)]: 'v' }, `metadata[${'k'.repeat(64)}…]`, 'parameter_too_long'],
+      [{ ['k'.repeat(41)]: 'v' }, `metadata[${'k'.repeat(41)}]`, 'parameter_too_long'],
+      [{ 'a[b]': 'v' }, 'metadata[a[b]]', 'parameter_invalid_format'],
+      [{ ok: 'v'.repeat(501) }, 'metadata[ok]', 'parameter_too_long'],
     ];
-    for (const [metadata, param] of bad) {
-      assertErrorModel(await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata })), 400, 'invalid_request', param);
+    for (const [metadata, param, code] of bad) {
+      assertErrorModel(await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata })), 400, code, param);
     }
     assert.deepEqual(await written(), before);
     const fine = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata: { ['k'.repeat(40)]: 'v'.repeat(500) } }));

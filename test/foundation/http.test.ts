@@ -52,6 +52,7 @@ function assertErrorShape(body: any, code: string, type?: string) {
   if (type) assert.equal(body.error.type, type);
   assert.equal(typeof body.error.message, 'string');
   assert.match(body.error.request_id, /^req_[0-9a-z]{26}$/);
+  assert.equal(body.error.doc_url, `http://x/docs/errors#${code}`, 'the app\'s publicUrl, then the code\'s anchor');
   assert.deepEqual(Object.keys(body).sort(), ['error']);
 }
 
@@ -64,13 +65,14 @@ test('a valid request passes, query strings are coerced', async () => {
 test('unknown body fields are rejected naming the param, never stripped', async () => {
   const r = await call('POST', '/things/abc', JSON.stringify({ amount: 1, nested: { name: 'x', extra: 1 } }));
   assert.equal(r.status, 400);
-  assertErrorShape(r.body, 'invalid_request', 'invalid_request_error');
+  assertErrorShape(r.body, 'parameter_unknown', 'invalid_request_error');
   assert.equal(r.body.error.param, 'nested[extra]');
 });
 
 test('wrong types are not coerced in bodies', async () => {
   const r = await call('POST', '/things/abc', JSON.stringify({ amount: '100' }));
   assert.equal(r.status, 400);
+  assertErrorShape(r.body, 'parameter_invalid_integer', 'invalid_request_error');
   assert.equal(r.body.error.param, 'amount');
 });
 

@@ -176,9 +176,10 @@ export function judge(op: Operation, c: FuzzCase, who: Who, res: WireResponse | 
       const e = body?.error as Record<string, unknown> | undefined;
       if (!e || typeof e !== 'object') problems.push(`not the error model: ${JSON.stringify(res.text.slice(0, 200))}`);
       else {
-        for (const field of ['type', 'code', 'message', 'request_id']) {
+        for (const field of ['type', 'code', 'message', 'doc_url', 'request_id']) {
           if (typeof e[field] !== 'string' || e[field] === '') problems.push(`error.${field} missing`);
         }
+        if (typeof e.doc_url === 'string' && !e.doc_url.endsWith(`/docs/errors#${String(e.code)}`)) problems.push(`doc_url ${e.doc_url} is not the entry of ${String(e.code)}`);
         if (e.param !== undefined && typeof e.param !== 'string') problems.push('error.param is not a string');
         if (requestId !== e.request_id) problems.push(`X-Request-Id ${JSON.stringify(requestId)} ≠ request_id ${JSON.stringify(e.request_id)}`);
       }

@@ -27,6 +27,7 @@ export async function ok(platform: TestPlatform, token: string, path: string): P
 export function assertError(res: TestResponse, status: number, code: string, param?: string): void {
   assert.equal(res.status, status, res.text);
   assert.equal(res.body?.error?.code, code, res.text);
+  assert.match(res.body.error.doc_url, new RegExp(`/docs/errors#${code}$`), res.text);
   if (param !== undefined) assert.equal(res.body.error.param, param, res.text);
 }
 

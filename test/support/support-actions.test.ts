@@ -73,13 +73,14 @@ describe('support actions: security and the written reason', () => {
     const attemptsBefore = await ownerQuery(platform, 'SELECT id, next_reconcile_at FROM payment_attempts WHERE payment_id = $1 ORDER BY id', [lost.id]);
     for (const path of ACTIONS().filter((p) => !p.endsWith('/notes'))) {
       const extra = path.endsWith('/replay') ? { created: { gte: '0', lte: '1' } } : {};
-      assertError(await action(operator.token, path), 400, 'invalid_request', 'reason');
-      assertError(await action(operator.token, path, extra), 400, 'invalid_request', 'reason');
-      assertError(await action(operator.token, path, { reason: 'why', ...extra }), 400, 'invalid_request', 'reason');
+      // no body at all is read as {}: the first missing field is named
+      assertError(await action(operator.token, path), 400, 'parameter_missing', 'reason');
+      assertError(await action(operator.token, path, extra), 400, 'parameter_missing', 'reason');
+      assertError(await action(operator.token, path, { reason: 'why', ...extra }), 400, 'parameter_too_short', 'reason');
     }
-    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/notes`, { body: 'hello', reason: 'no' }), 400, 'invalid_request', 'reason');
-    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/notes`, { reason: REASON }), 400, 'invalid_request', 'body');
-    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/reconcile`, { reason: REASON, force: true }), 400, 'invalid_request', 'force');
+    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/notes`, { body: 'hello', reason: 'no' }), 400, 'parameter_too_short', 'reason');
+    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/notes`, { reason: REASON }), 400, 'parameter_missing', 'body');
+    assertError(await action(operator.token, `/v1/support/payments/${lost.id}/reconcile`, { reason: REASON, force: true }), 400, 'parameter_unknown', 'force');
     assert.deepEqual(await ownerQuery(platform, 'SELECT id, next_reconcile_at FROM payment_attempts WHERE payment_id = $1 ORDER BY id', [lost.id]), attemptsBefore);
     assert.equal((await ownerQuery(platform, 'SELECT 1 FROM support_notes')).length, 0);
     assert.equal((await ownerQuery(platform, "SELECT 1 FROM audit_log WHERE action LIKE 'support.%' AND action <> 'support.search'")).length, 0);
@@ -182,8 +183,8 @@ describe('support actions: effects and their audit entries', () => {
     const [entry] = await auditOf('support.webhook_endpoint.replay', endpointId);
     assert.equal(entry.after.deliveries_created, res.body.replayed);
     assert.ok(entry.details.created_gte);
-    assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON, created: { gte: '2000', lte: '1000' } }), 400, 'invalid_request');
-    assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON }), 400, 'invalid_request', 'created');
+    assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON, created: { gte: '2000', lte: '1000' } }), 400, 'parameter_out_of_range', 'created[gte]');
+    assertError(await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON }), 400, 'parameter_missing', 'created');
     const numeric = await action(operator.token, `/v1/support/webhook_endpoints/${endpointId}/replay`, { reason: REASON, created: { gte: 0, lte: 1 } });
     assert.equal(numeric.status, 200, numeric.text);
     assert.equal(numeric.body.replayed, 0);

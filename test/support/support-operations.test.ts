@@ -144,8 +144,8 @@ describe('request log', () => {
     assert.ok(BigInt(next.data[0].id) < BigInt(page.data[1].id));
     const rows = JSON.stringify(await ownerQuery(platform, 'SELECT * FROM api_requests'));
     assert.ok(!rows.includes(tenant.token) && !rows.includes(tenant.clientSecret) && !/bearer|4242424242424242/i.test(rows));
-    assertError(await get(platform, agent.token, '/v1/support/requests?status_class=6xx'), 400, 'invalid_request', 'status_class');
-    assertError(await get(platform, agent.token, '/v1/support/requests?starting_after=req_1'), 400, 'invalid_request', 'starting_after');
+    assertError(await get(platform, agent.token, '/v1/support/requests?status_class=6xx'), 400, 'parameter_invalid_enum', 'status_class');
+    assertError(await get(platform, agent.token, '/v1/support/requests?starting_after=req_1'), 400, 'parameter_invalid_format', 'starting_after');
   });
 
   it('the purge removes rows older than the retention, in batches, and keeps the rest', async () => {

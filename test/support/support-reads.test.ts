@@ -132,13 +132,13 @@ describe('support payments', () => {
   });
 
   it('validates every filter and refuses unknown ones', async () => {
-    assertError(await get(platform, agent.token, '/v1/support/payments?limit=101'), 400, 'invalid_request', 'limit');
-    assertError(await get(platform, agent.token, '/v1/support/payments?tenant=acme'), 400, 'invalid_request', 'tenant');
-    assertError(await get(platform, agent.token, '/v1/support/payments?status=lost'), 400, 'invalid_request', 'status');
-    assertError(await get(platform, agent.token, '/v1/support/payments?amount[gte]=-1'), 400, 'invalid_request');
-    assertError(await get(platform, agent.token, '/v1/support/payments?created[gte]=yesterday'), 400, 'invalid_request');
-    assertError(await get(platform, agent.token, '/v1/support/payments?card_last4=42'), 400, 'invalid_request', 'card_last4');
-    assertError(await get(platform, agent.token, '/v1/support/payments?colour=red'), 400, 'invalid_request', 'colour');
+    assertError(await get(platform, agent.token, '/v1/support/payments?limit=101'), 400, 'parameter_out_of_range', 'limit');
+    assertError(await get(platform, agent.token, '/v1/support/payments?tenant=acme'), 400, 'parameter_invalid_format', 'tenant');
+    assertError(await get(platform, agent.token, '/v1/support/payments?status=lost'), 400, 'parameter_invalid_enum', 'status');
+    assertError(await get(platform, agent.token, '/v1/support/payments?amount[gte]=-1'), 400, 'parameter_out_of_range', 'amount[gte]');
+    assertError(await get(platform, agent.token, '/v1/support/payments?created[gte]=yesterday'), 400, 'parameter_invalid_format', 'created[gte]');
+    assertError(await get(platform, agent.token, '/v1/support/payments?card_last4=42'), 400, 'parameter_invalid_format', 'card_last4');
+    assertError(await get(platform, agent.token, '/v1/support/payments?colour=red'), 400, 'parameter_unknown', 'colour');
   });
 
   it('answers 404 for unknown ids and ids of the wrong shape', async () => {
@@ -210,8 +210,8 @@ describe('support search', () => {
     const before = await auditCount('support.search');
     await ok(platform, agent.token, '/v1/support/search?q=anything');
     assert.equal(await auditCount('support.search'), before + 1);
-    assertError(await get(platform, agent.token, '/v1/support/search'), 400, 'invalid_request', 'q');
-    assertError(await get(platform, agent.token, `/v1/support/search?q=${'x'.repeat(129)}`), 400, 'invalid_request', 'q');
+    assertError(await get(platform, agent.token, '/v1/support/search'), 400, 'parameter_missing', 'q');
+    assertError(await get(platform, agent.token, `/v1/support/search?q=${'x'.repeat(129)}`), 400, 'parameter_too_long', 'q');
   });
 });
 
@@ -221,7 +221,7 @@ describe('support refunds, tenants, deliveries, audit log', () => {
     const list = await ok(platform, agent.token, `/v1/support/refunds?payment=${card.id}`);
     assert.deepEqual(list.data, [{ ...tenantView, tenant_id: a.tenantId, tenant_name: 'Tenant A' }]);
     assert.deepEqual((await ok(platform, agent.token, `/v1/support/refunds?tenant=${b.tenantId}`)).data, []);
-    assertError(await get(platform, agent.token, '/v1/support/refunds?payment=re_1'), 400, 'invalid_request', 'payment');
+    assertError(await get(platform, agent.token, '/v1/support/refunds?payment=re_1'), 400, 'parameter_invalid_format', 'payment');
   });
 
   it('lists tenants and shows one tenant\'s overview without any secret', async () => {
@@ -241,7 +241,7 @@ describe('support refunds, tenants, deliveries, audit log', () => {
 
   it('lists deliveries (empty without endpoints) and answers 404 for an unknown one', async () => {
     assert.deepEqual((await ok(platform, agent.token, `/v1/support/webhook_deliveries?tenant=${a.tenantId}&status=failed`)).data, []);
-    assertError(await get(platform, agent.token, '/v1/support/webhook_deliveries?status=lost'), 400, 'invalid_request', 'status');
+    assertError(await get(platform, agent.token, '/v1/support/webhook_deliveries?status=lost'), 400, 'parameter_invalid_enum', 'status');
     assertError(await get(platform, agent.token, '/v1/support/webhook_deliveries/whd_00000000000000000000000000'), 404, 'resource_not_found');
     assertError(await get(platform, agent.token, '/v1/support/webhook_deliveries/x'), 404, 'resource_not_found');
   });
@@ -254,6 +254,6 @@ describe('support refunds, tenants, deliveries, audit log', () => {
     assert.equal(mine.data[0].object, 'audit_entry');
     const creates = await ok(platform, agent.token, '/v1/support/audit_log?action=tenant.create');
     assert.deepEqual(creates.data.map((e: any) => e.tenant_id), [b.tenantId, a.tenantId]);
-    assertError(await get(platform, agent.token, '/v1/support/audit_log?action=DROP%20TABLE'), 400, 'invalid_request', 'action');
+    assertError(await get(platform, agent.token, '/v1/support/audit_log?action=DROP%20TABLE'), 400, 'parameter_invalid_format', 'action');
   });
 });

@@ -135,13 +135,13 @@ describe('webhook endpoints API', () => {
       ['http://[fd00::1]/hook', 'url_not_allowed'],
       ['http://[fe80::1]/hook', 'url_not_allowed'],
       ['http://[::ffff:169.254.169.254]/hook', 'url_not_allowed'],
-      ['http://2852039166/hook', 'invalid_request'],
-      ['http://0xa9fea9fe/hook', 'invalid_request'],
-      ['http://0251.0376.0251.0376/hook', 'invalid_request'],
-      ['http://169.254.43518/hook', 'invalid_request'],
-      ['http://user:pass@example.com/hook', 'invalid_request'],
-      ['ftp://example.com/hook', 'invalid_request'],
-      ['not a url', 'invalid_request'],
+      ['http://2852039166/hook', 'parameter_invalid_format'],
+      ['http://0xa9fea9fe/hook', 'parameter_invalid_format'],
+      ['http://0251.0376.0251.0376/hook', 'parameter_invalid_format'],
+      ['http://169.254.43518/hook', 'parameter_invalid_format'],
+      ['http://user:pass@example.com/hook', 'parameter_invalid_format'],
+      ['ftp://example.com/hook', 'parameter_invalid_format'],
+      ['not a url', 'parameter_invalid_format'],
     ] as const;
     let strict: TestPlatform;
     let strictTenant: TestTenant;
@@ -183,7 +183,7 @@ describe('webhook endpoints API', () => {
       const t = await createTenant(staging);
       const res = await staging.request('POST', '/v1/webhook_endpoints', { token: t.token, body: { url: 'http://93.184.215.14/hook', enabled_events: ['*'] } });
       assert.equal(res.status, 400, res.text);
-      assert.equal(res.body.error.code, 'invalid_request');
+      assert.equal(res.body.error.code, 'parameter_invalid_format');
       assert.match(res.body.error.message, /https/);
       const https = await staging.request('POST', '/v1/webhook_endpoints', { token: t.token, body: { url: 'https://93.184.215.14/hook', enabled_events: ['*'] } });
       assert.equal(https.status, 201, https.text);

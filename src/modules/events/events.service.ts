@@ -32,7 +32,7 @@ function isRealDateTime(value: string): boolean {
  * or one PostgreSQL cannot hold, on its way into SQL.
  */
 export function parseTimeFilter(value: string, param: string): Date {
-  const invalid = () => new AppError('invalid_request', `'${param}' is not a valid time: use unix seconds (0 to ${MAX_TIME_FILTER_SECONDS}) or an RFC 3339 date-time.`, { param });
+  const invalid = () => new AppError('parameter_invalid_format', `'${param}' is not a valid time: use unix seconds (0 to ${MAX_TIME_FILTER_SECONDS}) or an RFC 3339 date-time.`, { param });
   let date: Date;
   if (/^\d+$/.test(value)) {
     const seconds = Number(value);

@@ -1,11 +1,11 @@
 import type { Db } from '../../platform/db.js';
 import { withTenantTx, type Tx } from '../../platform/db.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { AppError, notFound, type ErrorCode } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import { validateAmountMinor } from '../../platform/money.js';
+import { validateAmountMinor, type AmountValidation } from '../../platform/money.js';
 import { toPage } from '../../platform/http/pagination.js';
 import type { CreatedUnderKey, IdempotencyContext, KeyBinding } from '../../platform/http/idempotency.js';
 import type { PaymentProcessor } from '../processors/index.js';
@@ -57,6 +57,13 @@ export interface PaymentResult {
 type ValidCard = Extract<ReturnType<typeof validateCard>, { ok: true }>;
 type ValidBankAccount = Extract<ReturnType<typeof validateBankAccount>, { ok: true }>;
 
+const AMOUNT_ERROR_CODES: Record<Extract<AmountValidation, { ok: false }>['code'], ErrorCode> = {
+  invalid_currency: 'parameter_invalid_enum',
+  amount_not_integer: 'parameter_invalid_integer',
+  amount_too_small: 'amount_too_small',
+  amount_too_large: 'amount_too_large',
+};
+
 /** A create-payment request that passed every check that needs no database: safe to execute. */
 export type ValidatedPayment = {
   input: CreatePaymentInput;
@@ -74,25 +81,31 @@ export type ValidatedPayment = {
 export function validateCreatePayment(input: CreatePaymentInput, now: Date): ValidatedPayment {
   const currency = input.currency.toLowerCase();
   const amount = validateAmountMinor(input.amount, currency);
-  if (!amount.ok) throw new AppError('invalid_request', amount.message, { param: amount.param });
+  if (!amount.ok) throw new AppError(AMOUNT_ERROR_CODES[amount.code], amount.message, { param: amount.param });
   const common = { input, amountMinor: amount.amountMinor, currency };
   const method = input.payment_method;
   if (method.type === 'card') {
-    if (!method.card || method.bank_account) {
-      throw new AppError('invalid_request', 'A card payment needs payment_method.card (and no bank_account).', { param: 'payment_method[card]' });
+    if (!method.card) {
+      throw new AppError('parameter_missing', 'A card payment needs payment_method[card]: send the card\'s number, exp_month, exp_year and cvc.', { param: 'payment_method[card]' });
+    }
+    if (method.bank_account) {
+      throw new AppError('parameters_exclusive', 'A card payment takes payment_method[card] only: remove payment_method[bank_account].', { param: 'payment_method[bank_account]' });
     }
     const checked = validateCard(method.card, now);
     if (!checked.ok) throw new AppError('invalid_card', checked.message, { param: checked.param });
     return { ...common, method: 'card', card: method.card, checked };
   }
-  if (!method.bank_account || method.card) {
-    throw new AppError('invalid_request', 'A bank transfer needs payment_method.bank_account (and no card).', { param: 'payment_method[bank_account]' });
+  if (!method.bank_account) {
+    throw new AppError('parameter_missing', 'A bank transfer needs payment_method[bank_account]: send the account_holder_name, account_number, routing_number and account_type.', { param: 'payment_method[bank_account]' });
+  }
+  if (method.card) {
+    throw new AppError('parameters_exclusive', 'A bank transfer takes payment_method[bank_account] only: remove payment_method[card].', { param: 'payment_method[card]' });
   }
   if (currency !== BANK_TRANSFER_CURRENCY) {
-    throw new AppError('invalid_request', 'Bank transfers are in USD only.', { param: 'currency' });
+    throw new AppError('parameter_invalid_enum', `Invalid currency for a bank transfer: it must be one of: ${BANK_TRANSFER_CURRENCY}.`, { param: 'currency' });
   }
   if (input.capture_method === 'manual') {
-    throw new AppError('invalid_request', 'Bank transfers are captured automatically; capture_method must be automatic.', { param: 'capture_method' });
+    throw new AppError('parameter_invalid_enum', 'Invalid capture_method for a bank transfer: it must be one of: automatic (bank transfers are captured automatically).', { param: 'capture_method' });
   }
   const checked = validateBankAccount(method.bank_account);
   if (!checked.ok) throw new AppError('invalid_bank_account', checked.message, { param: checked.param });
@@ -303,7 +316,7 @@ export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: s
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const captureMinor = amount === undefined ? payment.amount_capturable : BigInt(amount);
     if (captureMinor > payment.amount_capturable) {
-      throw new AppError('invalid_request', `Amount to capture (${captureMinor}) exceeds the capturable amount (${payment.amount_capturable}).`, { param: 'amount' });
+      throw new AppError('amount_too_large', `Amount to capture (${captureMinor}) exceeds the capturable amount (${payment.amount_capturable}): send at most that, or omit amount to capture it all.`, { param: 'amount' });
     }
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'capture', amount: captureMinor, reconcileAfterMs: deps.inFlightMs });
     return { payment, attempt };

@@ -37,7 +37,7 @@ export async function createRefund(deps: PaymentsDeps, tenantId: string, payment
     if (refundable <= 0n) throw new AppError('invalid_state', 'This payment has nothing left to refund.');
     const amount = input.amount === undefined ? refundable : BigInt(input.amount);
     if (amount > refundable) {
-      throw new AppError('invalid_request', `Refund amount (${amount}) exceeds the refundable amount (${refundable}).`, { param: 'amount' });
+      throw new AppError('amount_too_large', `Refund amount (${amount}) exceeds the refundable amount (${refundable}): send at most ${refundable}, or omit amount to refund the rest.`, { param: 'amount' });
     }
     const refund = await repo.insertRefund(tx, tenantId, {
       id: newId('refund'),

@@ -57,7 +57,7 @@ export function createOidcClient(deps: Pick<StaffDeps, 'config'>): OidcClient | 
 export function safeReturnTo(value: string | undefined): string {
   if (!value) return DEFAULT_RETURN_TO;
   if (!/^\/console(\/|$|\?|#)/.test(value) || /[\\\s]/.test(value) || value.startsWith('//')) {
-    throw new AppError('invalid_request', 'return_to must be a console path starting with /console.', { param: 'return_to' });
+    throw new AppError('parameter_invalid_format', 'return_to must be a console path starting with /console.', { param: 'return_to' });
   }
   return value;
 }

@@ -59,7 +59,7 @@ export async function createStaffUser(
   actor?: StaffAdminActor,
 ): Promise<CreatedStaffUser> {
   const email = normaliseEmail(input.email);
-  if (!/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 320) throw new AppError('invalid_request', `'${input.email}' is not an email address.`, { param: 'email' });
+  if (!/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 320) throw new AppError('parameter_invalid_format', `'${input.email}' is not an email address: send name@example.com.`, { param: 'email' });
   const password = generatePassword();
   const passwordHash = await hashSecret(new Secret(password));
   const totpSecret = input.totp ? newTotpSecret() : null;

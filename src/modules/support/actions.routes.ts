@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../platform/db.js';
 import type { HttpApp } from '../../platform/http/app.js';
 import { errorResponses } from '../../platform/http/pagination.js';
@@ -13,17 +12,10 @@ const write = routeSecurity('support:write', { staffSession: true });
 const tags = ['Support actions'];
 const AUDITED = 'Requires a written `reason`; the audit entry (actor, reason, before/after) commits in the same transaction as the action.';
 
-// A POST without a body is answered like one without `reason` (400, param reason), not with "body must be object".
-async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined || request.body === null) request.body = {};
-}
-
 export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): void {
   const { db } = deps;
-  const common = { preValidation: emptyBodyIsObject };
 
   app.post('/v1/support/webhook_deliveries/:id/retry', {
-    ...common,
     schema: {
       ...write, tags, summary: 'Retry a webhook delivery now', description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: SupportDeliveryDetailSchema, ...errorResponses(400, 401, 403, 404, 409) },
@@ -31,7 +23,6 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
   }, async (request) => actions.retryDelivery(db, callerOf(request), request.params.id, request.body.reason));
 
   app.post('/v1/support/webhook_endpoints/:id/replay', {
-    ...common,
     schema: {
       ...write, tags, summary: "Replay an endpoint's events of a time window as new deliveries", description: AUDITED,
       params: IdParams, body: ReplayBody, response: { 200: ReplayResultSchema, ...errorResponses(400, 401, 403, 404, 409) },
@@ -39,7 +30,6 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
   }, async (request) => actions.replayEndpoint(db, callerOf(request), request.params.id, request.body));
 
   app.post('/v1/support/webhook_endpoints/:id/enable', {
-    ...common,
     schema: {
       ...write, tags, summary: 'Re-enable a disabled webhook endpoint (restarts its failure clock)', description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: SupportEndpointSchema, ...errorResponses(400, 401, 403, 404, 409) },
@@ -47,7 +37,6 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
   }, async (request) => actions.enableEndpoint(db, callerOf(request), request.params.id, request.body.reason));
 
   app.post('/v1/support/payments/:id/reconcile', {
-    ...common,
     schema: {
       ...write, tags, summary: "Ask the reconciler to look at a payment's open processor attempts now", description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: ReconcileResultSchema, ...errorResponses(400, 401, 403, 404) },
@@ -55,7 +44,6 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
   }, async (request) => actions.reconcilePayment(db, callerOf(request), request.params.id, request.body.reason));
 
   app.post('/v1/support/payments/:id/notes', {
-    ...common,
     schema: {
       ...write, tags, summary: 'Add an internal note to a payment (never shown to the tenant)',
       description: 'Audited (`support.payment.note`); `reason` is optional here.',

@@ -51,7 +51,7 @@ export async function replayEndpoint(db: Db, caller: Caller, endpointId: string,
   if (!isId('webhookEndpoint', endpointId)) throw notFound('webhook_endpoint', endpointId);
   const gte = parseTimeFilter(String(input.created.gte), 'created[gte]');
   const lte = parseTimeFilter(String(input.created.lte), 'created[lte]');
-  if (gte > lte) throw new AppError('invalid_request', 'created[gte] must not be after created[lte].', { param: 'created[gte]' });
+  if (gte > lte) throw new AppError('parameter_out_of_range', 'created[gte] must not be after created[lte]: swap them or widen the window.', { param: 'created[gte]' });
   return withCrossTenantTx(db, async (tx) => {
     const tenantId = await repo.findEndpointTenant(tx, endpointId);
     if (!tenantId) throw notFound('webhook_endpoint', endpointId);

@@ -68,7 +68,7 @@ export async function createClient(
   actor: Actor | undefined,
 ): Promise<ApiClientResource & { client_secret: string }> {
   const bad = input.scopes.find((s) => !(ALL_TENANT_SCOPES as string[]).includes(s));
-  if (bad) throw new AppError('invalid_request', `Scope '${bad}' cannot be granted to a tenant client.`, { param: 'scopes' });
+  if (bad) throw new AppError('parameter_invalid_enum', `Scope '${bad}' cannot be granted to a tenant client; tenant scopes are: ${ALL_TENANT_SCOPES.join(', ')}.`, { param: 'scopes' });
   const secret = newClientSecret();
   const secretHash = hashClientSecret(keyRing, secret);
   return withCrossTenantTx(db, async (tx) => {
@@ -184,7 +184,7 @@ export async function createPlatformClient(
   keyRing: KeyRing,
 ): Promise<ApiClientResource & { client_secret: string }> {
   const bad = input.scopes.find((s) => !Object.keys(PLATFORM_SCOPES).includes(s));
-  if (bad) throw new AppError('invalid_request', `Scope '${bad}' is not a platform scope.`, { param: 'scopes' });
+  if (bad) throw new AppError('parameter_invalid_enum', `Scope '${bad}' is not a platform scope; platform scopes are: ${Object.keys(PLATFORM_SCOPES).join(', ')}.`, { param: 'scopes' });
   const secret = newClientSecret();
   const secretHash = hashClientSecret(keyRing, secret);
   return withCrossTenantTx(db, async (tx) => {

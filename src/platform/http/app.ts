@@ -113,6 +113,7 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics?: Metrics;
   bodyLimitBytes: number;
+  /** NIMBUSPAY_PUBLIC_URL: the OpenAPI server URL and the base of every error's `doc_url`. */
   publicUrl: string;
   title: string;
   description?: string;
@@ -159,7 +160,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       requireHostHeader: false, // checked in checkRequestLine, to answer in the error model
     },
     frameworkErrors: createFrameworkErrorHandler(security),
-    clientErrorHandler: createClientErrorHandler(options.logger, security),
+    clientErrorHandler: createClientErrorHandler(options.logger, security, options.publicUrl),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = buildAjv(false);
@@ -167,12 +168,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
   );
+  // every error's doc_url points into this deployment's own docs (sendError reads it from the instance)
+  app.decorate('publicUrl', options.publicUrl);
   app.setErrorHandler(errorHandler);
   // JSON only (the token endpoint adds form bodies in its own scope); a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
   registerInputGuard(app);
   registerSecurityHeaders(app, security);
-  registerConnectRefusal(app.server, options.logger, security);
+  registerConnectRefusal(app.server, options.logger, security, options.publicUrl);
   registerExpectationPassThrough(app.server);
   app.decorateRequest('auth', undefined);
   app.decorateRequest('errorCode', undefined);

@@ -1,46 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db.js';
-import { AppError, ERROR_CODES, type ErrorBody, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
+import { describeValidation, type AjvLikeError } from './validation-errors.js';
 
-interface AjvLikeError {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params: Record<string, unknown>;
-  /** set when the error is about an object's key (propertyNames), not its value */
-  propertyName?: string;
-}
+export { toParamName } from './validation-errors.js';
 
-/** `/payment_method/card/number` → `payment_method[card][number]` (the form payment developers know). */
-export function toParamName(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').filter(Boolean);
-  if (extra) parts.push(extra);
-  if (parts.length === 0) return '';
-  return parts[0] + parts.slice(1).map((p) => `[${p}]`).join('');
-}
-
-function describeValidation(err: FastifyError): { message: string; param?: string } {
-  const first = (err.validation as AjvLikeError[] | undefined)?.[0];
-  if (!first) return { message: 'The request is invalid.' };
-  const context = (err as FastifyError & { validationContext?: string }).validationContext;
-  if (typeof first.propertyName === 'string') {
-    const key = first.propertyName.length > 64 ? `${first.propertyName.slice(0, 64)}…` : first.propertyName;
-    const owner = toParamName(first.instancePath);
-    // built by hand: toParamName drops an empty extra segment, and an empty key is exactly what is being named
-    const param = owner ? `${owner}[${key}]` : key;
-    return { message: `Invalid key ${param}: the key ${first.message ?? 'is invalid'}.`, param };
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The configured public URL (NIMBUSPAY_PUBLIC_URL), for each error's `doc_url`; '' links relative to this host. */
+    publicUrl: string;
   }
-  if (first.keyword === 'required') {
-    const param = toParamName(first.instancePath, String(first.params.missingProperty));
-    return { message: `Missing required parameter: ${param}.`, param };
-  }
-  if (first.keyword === 'additionalProperties') {
-    const param = toParamName(first.instancePath, String(first.params.additionalProperty));
-    return { message: `Unknown parameter: ${param}.`, param };
-  }
-  const param = toParamName(first.instancePath);
-  if (!param) return { message: `Invalid ${context ?? 'request'}: ${first.message ?? 'invalid value'}.` };
-  return { message: `Invalid ${param}: ${first.message ?? 'invalid value'}.`, param };
 }
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -54,9 +23,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, param?: string): FastifyReply {
   // remembered for the request log, which records the code of every failed request (never its message)
   reply.request.errorCode = code;
-  const body: ErrorBody = {
-    error: { type: ERROR_CODES[code].type, code, message, ...(param ? { param } : {}), request_id: reply.request.id },
-  };
+  const body = errorBody(code, message, { param, requestId: reply.request.id, publicUrl: reply.server.publicUrl ?? '' });
   return reply.code(ERROR_CODES[code].status).type('application/json; charset=utf-8').send(body);
 }
 
@@ -68,8 +35,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return sendError(reply, err.code, err.message, err.options.param);
   }
   if (err.validation) {
-    const { message, param } = describeValidation(err);
-    return sendError(reply, 'invalid_request', message, param);
+    const context = (err as FastifyError & { validationContext?: string }).validationContext ?? 'body';
+    const schemas = request.routeOptions.schema as Record<string, unknown> | undefined;
+    const { code, message, param } = describeValidation(err.validation as AjvLikeError[], schemas?.[context], context);
+    return sendError(reply, code, message, param);
   }
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
   if (mapped === 'invalid_json') return sendError(reply, 'invalid_json', 'The request body is not valid JSON.');

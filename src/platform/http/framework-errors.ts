@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_CODES, type ErrorBody, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { AnyFastify } from './fastify-instance.js';
@@ -23,7 +23,7 @@ export function createFrameworkErrorHandler(options: SecurityHeaderOptions) {
     void reply.headers({ 'x-request-id': request.id, ...security, 'content-security-policy': API_CSP });
     if (isNoStorePath(request.url.split('?')[0] ?? '/')) void reply.header('cache-control', 'no-store');
     if (error.code === 'FST_ERR_BAD_URL') {
-      return sendError(reply, 'invalid_request', 'The URL path has a malformed percent-encoding.');
+      return sendError(reply, 'invalid_request', 'The URL path has a malformed percent-encoding: encode each path segment with encodeURIComponent.');
     }
     if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
       return sendError(reply, 'uri_too_long', `A path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters.`);
@@ -42,7 +42,7 @@ export async function checkRequestLine(request: FastifyRequest): Promise<void> {
     throw new AppError('uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters.`);
   }
   if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-    throw new AppError('invalid_request', 'An HTTP/1.1 request needs a Host header.', { param: 'host' });
+    throw new AppError('invalid_request', 'An HTTP/1.1 request needs a Host header: send one.', { param: 'host' });
   }
 }
 
@@ -75,9 +75,9 @@ function classify(err: NodeJS.ErrnoException): ClientErrorClass {
     case 'HPE_HEADER_OVERFLOW':
       return { code: 'request_header_fields_too_large', message: 'The request line and headers are larger than 16 KiB.' };
     case 'HPE_INVALID_HEADER_TOKEN':
-      return { code: 'invalid_request', message: 'A header name or value contains a character HTTP does not allow.' };
+      return { code: 'invalid_request', message: 'A header name or value contains a character HTTP does not allow: remove control characters and non-ASCII bytes from headers.' };
     default:
-      return { code: 'invalid_request', message: 'The request is not valid HTTP/1.1.' };
+      return { code: 'invalid_request', message: 'The request is not valid HTTP/1.1: check the request line (METHOD /path HTTP/1.1) and the headers your client sends.' };
   }
 }
 
@@ -90,7 +90,15 @@ const answered = new WeakSet<Socket>();
  * no request object for Fastify to answer through, then closes the connection. Once per socket: the parser keeps
  * failing on every chunk a client sends after a bad one, and those are just dropped.
  */
-function answerOnSocket(socket: Socket, logger: Logger, security: Record<string, string>, code: ErrorCode, message: string, cause: string | undefined): void {
+interface SocketAnswerContext {
+  logger: Logger;
+  security: Record<string, string>;
+  /** for `doc_url` */
+  publicUrl: string;
+}
+
+function answerOnSocket(socket: Socket, context: SocketAnswerContext, code: ErrorCode, message: string, cause: string | undefined): void {
+  const { logger, security } = context;
   if (answered.has(socket)) {
     socket.destroy();
     return;
@@ -116,7 +124,7 @@ function answerOnSocket(socket: Socket, logger: Logger, security: Record<string,
     inFlight.once('close', close);
     return;
   }
-  const body: ErrorBody = { error: { type: ERROR_CODES[code].type, code, message, request_id: requestId } };
+  const body = errorBody(code, message, { requestId, publicUrl: context.publicUrl });
   const json = JSON.stringify(body);
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
@@ -136,12 +144,12 @@ function answerOnSocket(socket: Socket, logger: Logger, security: Record<string,
  * Node's `clientError` path: the HTTP parser refused the bytes (malformed request, oversized headers, bad header
  * characters) or the request or headers timeout expired.
  */
-export function createClientErrorHandler(logger: Logger, options: SecurityHeaderOptions): (err: NodeJS.ErrnoException, socket: Socket) => void {
-  const security = baseSecurityHeaders(options);
+export function createClientErrorHandler(logger: Logger, options: SecurityHeaderOptions, publicUrl: string): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  const context = { logger, security: baseSecurityHeaders(options), publicUrl };
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const { code, message } = classify(err);
-    answerOnSocket(socket, logger, security, code, message, err.code);
+    answerOnSocket(socket, context, code, message, err.code);
   };
 }
 
@@ -160,9 +168,9 @@ export function registerExpectationPassThrough(server: Server): void {
  * `CONNECT` never reaches Fastify: Node hands it to a 'connect' listener or, without one, drops the connection
  * without a word. This API is no proxy, so it is a 405 like any other method a route does not take.
  */
-export function registerConnectRefusal(server: Server, logger: Logger, options: SecurityHeaderOptions): void {
-  const security = baseSecurityHeaders(options);
+export function registerConnectRefusal(server: Server, logger: Logger, options: SecurityHeaderOptions, publicUrl: string): void {
+  const context = { logger, security: baseSecurityHeaders(options), publicUrl };
   server.on('connect', (_request: IncomingMessage, socket: Socket) => {
-    answerOnSocket(socket, logger, security, 'method_not_allowed', 'The CONNECT method is not allowed: this server is not a proxy.', 'CONNECT');
+    answerOnSocket(socket, context, 'method_not_allowed', 'The CONNECT method is not allowed: this server is not a proxy.', 'CONNECT');
   });
 }

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prepared, withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
-import { AppError } from '../errors.js';
+import { AppError, ERROR_CODES, errorBody, errorDocUrl, type ErrorCode } from '../errors.js';
 import { canonicalJson } from '../canonical-json.js';
 
 /**
@@ -229,7 +229,7 @@ export async function runIdempotent(
       }
       case 'replay':
         void reply.header('idempotent-replayed', 'true');
-        return reply.code(claim.status).send(claim.body);
+        return reply.code(claim.status).send(withDocUrl(claim.body, request.server.publicUrl ?? ''));
     }
   };
 
@@ -264,7 +264,7 @@ export async function runIdempotent(
   } catch (err) {
     if (err instanceof KeyNotClaimed) return answer(err.claim);
     if (err instanceof AppError && err.status < 500) {
-      result = { status: err.status, body: { error: { type: err.type, code: err.code, message: err.message, ...(err.options.param ? { param: err.options.param } : {}), request_id: request.id } } };
+      result = { status: err.status, body: errorBody(err.code, err.message, { param: err.options.param, requestId: request.id, publicUrl: request.server.publicUrl ?? '' }) };
       await completeKey(settings.db, tenantId, key, result);
     } else {
       await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
@@ -275,6 +275,16 @@ export async function runIdempotent(
   const body = jsonSafe(result.body);
   await completeKey(settings.db, tenantId, key, { status: result.status, body });
   return reply.code(result.status).send(body);
+}
+
+/**
+ * An error answer stored before errors carried `doc_url` gets it on replay: the error object documents it as
+ * always present (and the response serializer requires it).
+ */
+function withDocUrl(body: unknown, publicUrl: string): unknown {
+  const error = (body as { error?: Record<string, unknown> } | null)?.error;
+  if (!error || typeof error !== 'object' || error.doc_url !== undefined || typeof error.code !== 'string' || !Object.hasOwn(ERROR_CODES, error.code)) return body;
+  return { error: { ...error, doc_url: errorDocUrl(publicUrl, error.code as ErrorCode) } };
 }
 
 async function completeKeyIn(tx: Tx, tenantId: string, key: string, result: IdempotentResult): Promise<void> {

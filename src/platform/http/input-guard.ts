@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AnyFastify } from './fastify-instance.js';
 import { AppError } from '../errors.js';
 import { findUnstorable } from '../storable-text.js';
+import { findNonIntegerToken } from './json-integers.js';
+import { bracketPath } from './validation-errors.js';
 
 const MAX_SEGMENT_SHOWN = 64;
 
@@ -19,8 +21,8 @@ function paramOf(path: readonly string[]): string {
 
 function unstorable(param: string): AppError {
   return new AppError(
-    'invalid_request',
-    `Invalid ${param}: it contains a NUL character or an unpaired UTF-16 surrogate, which cannot be stored.`,
+    'parameter_invalid_string',
+    `Invalid ${param}: it contains a NUL character or an unpaired UTF-16 surrogate, which cannot be stored; remove it (or send the text as valid UTF-8).`,
     { param },
   );
 }
@@ -40,14 +42,14 @@ function checkQueryEncoding(url: string): void {
     try {
       key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
     } catch {
-      throw new AppError('invalid_request', 'The query string has a malformed percent-encoding.', { param: 'query' });
+      throw new AppError('invalid_request', 'The query string has a malformed percent-encoding; encode each name and value with encodeURIComponent.', { param: 'query' });
     }
     if (eq < 0) continue;
     try {
       decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
     } catch {
       const param = paramOf([key]);
-      throw new AppError('invalid_request', `Invalid ${param}: malformed percent-encoding.`, { param });
+      throw new AppError('parameter_invalid_format', `Invalid ${param}: malformed percent-encoding; encode the value with encodeURIComponent.`, { param });
     }
   }
 }
@@ -65,10 +67,17 @@ export function checkRequestInput(request: Pick<FastifyRequest, 'params' | 'quer
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Methods whose body is optional on the wire: a route whose body fields are all optional takes none at all. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /**
  * Registers the check on every route (before schema validation, so before anything — idempotency records
  * included — is written) and a JSON body parser that refuses bytes that are not UTF-8 instead of decoding them to
- * U+FFFD, which would store something other than what was sent.
+ * U+FFFD, which would store something other than what was sent, and refuses `20.00` or `2e3` where the schema
+ * wants an integer (JSON.parse would make them 20 and 2000).
+ *
+ * A request with no body (or an empty application/json one) is validated as `{}`: `POST …/capture` with nothing
+ * to say works, and a route with required fields answers `parameter_missing` naming the first one.
  */
 export function registerInputGuard(app: AnyFastify): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -81,9 +90,30 @@ export function registerInputGuard(app: AnyFastify): void {
       done(new AppError('invalid_json', 'The request body is not valid UTF-8.'), undefined);
       return;
     }
-    parseJson(request, text, done);
+    if (text.length === 0) {
+      done(null, {});
+      return;
+    }
+    parseJson(request, text, (err: Error | null, parsed?: unknown) => {
+      if (err) {
+        done(err, undefined);
+        return;
+      }
+      const schema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
+      const bad = findNonIntegerToken(text, schema);
+      if (bad) {
+        const param = bracketPath(bad.path);
+        const message = `Invalid ${param}: it must be an integer (a JSON number without a fraction or exponent, e.g. 2000 for 20.00 USD), not ${bad.token}.`;
+        done(new AppError('parameter_invalid_integer', message, { param }), undefined);
+        return;
+      }
+      done(null, parsed);
+    });
   });
   app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && BODY_METHODS.has(request.method) && (request.routeOptions.schema as { body?: unknown } | undefined)?.body) {
+      request.body = {};
+    }
     checkRequestInput(request);
   });
 }

@@ -43,6 +43,7 @@ export const ErrorResponseSchema = Type.Object(
       code: Type.String(),
       message: Type.String(),
       param: Type.Optional(Type.String()),
+      doc_url: Type.String({ description: 'Where this code is explained: `<public URL>/docs/errors#<code>`.' }),
       request_id: Type.String(),
     }),
   },

@@ -83,7 +83,7 @@ export async function replayEvents(db: Db, tenantId: string, endpointId: string,
   if (!isId('webhookEndpoint', endpointId)) throw endpointNotFound(endpointId);
   const gte = parseTimeFilter(input.created_gte, 'created_gte');
   const lte = parseTimeFilter(input.created_lte, 'created_lte');
-  if (gte > lte) throw new AppError('invalid_request', 'created_gte must not be after created_lte.', { param: 'created_gte' });
+  if (gte > lte) throw new AppError('parameter_out_of_range', 'created_gte must not be after created_lte: swap them or widen the window.', { param: 'created_gte' });
   return withTenantTx(db, tenantId, (tx) => replayEventsInTx(tx, tenantId, endpointId, { gte, lte, types: input.types }));
 }
 
@@ -99,7 +99,7 @@ export async function replayEventsInTx(tx: Tx, tenantId: string, endpointId: str
   if (types.length === 0) return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: 0 };
   const count = await repo.countEventsForReplay(tx, tenantId, types, gte, lte);
   if (count > MAX_REPLAY_EVENTS) {
-    throw new AppError('invalid_request', `The window holds ${count} events; replay at most ${MAX_REPLAY_EVENTS} at a time.`, { param: 'created_gte' });
+    throw new AppError('parameter_out_of_range', `The window holds ${count} events; replay at most ${MAX_REPLAY_EVENTS} at a time: narrow created_gte…created_lte (or filter by types).`, { param: 'created_gte' });
   }
   const created = await repo.insertReplayDeliveries(tx, tenantId, endpointId, types, gte, lte);
   return { object: 'webhook_replay' as const, endpoint_id: endpointId, deliveries_created: created };

@@ -64,7 +64,7 @@ async function resolveWithTimeout(resolveAll: ResolveAllAddresses, host: string)
 export async function validateEndpointUrl(input: string, policy: WebhookUrlPolicy, resolveAll: ResolveAllAddresses = resolveWithSystemDns): Promise<string> {
   const checked = checkWebhookUrl(input, policy);
   if (!checked.ok) {
-    throw new AppError(checked.code === 'ssrf_blocked' ? 'url_not_allowed' : 'invalid_request', `Invalid webhook url: ${checked.reason}.`, { param: 'url' });
+    throw new AppError(checked.code === 'ssrf_blocked' ? 'url_not_allowed' : 'parameter_invalid_format', `Invalid webhook url: ${checked.reason}.`, { param: 'url' });
   }
   const host = checked.url.hostname;
   if (isIP(host.replace(/^\[(.*)\]$/, '$1')) === 0) {
