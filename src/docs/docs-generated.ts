@@ -21,13 +21,12 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
 export function renderErrorCodes(): string {
   return Object.entries(ERROR_CODES)
     .map(([name, entry]) => {
-      // `description` is markdown written beside the code in src/platform/errors.ts, when the entry has one
-      const description = (entry as { description?: string }).description;
       return [
         `<section class="error-code" id="${escapeHtml(name)}">`,
         `<h3><a href="#${escapeHtml(name)}">${code(name)}</a></h3>`,
         `<p>HTTP ${entry.status} · type ${code(entry.type)}</p>`,
-        description ? renderMarkdown(description) : '',
+        // written beside the code in src/platform/errors.ts, in markdown (`code` spans)
+        renderMarkdown(entry.description),
         '</section>',
       ].join('\n');
     })

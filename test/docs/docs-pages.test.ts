@@ -125,12 +125,24 @@ describe('the reference', () => {
 });
 
 describe('generated guides', () => {
-  it('the errors guide has one entry, id="<code>", for every error code, with its status and type', async () => {
+  it('the errors guide has one entry, id="<code>", for every error code, with its status, type and description', async () => {
     const html = await page('/docs/errors');
+    const sections = new Map([...html.matchAll(/<section class="error-code" id="([^"]+)">([\s\S]*?)<\/section>/g)].map((m) => [m[1]!, m[2]!]));
+    assert.deepEqual([...sections.keys()].sort(), Object.keys(ERROR_CODES).sort());
     for (const [code, entry] of Object.entries(ERROR_CODES)) {
-      const section = new RegExp(`<section class="error-code" id="${code}">[\\s\\S]*?HTTP ${entry.status} · type <code>${entry.type}</code>`);
-      assert.match(html, section, code);
+      const section = sections.get(code)!;
+      assert.ok(section.includes(`HTTP ${entry.status} · type <code>${entry.type}</code>`), code);
+      const text = section.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+      assert.ok(text.includes(entry.description.replace(/`/g, '')), `${code}: its description`);
     }
+  });
+
+  it('the doc_url of a real error opens its entry', async () => {
+    const res = await platform.request('GET', '/v1/payments?limit=1000', {});
+    const docUrl = new URL(res.body.error.doc_url as string);
+    assert.equal(docUrl.pathname, '/docs/errors');
+    const html = await page('/docs/errors');
+    assert.ok(html.includes(`id="${docUrl.hash.slice(1)}"`), docUrl.hash);
   });
 
   it('the testing guide lists every sandbox test card and bank account', async () => {
