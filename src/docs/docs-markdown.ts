@@ -29,6 +29,11 @@ export function renderMarkdown(source: string): string {
   return markdown.render(source);
 }
 
+/** One line of markdown (a field's description in the OpenAPI document), without a paragraph around it. */
+export function renderInlineMarkdown(source: string): string {
+  return markdown.renderInline(source);
+}
+
 export interface Heading {
   level: number;
   id: string;

@@ -1,6 +1,6 @@
 import { escapeHtml, renderPage } from './docs-page.js';
-import { renderMarkdown, slugify } from './docs-markdown.js';
-import { renderSchema, sampleFromSchema, schemaAnchor, type JsonSchema } from './docs-schema.js';
+import { renderInlineMarkdown, renderMarkdown, slugify } from './docs-markdown.js';
+import { renderSchema, sampleFromSchema, schemaAnchor, typeLabel, type JsonSchema } from './docs-schema.js';
 
 /** The parts of an OpenAPI 3.1 document the reference reads. */
 export interface OpenApiDocument {
@@ -41,6 +41,25 @@ interface Operation {
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
+/**
+ * Follows a local `$ref` (`#/components/parameters/…`, `#/components/responses/…`, headers, request bodies,
+ * examples) to what it names; schemas keep their `$ref`, the schema renderer links them instead.
+ */
+function deref<T>(doc: OpenApiDocument, value: T): T {
+  let current: unknown = value;
+  for (let hops = 0; hops < 10; hops++) {
+    const ref = (current as { $ref?: unknown } | undefined)?.$ref;
+    if (typeof ref !== 'string' || !ref.startsWith('#/')) break;
+    let target: unknown = doc;
+    for (const part of ref.slice(2).split('/')) {
+      target = (target as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    }
+    if (target === undefined) break;
+    current = target;
+  }
+  return current as T;
+}
+
 interface Entry {
   method: string;
   path: string;
@@ -62,13 +81,43 @@ function pathRank(path: string): number {
   return PATH_ORDER.find(([pattern]) => pattern.test(path))?.[1] ?? 5;
 }
 
+function resolveMedia(doc: OpenApiDocument, content: Record<string, MediaType> | undefined): Record<string, MediaType> | undefined {
+  if (!content) return undefined;
+  return Object.fromEntries(Object.entries(content).map(([type, media]) => [type, {
+    ...media,
+    ...(media.examples ? { examples: Object.fromEntries(Object.entries(media.examples).map(([k, v]) => [k, deref(doc, v)])) } : {}),
+  }]));
+}
+
+/** The operation with every local reference but schemas followed, and the path's shared parameters added. */
+function resolveOperation(doc: OpenApiDocument, operation: Operation, pathParameters: Parameter[]): Operation {
+  const own = (operation.parameters ?? []).map((p) => deref(doc, p));
+  const shared = pathParameters.map((p) => deref(doc, p)).filter((p) => !own.some((o) => o.name === p.name && o.in === p.in));
+  const body = operation.requestBody ? deref(doc, operation.requestBody) : undefined;
+  const responses = Object.fromEntries(Object.entries(operation.responses ?? {}).map(([status, r]) => {
+    const response = deref(doc, r);
+    const headers = response.headers ? Object.fromEntries(Object.entries(response.headers).map(([h, v]) => [h, deref(doc, v)])) : undefined;
+    const content = resolveMedia(doc, response.content);
+    return [status, { ...response, ...(headers ? { headers } : {}), ...(content ? { content } : {}) }];
+  }));
+  const bodyContent = body ? resolveMedia(doc, body.content) : undefined;
+  return {
+    ...operation,
+    parameters: [...shared, ...own],
+    ...(body ? { requestBody: { ...body, ...(bodyContent ? { content: bodyContent } : {}) } } : {}),
+    responses,
+  };
+}
+
 function collectOperations(doc: OpenApiDocument): Map<string, Entry[]> {
   const byTag = new Map<string, Entry[]>();
   for (const tag of doc.tags ?? []) byTag.set(tag.name, []);
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    const pathParameters = (item as { parameters?: Parameter[] }).parameters ?? [];
     for (const method of HTTP_METHODS) {
-      const operation = item[method];
-      if (!operation) continue;
+      const declared = item[method];
+      if (!declared) continue;
+      const operation = resolveOperation(doc, declared, pathParameters);
       const tag = operation.tags?.[0] ?? 'other';
       if (!byTag.has(tag)) byTag.set(tag, []);
       byTag.get(tag)!.push({ method, path, operation, anchor: operationAnchor(method, path, operation) });
@@ -124,7 +173,7 @@ function renderParameters(parameters: Parameter[], components: Record<string, Js
   const rows = parameters.map((p) => {
     const schema = p.schema ?? {};
     return `<tr><td><code>${escapeHtml(p.name)}</code>${p.required ? '<span class="required">required</span>' : ''}</td>`
-      + `<td>${escapeHtml(p.in)}</td><td>${renderSchema(schema, components, 3)}${p.description ? `<p>${escapeHtml(p.description)}</p>` : ''}</td></tr>`;
+      + `<td>${escapeHtml(p.in)}</td><td>${renderSchema(schema, components, 3)}${p.description ? `<p>${renderInlineMarkdown(p.description)}</p>` : ''}</td></tr>`;
   });
   return `<h4>Parameters</h4><table><thead><tr><th>Name</th><th>In</th><th>Type and description</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -154,11 +203,12 @@ function renderOperation(doc: OpenApiDocument, entry: Entry, components: Record<
     parts.push(`<h5>${escapeHtml(status)} <span class="muted">${escapeHtml(response.description ?? '')}</span></h5>`);
     const headers = Object.entries(response.headers ?? {});
     if (headers.length > 0) {
-      parts.push(`<p>Headers: ${headers.map(([h, d]) => `<code>${escapeHtml(h)}</code>${d.description ? ` (${escapeHtml(d.description)})` : ''}`).join(', ')}</p>`);
+      parts.push(`<p>Headers: ${headers.map(([h, d]) => `<code>${escapeHtml(h)}</code>${d.description ? ` (${renderInlineMarkdown(d.description)})` : ''}`).join(', ')}</p>`);
     }
     const json = response.content?.['application/json'];
     if (json?.schema) {
-      parts.push(renderSchema(json.schema, components));
+      // success bodies in place; error bodies are the one error object, linked rather than repeated everywhere
+      parts.push(status.startsWith('2') ? renderSchema(json.schema, components) : `<p>${typeLabel(json.schema)}</p>`);
       const example = firstExample(json, components);
       if (example !== undefined) parts.push('<details><summary>Example</summary>', pretty(example), '</details>');
     }

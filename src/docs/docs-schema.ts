@@ -1,4 +1,5 @@
 import { escapeHtml } from './docs-page.js';
+import { renderInlineMarkdown } from './docs-markdown.js';
 
 /** JSON Schema (OpenAPI 3.1 dialect) as the reference shows it: a property table, variants, enums, links to named schemas. */
 export interface JsonSchema {
@@ -90,8 +91,7 @@ function constraints(schema: JsonSchema): string {
 }
 
 function describe(schema: JsonSchema): string {
-  const text = [schema.description ? escapeHtml(schema.description) : '', constraints(schema)].filter(Boolean).join('<br>');
-  return text;
+  return [schema.description ? renderInlineMarkdown(schema.description) : '', constraints(schema)].filter(Boolean).join('<br>');
 }
 
 function mergeAllOf(schema: JsonSchema, components: Record<string, JsonSchema>): JsonSchema {
@@ -111,7 +111,11 @@ function mergeAllOf(schema: JsonSchema, components: Record<string, JsonSchema>):
  */
 export function renderSchema(input: JsonSchema, components: Record<string, JsonSchema>, depth = 0): string {
   const schema = mergeAllOf(input, components);
-  if (schema.$ref) return `<p>${typeLabel(schema)}</p>`;
+  if (schema.$ref) {
+    // a request or response body that is a named schema is shown in place once; deeper references stay links
+    const target = resolveRef(schema, components);
+    return depth === 0 && target !== schema ? `<p>${typeLabel(schema)}</p>${renderSchema(target, components, 0)}` : `<p>${typeLabel(schema)}</p>`;
+  }
   const variants = variantsOf(schema);
   if (variants) {
     const by = schema.discriminator ? ` (by <code>${escapeHtml(schema.discriminator.propertyName)}</code>)` : '';
@@ -120,7 +124,7 @@ export function renderSchema(input: JsonSchema, components: Record<string, JsonS
       const body = v.$ref || depth >= MAX_DEPTH ? '' : renderSchema(v, components, depth + 1);
       return `<li>${title}${body}</li>`;
     });
-    return `${schema.description ? `<p>${escapeHtml(schema.description)}</p>` : ''}<p>One of${by}:</p><ul class="schema-variants">${items.join('')}</ul>`;
+    return `${schema.description ? `<p>${renderInlineMarkdown(schema.description)}</p>` : ''}<p>One of${by}:</p><ul class="schema-variants">${items.join('')}</ul>`;
   }
   if (schema.type === 'array' && schema.items && !schema.items.$ref && depth < MAX_DEPTH) {
     return `<p>array of:</p>${renderSchema(schema.items, components, depth + 1)}`;
@@ -137,7 +141,7 @@ export function renderSchema(input: JsonSchema, components: Record<string, JsonS
     return `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? '<span class="required">required</span>' : ''}</td>`
       + `<td>${typeLabel(property)}</td><td>${describe(property)}${nested}</td></tr>`;
   });
-  return `${depth === 0 && schema.description ? `<p>${escapeHtml(schema.description)}</p>` : ''}`
+  return `${depth === 0 && schema.description ? `<p>${renderInlineMarkdown(schema.description)}</p>` : ''}`
     + `<table><thead><tr><th>Field</th><th>Type</th><th>Description</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
