@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createTenant } from '../helpers/tenants.js';
 import { ERROR_CODES } from '../../src/platform/errors.js';
 import { listCardScenarios, SANDBOX_APPROVED_CARDS } from '../../src/sandbox-processor/sandbox-cards.js';
 import { listDebitScenarios } from '../../src/sandbox-processor/sandbox-bank-accounts.js';
@@ -121,6 +124,30 @@ describe('the reference', () => {
     assert.match(html, /NimbusPay is a multi-tenant payment platform/, 'the introduction is the guide file');
     const first = /<p class="endpoint"><span[^>]*>[A-Z]+<\/span><code>([^<]+)<\/code>/.exec(html)?.[1];
     assert.match(first ?? '', /^\/v1\/payments/, 'an integrator\'s resources come first, the staff and admin routes last');
+  });
+});
+
+/** The curl sample the reference shows for the operation at `method path`, as a reader would copy it. */
+function curlSampleOf(html: string, method: string, path: string): string {
+  const at = html.indexOf(`<span class="method method-${method}">${method.toUpperCase()}</span><code>${path}</code>`);
+  assert.ok(at >= 0, `${method} ${path} is in the reference`);
+  const sample = /<h4>Example request<\/h4>\s*<pre><code>([\s\S]*?)<\/code><\/pre>/.exec(html.slice(at))?.[1];
+  assert.ok(sample, `${method} ${path} has a sample`);
+  return sample.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+describe('the reference\'s curl samples, pasted into a shell as they are', () => {
+  it('the token request gives a token and the list request answers with it', async () => {
+    const html = await page('/docs');
+    const tenant = await createTenant(platform);
+    const script = [
+      `TOKEN=$(${curlSampleOf(html, 'post', '/oauth/token')} -s | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `${curlSampleOf(html, 'get', '/v1/payments')} -s -o /dev/null -w '%{http_code}'`,
+    ].join('\n');
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { PATH: process.env.PATH, NIMBUSPAY_CLIENT_ID: tenant.clientId, NIMBUSPAY_CLIENT_SECRET: tenant.clientSecret },
+    });
+    assert.equal(stdout, '200');
   });
 });
 
