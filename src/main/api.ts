@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Config } from '../platform/config.js';
 import type { DbHandle } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
@@ -7,21 +9,7 @@ import { registerHealthRoutes, registerMetricsRoute, type ReadinessState } from 
 import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
 import { registerConsole } from './console-static.js';
-
-/** The OpenAPI document's introduction (info.description, CommonMark); the guides live under /docs. */
-const API_DESCRIPTION = [
-  'Card payments, bank transfers and signed webhooks for B2B platforms.',
-  '',
-  '- **Authentication**: get an access token with your client credentials (`POST /oauth/token`, client credentials grant) and send it as '
-    + '`Authorization: Bearer <token>`. Tokens last 15 minutes by default (`expires_in`); each operation names the scope it needs.',
-  '- **Idempotency**: the POSTs that move money (create, capture, cancel, refund) require an `Idempotency-Key` header; a retry with the '
-    + 'same key returns the first answer, with `Idempotent-Replayed: true`.',
-  '- **Amounts** are integers in minor units (2000 = 20.00 USD); currencies are lowercase ISO 4217 codes.',
-  '- **Errors** share one shape, `{ "error": { "type", "code", "message", "param", "doc_url", "request_id" } }`; `doc_url` explains the code.',
-  '- **Lists** are cursor-paginated, newest first: `limit`, `starting_after`, `ending_before`, and `has_more` in the answer.',
-  '- **Webhooks** deliver the same events as `GET /v1/events`, signed with Standard Webhooks headers.',
-  '- **Sandbox**: test cards such as 4242 4242 4242 4242 succeed; see the testing guide under /docs.',
-].join('\n');
+import { GUIDES_DIR, registerDocs } from '../docs/docs-routes.js';
 
 export interface ApiRuntime {
   app: HttpApp;
@@ -53,7 +41,8 @@ export async function buildApi(deps: {
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxyHops,
     title: 'NimbusPay API',
-    description: API_DESCRIPTION,
+    // the reference's introduction is a guide file, so it is written and reviewed like the other guides
+    description: await readFile(path.join(GUIDES_DIR, 'introduction.md'), 'utf8'),
     openapi: true,
     tokenUrl: `${config.issuerUrl}/oauth/token`,
     // development is plain http on localhost; everywhere else the API is only reached over https (the ALB)
@@ -62,6 +51,7 @@ export async function buildApi(deps: {
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length }, documentOnly: deps.documentOnly });
+  await registerDocs(app, { webhookRetryScheduleMs: config.webhookRetryScheduleMs });
   await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };

@@ -22,6 +22,11 @@ const ACCOUNT_SCENARIOS: ReadonlyMap<string, DebitScenario> = new Map<string, De
   ['000222222227', { kind: 'late_return', achReturn: { code: 'R10', reason: 'Customer advises unauthorized' } }],
 ]);
 
+/** Every test account number with its outcome, in table order (the testing guide renders them). */
+export function listDebitScenarios(): ReadonlyArray<readonly [string, DebitScenario]> {
+  return [...ACCOUNT_SCENARIOS];
+}
+
 export function resolveDebitScenario(accountNumber: string): DebitScenario {
   return ACCOUNT_SCENARIOS.get(accountNumber) ?? { kind: 'settles' };
 }

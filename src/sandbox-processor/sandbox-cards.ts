@@ -26,6 +26,17 @@ const CARD_SCENARIOS: ReadonlyMap<string, CardScenario> = new Map<string, CardSc
   ['4000000000000424', { kind: 'approve_refunds_declined' }],
 ]);
 
+/**
+ * Numbers that approve, one per common brand (any other Luhn-valid number approves too). Listed for the testing
+ * guide, which renders this list and the scenarios below, so the documentation cannot drift from the sandbox.
+ */
+export const SANDBOX_APPROVED_CARDS: readonly string[] = ['4242424242424242', '5555555555554444', '378282246310005'];
+
+/** Every test number with a special outcome, in table order (the testing guide renders them). */
+export function listCardScenarios(): ReadonlyArray<readonly [string, CardScenario]> {
+  return [...CARD_SCENARIOS];
+}
+
 /** Card numbers are 12 to 19 digits with a valid Luhn check digit. */
 export function isLuhnValid(number: string): boolean {
   return /^\d{12,19}$/.test(number) && luhnValid(number);

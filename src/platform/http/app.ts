@@ -2,7 +2,6 @@ import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, t
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
-import scalar from '@scalar/fastify-api-reference';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import FindMyWay from 'find-my-way';
@@ -121,7 +120,7 @@ export interface HttpAppOptions {
   description?: string;
   /** How many proxy hops to trust for the client address (a number, never `true`: the left end is spoofable). */
   trustProxy?: number;
-  /** serve the OpenAPI document and /docs */
+  /** serve the OpenAPI document at /openapi.json (src/docs renders /docs from it) */
   openapi?: boolean;
   tokenUrl?: string;
   /** Strict-Transport-Security on every answer (everywhere but development). */
@@ -255,7 +254,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
     }));
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-    await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } } as never);
   }
   return app as unknown as HttpApp;
 }
