@@ -5,6 +5,8 @@ import type { Logger } from '../platform/logger.js';
 import { ensureDemoTenant } from '../modules/tenants/index.js';
 import { ensureDemoStaffUser } from '../modules/staff/index.js';
 import type { ModuleServices } from './modules.js';
+import { LOCAL_PROFILE, writeProfile, type ProfileEnv } from '../cli/profile.js';
+import { exportLines } from '../cli/profile-env.js';
 
 export interface BootstrapReport {
   lines: string[];
@@ -25,6 +27,8 @@ export const DEMO_STAFF_EMAIL = 'support@nimbuspay.local';
 /** Development conveniences at start: the demo tenant, the demo staff account and ready-to-paste credentials. */
 export async function runDevelopmentBootstrap(deps: {
   config: Config; logger: Logger; db: Db; services: ModuleServices; generatedAdminSecret: string | undefined;
+  /** Where the CLI's profile file is (NIMBUSPAY_CONFIG_DIR, XDG_CONFIG_HOME, HOME). */
+  profileEnv: ProfileEnv;
 }): Promise<BootstrapReport> {
   const { config } = deps;
   const lines: string[] = [];
@@ -39,6 +43,7 @@ export async function runDevelopmentBootstrap(deps: {
       `    tenant_id      ${demo.tenantId}`,
       `    client_id      ${demo.clientId}`,
       `    client_secret  ${demo.clientSecret}`,
+      ...demoProfileLines(deps, { url: config.publicUrl, clientId: demo.clientId, clientSecret: demo.clientSecret }),
       '', '  Get a token:',
       `    curl -s -u '${demo.clientId}:${demo.clientSecret}' -d grant_type=client_credentials ${config.publicUrl}/oauth/token`);
   }
@@ -49,4 +54,23 @@ export async function runDevelopmentBootstrap(deps: {
       `    password       ${staff.password}`);
   }
   return { lines };
+}
+
+/**
+ * Development: the demo client becomes the CLI's "local" profile (refreshed at each start, since its secret is new),
+ * the default only when no other profile is; and the banner gives the same credentials as lines to paste.
+ * A profile that cannot be written (a read-only home, a broken file) is reported, not fatal.
+ */
+function demoProfileLines(deps: { config: Config; logger: Logger; profileEnv: ProfileEnv }, demo: { url: string; clientId: string; clientSecret: string }): string[] {
+  const lines = ['', '  In another shell, paste:', ...exportLines(demo).map((l) => `    ${l}`)];
+  if (deps.config.env !== 'development') return lines;
+  try {
+    const saved = writeProfile(deps.profileEnv, LOCAL_PROFILE, { url: demo.url, client_id: demo.clientId, client_secret: demo.clientSecret }, { makeDefault: 'if-none' });
+    lines.push(`  or run: eval "$(npx nimbuspay env --profile ${LOCAL_PROFILE})"`,
+      `  (the CLI profile "${LOCAL_PROFILE}"${saved.isDefault ? ', the default,' : ''} was written to ${saved.path})`);
+  } catch (err) {
+    deps.logger.warn({ err: { message: (err as Error).message } }, 'the local CLI profile was not written');
+    lines.push(`  (the CLI profile "${LOCAL_PROFILE}" was not written: ${(err as Error).message})`);
+  }
+  return lines;
 }

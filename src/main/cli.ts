@@ -9,6 +9,7 @@ import { startWorker } from './worker.js';
 import { startSandboxProcessorRole } from './sandbox-processor.js';
 import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
 import { runStaffCommand, STAFF_USAGE } from './staff-cli.js';
+import { PROFILE_USAGE, runProfileCommand } from '../cli/commands/login.js';
 
 const USAGE = `Usage: nimbuspay <command>
 
@@ -19,7 +20,7 @@ Commands:
   worker              the worker role alone (needs DATABASE_URL)
   sandbox-processor   the sandbox processor role alone (needs SANDBOX_DATABASE_URL)
   migrate             apply database migrations (MIGRATION_DATABASE_URL or DATABASE_URL) and exit
-${ADMIN_USAGE}${STAFF_USAGE}`;
+${PROFILE_USAGE}${ADMIN_USAGE}${STAFF_USAGE}`;
 
 async function roleConfig(env: EnvSource, needsDatabase: boolean) {
   const config = loadConfig(await withDevelopmentSecrets(env));
@@ -69,6 +70,11 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'staff':
       return runStaffCommand(rest, env);
+    case 'login':
+    case 'logout':
+    case 'env':
+    case 'profiles':
+      return runProfileCommand(command, rest, { env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case undefined:
     case 'help':
     case '--help':

@@ -90,7 +90,7 @@ export async function startAll(env: EnvSource, args: readonly string[] = []): Pr
   const closers: Closer[] = [];
   const shutdown = installShutdown(closers, config, logger);
   try {
-    await startRoles(config, logger, closers, generatedAdminSecret, processor === 'stripe-local');
+    await startRoles(config, logger, closers, generatedAdminSecret, processor === 'stripe-local', env);
   } catch (err) {
     // A signal during start-up closes what is running; what was still starting then fails, expectedly.
     if (shutdown.isStopping()) return;
@@ -98,7 +98,7 @@ export async function startAll(env: EnvSource, args: readonly string[] = []): Pr
   }
 }
 
-async function startRoles(config: Config, logger: Logger, closers: Closer[], generatedAdminSecret: string | undefined, stripeLocal: boolean): Promise<void> {
+async function startRoles(config: Config, logger: Logger, closers: Closer[], generatedAdminSecret: string | undefined, stripeLocal: boolean, profileEnv: EnvSource): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let appUrl = config.databaseUrl;
   let ownerUrl = config.migrationDatabaseUrl;
@@ -143,7 +143,7 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
   const api = await startApi({ config, logger, database });
   closers.unshift({ name: 'api', close: () => api.close() });
 
-  const report = await runDevelopmentBootstrap({ config, logger, db: database.db, services: api.services, generatedAdminSecret });
+  const report = await runDevelopmentBootstrap({ config, logger, db: database.db, services: api.services, generatedAdminSecret, profileEnv });
   process.stdout.write(banner(config, { apiUrl: api.url, metricsUrl: api.metricsUrl, processorLine, embedded: !!embedded, report }));
 }
 

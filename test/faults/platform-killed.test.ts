@@ -53,6 +53,8 @@ function launch(dataDir: string, ports: Ports, processor: Processor): Launched {
     env: {
       PATH: process.env.PATH,
       NIMBUSPAY_DATA_DIR: dataDir,
+      // a start writes the CLI's "local" profile: into the data directory, never $HOME
+      NIMBUSPAY_CONFIG_DIR: path.join(dataDir, 'cli-config'),
       PORT: String(ports.api),
       SANDBOX_PROCESSOR_PORT: String(ports.processor),
       HEALTH_PORT: String(ports.health),

@@ -1,74 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/platform.js';
-import { isRunning, stopChild, stopPostgresOn } from '../helpers/processes.js';
-import { waitUntil } from '../webhooks/helpers.js';
+import { freeStartPorts, startCommandLauncher } from '../helpers/start-command.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
 
 /** Every `nimbuspay start` this file spawned; the test's `t.after` stops whichever still runs, whatever failed. */
-const spawned = new Set<ChildProcess>();
+const { startPlatform: launch, stopStarted: stopLeftovers } = startCommandLauncher();
 
-/**
- * SIGTERM lets a start stop its PostgreSQL; one that does not exit in time is SIGKILLed, and the PostgreSQL it then
- * leaves on the data directory is stopped here (nothing else would: it would outlive `npm test`).
- */
-async function stopLeftovers(dataDir: string): Promise<void> {
-  await Promise.all([...spawned].map((child) => stopChild(child, { signal: 'SIGTERM', graceMs: 20_000 })));
-  await stopPostgresOn(dataDir);
-}
-
-/**
- * `nimbuspay start` as `npm start` runs it (minus the `prestart` console build, which this test does not need),
- * with its own data directory and ports.
- */
-async function startPlatform(dataDir: string, ports: { api: number; sandbox: number; health: number; pg: number }) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'start'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      NIMBUSPAY_DATA_DIR: dataDir,
-      PORT: String(ports.api),
-      SANDBOX_PROCESSOR_PORT: String(ports.sandbox),
-      HEALTH_PORT: String(ports.health),
-      NIMBUSPAY_PG_PORT: String(ports.pg),
-      NIMBUSPAY_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
-      LOG_LEVEL: 'warn',
-    },
-  });
-  spawned.add(child);
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const url = `http://127.0.0.1:${ports.api}`;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = Date.now();
-  // ready = /readyz answers 200 and the banner (printed after the development bootstrap) is out
-  await waitUntil(async () => {
-    if (!isRunning(child)) throw new Error(`start exited (${child.exitCode ?? child.signalCode}): ${output}`);
-    if (!output.includes('Ctrl-C stops everything')) return false;
-    return fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false);
-  }, 90_000, 'start ready').catch((err: Error) => {
-    throw new Error(`${err.message}: ${output}`);
-  });
-  return {
-    url,
-    readyAfterMs: Date.now() - started,
-    output: () => output,
-    /** SIGTERM, and the exit code once it exited; a start that hangs on shutdown is the test's timeout's to catch. */
-    async stop(): Promise<number | null> {
-      if (isRunning(child)) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+const startPlatform = (dataDir: string, ports: Awaited<ReturnType<typeof freeStartPorts>>) =>
+  launch({ dataDir, configDir: path.join(dataDir, 'cli-config'), ports, adminSecret: ADMIN_SECRET });
 
 async function adminToken(url: string): Promise<string> {
   const res = await fetch(`${url}/oauth/token`, {
@@ -91,7 +35,7 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
     await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
   });
   await chmod(dataDir, 0o755);
-  const ports = { api: await freePort(), sandbox: await freePort(), health: await freePort(), pg: await freePort() };
+  const ports = await freeStartPorts();
   const first = await startPlatform(dataDir, ports);
   // How fast is a figure, not an assertion: a busy machine must not turn this red (startPlatform bounds it at 90 s).
   t.diagnostic(`first start ready in ${first.readyAfterMs} ms`);
