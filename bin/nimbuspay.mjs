@@ -13,6 +13,8 @@ if (existsSync(compiled)) {
     process.stderr.write('nimbuspay: dist/ is not built and tsx (a devDependency) is not installed: run `npm run build`, or `npm ci` with dev dependencies\n');
     process.exit(1);
   });
-  api.register();
+  // The repository's tsconfig, whatever the current directory: its `paths` map @nimbuspay/sdk to the SDK's sources
+  // (tsx otherwise reads the tsconfig of the directory the command runs in).
+  api.register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
   await import('../src/main/cli.ts');
 }

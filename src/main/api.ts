@@ -19,7 +19,13 @@ export interface ApiRuntime {
  * Builds the API app: the one place that wires platform pieces and modules together. Tests build the app with
  * this same function, so what they exercise is what runs.
  */
-export async function buildApi(deps: { config: Config; logger: Logger; database: DbHandle }): Promise<ApiRuntime> {
+export async function buildApi(deps: {
+  config: Config;
+  logger: Logger;
+  database: DbHandle;
+  /** Build the routes only, for the OpenAPI document (scripts/openapi-export.ts): no start-up query. */
+  documentOnly?: boolean;
+}): Promise<ApiRuntime> {
   const { config, logger, database } = deps;
   const metrics = createMetrics({ role: 'api' });
   registerPoolMetrics(metrics, database.pool);
@@ -40,7 +46,7 @@ export async function buildApi(deps: { config: Config; logger: Logger; database:
   });
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
-  const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length } });
+  const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length }, documentOnly: deps.documentOnly });
   await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };

@@ -126,7 +126,10 @@ export function idempotencySettings(deps: ModuleDeps, keyRing: KeyRing, inFlight
 }
 
 /** Registers every module's routes on the API app; `api` is the API's readiness, for the support health page. */
-export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: { readiness: ReadinessState; expectedMigrations: number } }): Promise<ModuleServices> {
+export async function registerModules(
+  app: HttpApp,
+  deps: ModuleDeps & { api?: { readiness: ReadinessState; expectedMigrations: number }; documentOnly?: boolean },
+): Promise<ModuleServices> {
   const { config, db, logger, metrics } = deps;
   const keyRing = keyRingFor(config);
   const life = keyLifecycle(config);
@@ -160,8 +163,11 @@ export async function registerModules(app: HttpApp, deps: ModuleDeps & { api?: {
   });
   registerTenantRequestLogRoute(app, { db });
 
-  if (config.adminClientSecret) await ensurePlatformAdminClient(db, keyRing, config.adminClientId, new Secret(config.adminClientSecret));
-  await keys.refresh();
+  // the OpenAPI export builds the routes without a database: nothing below runs there
+  if (!deps.documentOnly) {
+    if (config.adminClientSecret) await ensurePlatformAdminClient(db, keyRing, config.adminClientId, new Secret(config.adminClientSecret));
+    await keys.refresh();
+  }
   return {
     keyRing,
     keys,

@@ -73,7 +73,8 @@ describe('deploy: the production image', () => {
     const dockerfile = readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
     const runtime = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
     const copies = [...runtime.matchAll(/^COPY\s+(.*)$/gm)].map((m) => m[1]!);
-    assert.deepEqual(copies, ['--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist', '--from=build /app/console/dist ./console/dist', 'package.json ./', 'migrations ./migrations']);
+    assert.deepEqual(copies, ['--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist', '--from=build /app/console/dist ./console/dist',
+      '--from=build /app/packages/sdk/package.json ./packages/sdk/package.json', '--from=build /app/packages/sdk/dist ./packages/sdk/dist', 'package.json ./', 'migrations ./migrations']);
     assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\} AS deps\n[\s\S]*?npm ci --omit=dev /m);
     assert.match(runtime, /^ENTRYPOINT \["node", "dist\/main\/cli\.js"\]$/m);
     assert.doesNotMatch(runtime, /\btsx\b|\bsrc\b/, 'no TypeScript sources or tsx in the runtime stage');

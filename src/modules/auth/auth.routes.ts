@@ -115,7 +115,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
       oauthError(reply, (err.statusCode ?? 500) === 413 ? 413 : 400, 'invalid_request', 'The token request is malformed.'));
 
     scope.post('/oauth/token', {
-      schema: {
+      schema: { operationId: 'createToken',
         tags: ['OAuth 2.0'],
         summary: 'Get an access token (client credentials grant, RFC 6749 §4.4)',
         description: 'Form-encoded. Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the body (client_secret_post). Errors follow RFC 6749 §5.2.',
@@ -196,7 +196,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   });
 
   app.get('/.well-known/oauth-authorization-server', {
-    schema: { tags: ['OAuth 2.0'], summary: 'Authorization server metadata (RFC 8414)' },
+    schema: { operationId: 'getAuthorizationServerMetadata', tags: ['OAuth 2.0'], summary: 'Authorization server metadata (RFC 8414)' },
   }, async () => ({
     issuer: settings.issuer,
     token_endpoint: `${settings.issuer}/oauth/token`,
@@ -209,7 +209,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   }));
 
   app.get('/.well-known/jwks.json', {
-    schema: { tags: ['OAuth 2.0'], summary: 'Public keys that verify access tokens (RFC 7517)' },
+    schema: { operationId: 'getJwks', tags: ['OAuth 2.0'], summary: 'Public keys that verify access tokens (RFC 7517)' },
   }, async (_request, reply) => {
     void reply.header('cache-control', 'public, max-age=60');
     return keys.jwks();
@@ -217,12 +217,12 @@ export function registerAuthRoutes(app: HttpApp, deps: {
 
   const admin = routeSecurity('platform:admin', { staffSession: true });
   app.get('/v1/admin/signing_keys', {
-    schema: { ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
+    schema: { operationId: 'listSigningKeys', ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
       response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(SigningKeySchema), has_more: Type.Boolean() }), ...errorResponses(401, 403) } },
   }, async () => ({ object: 'list' as const, data: await listSigningKeys(db), has_more: false }));
 
   app.post('/v1/admin/signing_keys/rotate', {
-    schema: {
+    schema: { operationId: 'rotateSigningKey',
       ...admin, tags: ['Platform admin'],
       summary: 'Rotate the token signing key',
       description: 'Publishes a new key at once; it starts signing after activation_delay_seconds (default 300, so JWKS caches see it first). The old key stays published until every token it signed has expired.',

@@ -31,7 +31,7 @@ const keys = { describeBinding: payments.describeKeyBinding };
 
 export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps, idempotency: IdempotencySettings): void {
   app.post('/v1/payments', {
-    schema: {
+    schema: { operationId: 'createPayment',
       ...routeSecurity('payments:write'), tags, summary: 'Create a payment (card or bank transfer)',
       description: 'A declined card is not an error: the payment is returned (201) with status `failed` and a `failure_code`. ' +
         'A payment whose processor outcome is unknown is returned `processing` and resolved by reconciliation (watch `payment.*` events).',
@@ -48,15 +48,15 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   });
 
   app.get('/v1/payments', {
-    schema: { ...routeSecurity('payments:read'), tags, summary: 'List payments (newest first)', querystring: ListPaymentsQuery, response: { 200: ListSchema(PaymentSchema), ...errorResponses(400, 401, 403) } },
+    schema: { operationId: 'listPayments', ...routeSecurity('payments:read'), tags, summary: 'List payments (newest first)', querystring: ListPaymentsQuery, response: { 200: ListSchema(PaymentSchema), ...errorResponses(400, 401, 403) } },
   }, async (request) => payments.listPayments(deps, tenantOf(request), request.query));
 
   app.get('/v1/payments/:id', {
-    schema: { ...routeSecurity('payments:read'), tags, summary: 'Retrieve a payment', params: PaymentIdParams, querystring: PaymentQuery, response: { 200: PaymentSchema, ...errorResponses(400, 401, 403, 404) } },
+    schema: { operationId: 'getPayment', ...routeSecurity('payments:read'), tags, summary: 'Retrieve a payment', params: PaymentIdParams, querystring: PaymentQuery, response: { 200: PaymentSchema, ...errorResponses(400, 401, 403, 404) } },
   }, async (request) => payments.getPayment(deps, tenantOf(request), request.params.id, request.query.expand === 'attempts'));
 
   app.post('/v1/payments/:id/capture', {
-    schema: {
+    schema: { operationId: 'capturePayment',
       ...routeSecurity('payments:write'), tags, summary: 'Capture an authorized card payment (once; partial allowed)',
       description: '200 when captured; 202 when the processor outcome is unknown (the payment stays `requires_capture` until reconciled).',
       headers: IdempotencyHeader, params: PaymentIdParams, body: CapturePaymentBody,
@@ -71,7 +71,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   });
 
   app.post('/v1/payments/:id/cancel', {
-    schema: {
+    schema: { operationId: 'cancelPayment',
       ...routeSecurity('payments:write'), tags, summary: 'Cancel: void an uncaptured card authorization, or a bank transfer not yet submitted',
       headers: IdempotencyHeader, params: PaymentIdParams, body: CancelPaymentBody,
       response: { 200: PaymentSchema, 202: PaymentSchema, ...errorResponses(400, 401, 402, 403, 404, 409, 422, 503) },
@@ -85,7 +85,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   });
 
   app.post('/v1/payments/:id/refunds', {
-    schema: {
+    schema: { operationId: 'createRefund',
       ...routeSecurity('refunds:write'), tags: refundTags, summary: 'Refund a payment (partial or full; several allowed, never above the captured amount)',
       description: 'A refund declined by the processor is returned (201) with status `failed`.',
       headers: IdempotencyHeader, params: PaymentIdParams, body: CreateRefundBody,
@@ -100,10 +100,10 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   });
 
   app.get('/v1/payments/:id/refunds', {
-    schema: { ...routeSecurity('payments:read'), tags: refundTags, summary: "List a payment's refunds", params: PaymentIdParams, querystring: ListRefundsQuery, response: { 200: ListSchema(RefundSchema), ...errorResponses(400, 401, 403, 404) } },
+    schema: { operationId: 'listPaymentRefunds', ...routeSecurity('payments:read'), tags: refundTags, summary: "List a payment's refunds", params: PaymentIdParams, querystring: ListRefundsQuery, response: { 200: ListSchema(RefundSchema), ...errorResponses(400, 401, 403, 404) } },
   }, async (request) => refunds.listPaymentRefunds(deps, tenantOf(request), request.params.id, request.query));
 
   app.get('/v1/refunds/:id', {
-    schema: { ...routeSecurity('payments:read'), tags: refundTags, summary: 'Retrieve a refund', params: RefundIdParams, response: { 200: RefundSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'getRefund', ...routeSecurity('payments:read'), tags: refundTags, summary: 'Retrieve a refund', params: RefundIdParams, response: { 200: RefundSchema, ...errorResponses(401, 403, 404) } },
   }, async (request) => refunds.getRefund(deps, tenantOf(request), request.params.id));
 }

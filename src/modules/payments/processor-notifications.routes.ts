@@ -23,7 +23,7 @@ export function registerProcessorNotificationRoutes(app: HttpApp, deps: Processo
 
     scope.withTypeProvider<TypeBoxTypeProvider>().post('/v1/processor_notifications/:processor', {
       config: { public: true },
-      schema: {
+      schema: { operationId: 'receiveProcessorNotification',
         security: [],
         tags: ['Processor notifications'],
         summary: 'Inbound rail notifications from a payment processor (signed; no bearer token)',
@@ -48,7 +48,7 @@ export function registerProcessorNotificationRoutes(app: HttpApp, deps: Processo
     // A static route wins over the parametric one above: Stripe signs its own way.
     scope.withTypeProvider<TypeBoxTypeProvider>().post('/v1/processor_notifications/stripe', {
       config: { public: true },
-      schema: {
+      schema: { operationId: 'receiveStripeNotification',
         security: [],
         tags: ['Processor notifications'],
         summary: 'Stripe webhook events (signed with Stripe-Signature; no bearer token)',

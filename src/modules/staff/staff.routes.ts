@@ -59,12 +59,12 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
 
   app.get('/v1/staff/login_options', {
     config: { public: true },
-    schema: { tags, summary: 'How staff can log in to the support console here', response: { 200: LoginOptionsSchema } },
+    schema: { operationId: 'getStaffLoginOptions', tags, summary: 'How staff can log in to the support console here', response: { 200: LoginOptionsSchema } },
   }, async () => ({ local: deps.config.staffLocalLogin, sso: deps.oidc !== undefined, environment: deps.config.env }));
 
   app.post('/v1/staff/login', {
     config: { public: true },
-    schema: {
+    schema: { operationId: 'createStaffSession',
       tags, summary: 'Log in with a local staff account (email, password and TOTP code); sets the session cookie',
       body: LoginBody, response: { 200: StaffSessionSchema, ...errorResponses(400, 401, 403, 429) },
     },
@@ -78,7 +78,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
   });
 
   app.get('/v1/staff/session', {
-    schema: {
+    schema: { operationId: 'getStaffSession',
       ...session, tags, summary: 'The current console session (with its CSRF token); slides the idle timeout',
       response: { 200: StaffSessionSchema, ...errorResponses(401, 403) },
     },
@@ -89,7 +89,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
   });
 
   app.post('/v1/staff/logout', {
-    schema: { ...session, tags, summary: 'Log out: the session is revoked on the server and the cookie cleared', response: { 204: Type.Null(), ...errorResponses(401, 403) } },
+    schema: { operationId: 'deleteStaffSession', ...session, tags, summary: 'Log out: the session is revoked on the server and the cookie cleared', response: { 204: Type.Null(), ...errorResponses(401, 403) } },
   }, async (request, reply) => {
     await logout(deps, sessionToken(request, deps), meta(request));
     void reply.clearCookie(cookie.name, cookie.options);
@@ -98,7 +98,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
 
   app.get('/v1/staff/sso/start', {
     config: { public: true },
-    schema: {
+    schema: { operationId: 'startStaffSso',
       tags, summary: 'Start single sign-on: redirects to the identity provider (authorization code + PKCE)',
       querystring: SsoStartQuery, response: { 302: redirect, ...errorResponses(400, 404) },
     },
@@ -119,7 +119,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
 
   app.get('/v1/staff/sso/callback', {
     config: { public: true },
-    schema: {
+    schema: { operationId: 'completeStaffSso',
       tags, summary: 'Where the identity provider sends the browser back; sets the session cookie and redirects to the console',
       querystring: SsoCallbackQuery, response: { 302: redirect, ...errorResponses(404) },
     },
@@ -144,14 +144,14 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
   });
 
   app.get('/v1/admin/staff_users', {
-    schema: {
+    schema: { operationId: 'listStaffUsers',
       ...admin, tags, summary: 'List staff users', querystring: StaffUsersPageQuery,
       response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(StaffUserSchema), has_more: Type.Boolean() }), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => listStaffUsers(deps, request.query));
 
   app.post('/v1/admin/staff_users', {
-    schema: {
+    schema: { operationId: 'createStaffUser',
       ...admin, tags, summary: 'Create a local staff account (its password and TOTP URI are shown once)',
       body: CreateStaffUserBody, response: { 201: StaffUserWithCredentialsSchema, ...errorResponses(400, 401, 403, 409) },
     },
@@ -164,7 +164,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
   });
 
   app.post('/v1/admin/staff_users/:id/disable', {
-    schema: {
+    schema: { operationId: 'disableStaffUser',
       ...admin, tags, summary: 'Disable a staff account: its sessions stop working at once',
       params: StaffUserIdParams, body: DisableStaffUserBody, response: { 200: StaffUserSchema, ...errorResponses(400, 401, 403, 404) },
     },

@@ -24,7 +24,7 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
 
   app.post('/v1/support/webhook_deliveries/:id/retry', {
     ...common,
-    schema: {
+    schema: { operationId: 'retrySupportWebhookDelivery',
       ...write, tags, summary: 'Retry a webhook delivery now', description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: SupportDeliveryDetailSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
@@ -32,7 +32,7 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
 
   app.post('/v1/support/webhook_endpoints/:id/replay', {
     ...common,
-    schema: {
+    schema: { operationId: 'replaySupportWebhookEndpoint',
       ...write, tags, summary: "Replay an endpoint's events of a time window as new deliveries", description: AUDITED,
       params: IdParams, body: ReplayBody, response: { 200: ReplayResultSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
@@ -40,7 +40,7 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
 
   app.post('/v1/support/webhook_endpoints/:id/enable', {
     ...common,
-    schema: {
+    schema: { operationId: 'enableSupportWebhookEndpoint',
       ...write, tags, summary: 'Re-enable a disabled webhook endpoint (restarts its failure clock)', description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: SupportEndpointSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
@@ -48,7 +48,7 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
 
   app.post('/v1/support/payments/:id/reconcile', {
     ...common,
-    schema: {
+    schema: { operationId: 'reconcileSupportPayment',
       ...write, tags, summary: "Ask the reconciler to look at a payment's open processor attempts now", description: AUDITED,
       params: IdParams, body: ReasonBody, response: { 200: ReconcileResultSchema, ...errorResponses(400, 401, 403, 404) },
     },
@@ -56,7 +56,7 @@ export function registerSupportActionRoutes(app: HttpApp, deps: { db: Db }): voi
 
   app.post('/v1/support/payments/:id/notes', {
     ...common,
-    schema: {
+    schema: { operationId: 'createSupportPaymentNote',
       ...write, tags, summary: 'Add an internal note to a payment (never shown to the tenant)',
       description: 'Audited (`support.payment.note`); `reason` is optional here.',
       params: IdParams, body: NoteBody, response: { 201: NoteSchema, ...errorResponses(400, 401, 403, 404) },

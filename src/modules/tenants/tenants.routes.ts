@@ -22,19 +22,19 @@ function actor(request: FastifyRequest) {
 export function registerTenantRoutes(app: HttpApp, deps: { db: Db; keyRing: KeyRing }): void {
   const { db, keyRing } = deps;
   app.post('/v1/admin/tenants', {
-    schema: { ...admin, tags, summary: 'Create a tenant', body: CreateTenantBody, response: { 201: TenantSchema, ...errorResponses(400, 401, 403) } },
+    schema: { operationId: 'createTenant', ...admin, tags, summary: 'Create a tenant', body: CreateTenantBody, response: { 201: TenantSchema, ...errorResponses(400, 401, 403) } },
   }, async (request, reply) => reply.code(201).send(await service.createTenant(db, request.body, actor(request))));
 
   app.get('/v1/admin/tenants', {
-    schema: { ...admin, tags, summary: 'List tenants', querystring: PageQuerySchema, response: { 200: ListSchema(TenantSchema), ...errorResponses(400, 401, 403) } },
+    schema: { operationId: 'listTenants', ...admin, tags, summary: 'List tenants', querystring: PageQuerySchema, response: { 200: ListSchema(TenantSchema), ...errorResponses(400, 401, 403) } },
   }, async (request) => service.listTenants(db, request.query));
 
   app.get('/v1/admin/tenants/:id', {
-    schema: { ...admin, tags, summary: 'Retrieve a tenant', params: TenantIdParams, response: { 200: TenantSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'getTenant', ...admin, tags, summary: 'Retrieve a tenant', params: TenantIdParams, response: { 200: TenantSchema, ...errorResponses(401, 403, 404) } },
   }, async (request) => service.getTenant(db, request.params.id));
 
   app.post('/v1/admin/tenants/:id/clients', {
-    schema: {
+    schema: { operationId: 'createTenantClient',
       ...admin, tags, summary: 'Create an API client for a tenant (the secret is shown once)',
       params: TenantIdParams, body: CreateClientBody, response: { 201: ApiClientWithSecretSchema, ...errorResponses(400, 401, 403, 404) },
     },
@@ -44,17 +44,17 @@ export function registerTenantRoutes(app: HttpApp, deps: { db: Db; keyRing: KeyR
   });
 
   app.get('/v1/admin/tenants/:id/clients', {
-    schema: { ...admin, tags, summary: "List a tenant's API clients", params: TenantIdParams, response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ApiClientSchema), has_more: Type.Boolean() }), ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'listTenantClients', ...admin, tags, summary: "List a tenant's API clients", params: TenantIdParams, response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ApiClientSchema), has_more: Type.Boolean() }), ...errorResponses(401, 403, 404) } },
   }, async (request) => ({ object: 'list' as const, data: await service.listClients(db, request.params.id), has_more: false }));
 
   app.post('/v1/admin/tenants/:id/clients/:client_id/rotate_secret', {
-    schema: { ...admin, tags, summary: 'Rotate a client secret (the new secret is shown once; the old one stops working)', params: ClientParams, response: { 200: ApiClientWithSecretSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'rotateTenantClientSecret', ...admin, tags, summary: 'Rotate a client secret (the new secret is shown once; the old one stops working)', params: ClientParams, response: { 200: ApiClientWithSecretSchema, ...errorResponses(401, 403, 404) } },
   }, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     return service.rotateClientSecret(db, keyRing, request.params.id, request.params.client_id, actor(request));
   });
 
   app.delete('/v1/admin/tenants/:id/clients/:client_id', {
-    schema: { ...admin, tags, summary: 'Revoke a client: it can get no new tokens', params: ClientParams, response: { 200: ApiClientSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'revokeTenantClient', ...admin, tags, summary: 'Revoke a client: it can get no new tokens', params: ClientParams, response: { 200: ApiClientSchema, ...errorResponses(401, 403, 404) } },
   }, async (request) => service.revokeClient(db, request.params.id, request.params.client_id, actor(request)));
 }

@@ -18,7 +18,7 @@ export function registerWebhookRoutes(app: HttpApp, deps: endpoints.EndpointServ
   const { db } = deps;
 
   app.post('/v1/webhook_endpoints', {
-    schema: {
+    schema: { operationId: 'createWebhookEndpoint',
       ...write, tags, summary: 'Create a webhook endpoint (its signing secret is shown once)',
       body: CreateEndpointBody, response: { 201: WebhookEndpointWithSecretSchema, ...errorResponses(400, 401, 403) },
     },
@@ -30,26 +30,26 @@ export function registerWebhookRoutes(app: HttpApp, deps: endpoints.EndpointServ
   });
 
   app.get('/v1/webhook_endpoints', {
-    schema: { ...read, tags, summary: 'List webhook endpoints', querystring: PageQuerySchema, response: { 200: ListSchema(WebhookEndpointSchema), ...errorResponses(400, 401, 403) } },
+    schema: { operationId: 'listWebhookEndpoints', ...read, tags, summary: 'List webhook endpoints', querystring: PageQuerySchema, response: { 200: ListSchema(WebhookEndpointSchema), ...errorResponses(400, 401, 403) } },
   }, async (request) => endpoints.listEndpoints(db, requireTenant(request.auth).tenantId, request.query));
 
   app.get('/v1/webhook_endpoints/:id', {
-    schema: { ...read, tags, summary: 'Retrieve a webhook endpoint', params: EndpointIdParams, response: { 200: WebhookEndpointSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'getWebhookEndpoint', ...read, tags, summary: 'Retrieve a webhook endpoint', params: EndpointIdParams, response: { 200: WebhookEndpointSchema, ...errorResponses(401, 403, 404) } },
   }, async (request) => endpoints.getEndpoint(db, requireTenant(request.auth).tenantId, request.params.id));
 
   app.post('/v1/webhook_endpoints/:id', {
-    schema: {
+    schema: { operationId: 'updateWebhookEndpoint',
       ...write, tags, summary: 'Update a webhook endpoint (url, events, description, disabled)',
       params: EndpointIdParams, body: UpdateEndpointBody, response: { 200: WebhookEndpointSchema, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => endpoints.updateEndpoint(deps, requireTenant(request.auth).tenantId, request.params.id, request.body));
 
   app.delete('/v1/webhook_endpoints/:id', {
-    schema: { ...write, tags, summary: 'Delete a webhook endpoint and its deliveries', params: EndpointIdParams, response: { 200: DeletedEndpointSchema, ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'deleteWebhookEndpoint', ...write, tags, summary: 'Delete a webhook endpoint and its deliveries', params: EndpointIdParams, response: { 200: DeletedEndpointSchema, ...errorResponses(401, 403, 404) } },
   }, async (request) => endpoints.deleteEndpoint(db, requireTenant(request.auth).tenantId, request.params.id));
 
   app.post('/v1/webhook_endpoints/:id/rotate_secret', {
-    schema: {
+    schema: { operationId: 'rotateWebhookEndpointSecret',
       ...write, tags, summary: 'Rotate the signing secret (the new secret is shown once; the previous one keeps signing during the overlap)',
       params: EndpointIdParams, body: RotateSecretBody, response: { 200: WebhookEndpointWithSecretSchema, ...errorResponses(400, 401, 403, 404) },
     },
@@ -60,14 +60,14 @@ export function registerWebhookRoutes(app: HttpApp, deps: endpoints.EndpointServ
   });
 
   app.get('/v1/webhook_endpoints/:id/deliveries', {
-    schema: {
+    schema: { operationId: 'listWebhookDeliveries',
       ...read, tags, summary: "List an endpoint's deliveries with their attempts, newest first",
       params: EndpointIdParams, querystring: ListDeliveriesQuery, response: { 200: ListSchema(WebhookDeliverySchema), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => deliveries.listEndpointDeliveries(db, requireTenant(request.auth).tenantId, request.params.id, request.query));
 
   app.post('/v1/webhook_endpoints/:id/replay', {
-    schema: {
+    schema: { operationId: 'replayWebhookEndpoint',
       ...write, tags, summary: 'Re-send the events of a time window (and types) as new deliveries',
       description: 'Times are unix seconds or RFC 3339. Only events the endpoint subscribes to are sent; at most 10,000 per replay. Each carries its original event id as webhook-id.',
       params: EndpointIdParams, body: ReplayBody, response: { 200: ReplaySchema, ...errorResponses(400, 401, 403, 404, 409) },
@@ -75,7 +75,7 @@ export function registerWebhookRoutes(app: HttpApp, deps: endpoints.EndpointServ
   }, async (request) => deliveries.replayEvents(db, requireTenant(request.auth).tenantId, request.params.id, request.body));
 
   app.post('/v1/webhook_deliveries/:id/retry', {
-    schema: {
+    schema: { operationId: 'retryWebhookDelivery',
       ...write, tags, summary: 'Attempt a delivery again now',
       params: DeliveryIdParams, response: { 200: WebhookDeliverySchema, ...errorResponses(401, 403, 404, 409) },
     },

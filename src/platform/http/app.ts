@@ -17,7 +17,8 @@ import { errorHandler, sendError } from './error-handler.js';
 import { createClientErrorHandler, createFrameworkErrorHandler, MAX_PATH_PARAM_LENGTH, checkRequestLine, registerClosingAnswer, registerConnectRefusal, registerExpectationPassThrough } from './framework-errors.js';
 import { registerInputGuard } from './input-guard.js';
 import { registerSecurityHeaders } from './security-headers.js';
-import { PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from './scopes.js';
+import type { AuthContext } from './scopes.js';
+import { swaggerOptions } from './openapi.js';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -244,34 +245,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   });
 
   if (options.openapi) {
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: { title: options.title, version: '1.0.0', ...(options.description ? { description: options.description } : {}) },
-        servers: [{ url: options.publicUrl }],
-        components: {
-          securitySchemes: {
-            staffSession: {
-              type: 'apiKey',
-              in: 'cookie',
-              name: '__Host-nimbuspay_session',
-              description: 'Support console session (staff only), set by /v1/staff/login or SSO; `nimbuspay_session` in development. '
-                + 'State-changing calls also need the session\'s CSRF token in the X-CSRF-Token header.',
-            },
-            oauth2: {
-              type: 'oauth2',
-              description: 'OAuth 2.0 client credentials (RFC 6749 §4.4); access tokens are JWTs (RFC 9068).',
-              flows: {
-                clientCredentials: {
-                  tokenUrl: options.tokenUrl ?? `${options.publicUrl}/oauth/token`,
-                  scopes: { ...TENANT_SCOPES, ...PLATFORM_SCOPES },
-                },
-              },
-            },
-          },
-        },
-      },
-    });
+    await app.register(swagger, swaggerOptions({
+      title: options.title,
+      publicUrl: options.publicUrl,
+      ...(options.description ? { description: options.description } : {}),
+      ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
+    }));
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } } as never);
   }
