@@ -25,14 +25,15 @@ export interface Operation {
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, {
-    parameters?: Array<{ name: string; in: OperationParam['in']; required?: boolean; schema?: JsonSchema }>;
+    parameters?: Array<DocParam | { $ref: string }>;
     requestBody?: { content: Record<string, { schema?: JsonSchema }> };
     security?: Array<Record<string, string[]>>;
     responses?: Record<string, unknown>;
   }>>;
   security?: Array<Record<string, string[]>>;
-  components?: { schemas?: Record<string, JsonSchema> };
+  components?: { schemas?: Record<string, JsonSchema>; parameters?: Record<string, DocParam> };
 }
+type DocParam = { name: string; in: OperationParam['in']; required?: boolean; schema?: JsonSchema };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -49,7 +50,11 @@ export function readOperations(doc: unknown): { operations: Operation[]; resolve
         key: `${method.toUpperCase()} ${path}`,
         method: method.toUpperCase(),
         path,
-        params: (op.parameters ?? []).map((p) => ({ name: p.name, in: p.in, required: p.required === true, schema: p.schema ?? {} })),
+        params: (op.parameters ?? []).map((raw) => {
+          // shared parameters (#/components/parameters/IdempotencyKey); header names compared in lower case
+          const p = '$ref' in raw ? d.components!.parameters![raw.$ref.split('/').pop()!]! : raw;
+          return { name: p.in === 'header' ? p.name.toLowerCase() : p.name, in: p.in, required: p.required === true, schema: p.schema ?? {} };
+        }),
         ...(contentType ? { body: { contentType, schema: content[contentType]?.schema } } : {}),
         ...(security[0]?.oauth2?.[0] ? { scope: security[0].oauth2[0] } : {}),
         responses: Object.keys(op.responses ?? {}),

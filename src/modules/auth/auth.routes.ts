@@ -6,7 +6,8 @@ import type { KeyRing } from '../../platform/crypto.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
-import { errorResponses } from '../../platform/http/pagination.js';
+import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
+import { documentAs, documentedResponses } from '../../platform/http/openapi.js';
 import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
 import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
 import { createWorkLimit, type WorkLimit, type WorkLimitOptions } from '../../platform/work-limit.js';
@@ -23,11 +24,15 @@ const TokenRequestBody = Type.Object(
   { additionalProperties: true },
 );
 const TokenResponse = Type.Object({
-  access_token: Type.String(),
+  access_token: Type.String({ description: 'A JWT (RFC 9068): send it as `Authorization: Bearer <access_token>`.' }),
   token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  scope: Type.String(),
+  expires_in: Type.Integer({ description: 'Seconds until it expires (900 by default): get a new one before then.' }),
+  scope: Type.String({ description: 'The granted scopes, space-separated.' }),
+}, {
+  $id: 'AccessToken',
+  examples: [{ access_token: 'eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleV8wMWpxOHcwIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJjbGlfMDFqcTh3In0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, scope: 'payments:read payments:write refunds:write' }],
 });
+const RotateSigningKeyBody = Type.Object({ activation_delay_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })) }, { additionalProperties: false });
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
 const SigningKeySchema = Type.Object({
   kid: Type.String(), alg: Type.String(),
@@ -37,8 +42,45 @@ const SigningKeySchema = Type.Object({
   activated_at: Nullable(Type.String({ format: 'date-time' })),
   retire_after: Nullable(Type.String({ format: 'date-time' })),
   retired_at: Nullable(Type.String({ format: 'date-time' })),
+}, {
+  $id: 'SigningKey',
+  examples: [{
+    kid: 'key_01jq8w0a2c4e6g8j0l2n4q6s8u', alg: 'ES256', status: 'active', created_at: '2026-03-01T08:00:00.000Z', activate_after: null,
+    activated_at: '2026-03-01T08:05:00.000Z', retire_after: null, retired_at: null,
+  }],
 });
-const OAuthErrorResponse = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) });
+const OAuthErrorResponse = Type.Object(
+  {
+    error: Type.Union(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'slow_down'].map((c) => Type.Literal(c))),
+    error_description: Type.Optional(Type.String()),
+  },
+  { $id: 'OAuthError', description: 'RFC 6749 §5.2 error (slow_down: RFC 8628).', examples: [{ error: 'invalid_client', error_description: 'Client authentication failed.' }] },
+);
+const Jwks = Type.Object({
+  keys: Type.Array(Type.Object({
+    kty: Type.Literal('EC'), crv: Type.Literal('P-256'), x: Type.String(), y: Type.String(), kid: Type.String(), alg: Type.Literal('ES256'), use: Type.Literal('sig'),
+  })),
+}, {
+  $id: 'JsonWebKeySet',
+  examples: [{ keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'key_01jq8w0a2c4e6g8j0l2n4q6s8u', alg: 'ES256', use: 'sig' }] }],
+});
+const ServerMetadata = Type.Object({
+  issuer: Type.String({ format: 'uri' }),
+  token_endpoint: Type.String({ format: 'uri' }),
+  jwks_uri: Type.String({ format: 'uri' }),
+  grant_types_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  service_documentation: Type.String({ format: 'uri' }),
+}, {
+  $id: 'AuthorizationServerMetadata',
+  examples: [{
+    issuer: 'http://localhost:3000', token_endpoint: 'http://localhost:3000/oauth/token', jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+    grant_types_supported: ['client_credentials'], token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: ['payments:read', 'payments:write'], response_types_supported: [], service_documentation: 'http://localhost:3000/docs',
+  }],
+});
 
 function oauthError(reply: FastifyReply, status: number, error: Exclude<OAuthErrorCode, 'slow_down'>, description: string, basic = false): FastifyReply {
   reply.request.errorCode = error;
@@ -117,11 +159,14 @@ export function registerAuthRoutes(app: HttpApp, deps: {
     scope.post('/oauth/token', {
       schema: { operationId: 'createToken',
         tags: ['OAuth 2.0'],
+        security: [{ clientBasic: [] }, {}],
         summary: 'Get an access token (client credentials grant, RFC 6749 §4.4)',
         description: 'Form-encoded. Authenticate with HTTP Basic (client_secret_basic) or client_id/client_secret in the body (client_secret_post). Errors follow RFC 6749 §5.2.',
         consumes: ['application/x-www-form-urlencoded'],
-        body: TokenRequestBody,
-        response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 429: OAuthErrorResponse },
+        body: documentAs(TokenRequestBody, Type.Object(TokenRequestBody.properties, {
+          $id: 'CreateTokenRequest', examples: [{ grant_type: 'client_credentials', scope: 'payments:read payments:write refunds:write' }],
+        })),
+        response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 413: OAuthErrorResponse, 429: OAuthErrorResponse },
       },
     }, async (request, reply) => {
       const count = (outcome: string) => metrics.tokenRequests.inc({ outcome });
@@ -196,7 +241,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   });
 
   app.get('/.well-known/oauth-authorization-server', {
-    schema: { operationId: 'getAuthorizationServerMetadata', tags: ['OAuth 2.0'], summary: 'Authorization server metadata (RFC 8414)' },
+    schema: { operationId: 'getAuthorizationServerMetadata', tags: ['OAuth 2.0'], summary: 'Authorization server metadata (RFC 8414)', ...documentedResponses({ 200: ServerMetadata }) },
   }, async () => ({
     issuer: settings.issuer,
     token_endpoint: `${settings.issuer}/oauth/token`,
@@ -209,7 +254,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   }));
 
   app.get('/.well-known/jwks.json', {
-    schema: { operationId: 'getJwks', tags: ['OAuth 2.0'], summary: 'Public keys that verify access tokens (RFC 7517)' },
+    schema: { operationId: 'getJwks', tags: ['OAuth 2.0'], summary: 'Public keys that verify access tokens (RFC 7517)', ...documentedResponses({ 200: Jwks }) },
   }, async (_request, reply) => {
     void reply.header('cache-control', 'public, max-age=60');
     return keys.jwks();
@@ -218,7 +263,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   const admin = routeSecurity('platform:admin', { staffSession: true });
   app.get('/v1/admin/signing_keys', {
     schema: { operationId: 'listSigningKeys', ...admin, tags: ['Platform admin'], summary: 'List signing keys (public metadata only)',
-      response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(SigningKeySchema), has_more: Type.Boolean() }), ...errorResponses(401, 403) } },
+      response: { 200: ListSchema(SigningKeySchema), ...errorResponses(401, 403) } },
   }, async () => ({ object: 'list' as const, data: await listSigningKeys(db), has_more: false }));
 
   app.post('/v1/admin/signing_keys/rotate', {
@@ -226,7 +271,9 @@ export function registerAuthRoutes(app: HttpApp, deps: {
       ...admin, tags: ['Platform admin'],
       summary: 'Rotate the token signing key',
       description: 'Publishes a new key at once; it starts signing after activation_delay_seconds (default 300, so JWKS caches see it first). The old key stays published until every token it signed has expired.',
-      body: Type.Optional(Type.Object({ activation_delay_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })) }, { additionalProperties: false })),
+      body: documentAs(RotateSigningKeyBody, Type.Object(RotateSigningKeyBody.properties, {
+        $id: 'RotateSigningKeyRequest', additionalProperties: false, examples: [{ activation_delay_seconds: 300 }],
+      })),
       response: { 200: SigningKeySchema, ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {

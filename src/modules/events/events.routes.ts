@@ -5,6 +5,7 @@ import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { requireTenant } from '../../platform/http/auth-hook.js';
 import { EventIdParams, EventSchema, ListEventsQuery } from './events.schema.js';
 import * as service from './events.service.js';
+import './events-doc.schema.js';
 
 const read = routeSecurity('events:read');
 const tags = ['Events'];

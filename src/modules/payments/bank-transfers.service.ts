@@ -1,4 +1,5 @@
 import { withTenantTx, type Tx } from '../../platform/db.js';
+import { RETURN_FAILURE_CODES, UNLISTED_RETURN_FAILURE_CODE } from './failure-codes.js';
 import type { BankDebitDecision, BankDebitSnapshot } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
@@ -66,27 +67,8 @@ export interface RailSnapshot {
 
 export type RailSource = 'submission' | 'reconciliation' | 'poll' | 'notification';
 
-/**
- * NACHA return codes → the payment's `failure_code` (the raw code stays in `bank_transfer.return_code`). Codes
- * not listed become `bank_account_unusable`, which is honest for the rest of the R0x/R1x family.
- */
-const RETURN_FAILURE_CODES: Readonly<Record<string, string>> = {
-  R01: 'insufficient_funds',
-  R02: 'account_closed',
-  R03: 'no_account',
-  R04: 'invalid_account_number',
-  R05: 'debit_not_authorized',
-  R07: 'debit_not_authorized',
-  R08: 'payment_stopped',
-  R09: 'insufficient_funds',
-  R10: 'debit_not_authorized',
-  R16: 'account_frozen',
-  R20: 'bank_account_restricted',
-  R29: 'debit_not_authorized',
-};
-
 export function failureCodeForReturn(returnCode: string | undefined): string {
-  return (returnCode !== undefined ? RETURN_FAILURE_CODES[returnCode.toUpperCase()] : undefined) ?? 'bank_account_unusable';
+  return (returnCode !== undefined ? RETURN_FAILURE_CODES[returnCode.toUpperCase()] : undefined) ?? UNLISTED_RETURN_FAILURE_CODE;
 }
 
 export function snapshotFromDebit(debit: BankDebitSnapshot): RailSnapshot | undefined {

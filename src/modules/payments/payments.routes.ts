@@ -4,6 +4,8 @@ import { routeSecurity } from '../../platform/http/scopes.js';
 import { requireTenant } from '../../platform/http/auth-hook.js';
 import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { runIdempotent, type IdempotencySettings } from '../../platform/http/idempotency.js';
+import { idempotencyKey } from '../../platform/http/openapi.js';
+import './payments-doc.schema.js';
 import {
   CancelPaymentBody, CapturePaymentBody, CreatePaymentBody, CreateRefundBody, ListPaymentsQuery, ListRefundsQuery,
   PaymentIdParams, PaymentQuery, PaymentSchema, RefundIdParams, RefundSchema,
@@ -13,17 +15,7 @@ import * as refunds from './refunds.service.js';
 
 const tags = ['Payments'];
 const refundTags = ['Refunds'];
-const IdempotencyHeader = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      description: 'Required (1–255 visible ASCII characters): a unique key per money-moving request, e.g. a UUID. Replays return the first answer ' +
-        'for at least 24 hours; after that, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. ' +
-        'A refund key belongs to its payment: on another payment it answers 422 `idempotency_key_reused` (409 after expiry).',
-    },
-  },
-} as const;
+const required = idempotencyKey('required');
 
 const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
 // Every route looks a key up in payments and refunds: a key that created either is bound to it for good.
@@ -35,7 +27,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
       ...routeSecurity('payments:write'), tags, summary: 'Create a payment (card or bank transfer)',
       description: 'A declined card is not an error: the payment is returned (201) with status `failed` and a `failure_code`. ' +
         'A payment whose processor outcome is unknown is returned `processing` and resolved by reconciliation (watch `payment.*` events).',
-      headers: IdempotencyHeader, body: CreatePaymentBody,
+      ...required, body: CreatePaymentBody,
       response: { 201: PaymentSchema, ...errorResponses(400, 401, 403, 409, 422, 503) },
     },
   }, async (request, reply) => {
@@ -59,7 +51,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     schema: { operationId: 'capturePayment',
       ...routeSecurity('payments:write'), tags, summary: 'Capture an authorized card payment (once; partial allowed)',
       description: '200 when captured; 202 when the processor outcome is unknown (the payment stays `requires_capture` until reconciled).',
-      headers: IdempotencyHeader, params: PaymentIdParams, body: CapturePaymentBody,
+      ...required, params: PaymentIdParams, body: CapturePaymentBody,
       response: { 200: PaymentSchema, 202: PaymentSchema, ...errorResponses(400, 401, 402, 403, 404, 409, 422, 503) },
     },
   }, async (request, reply) => {
@@ -73,7 +65,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   app.post('/v1/payments/:id/cancel', {
     schema: { operationId: 'cancelPayment',
       ...routeSecurity('payments:write'), tags, summary: 'Cancel: void an uncaptured card authorization, or a bank transfer not yet submitted',
-      headers: IdempotencyHeader, params: PaymentIdParams, body: CancelPaymentBody,
+      ...required, params: PaymentIdParams, body: CancelPaymentBody,
       response: { 200: PaymentSchema, 202: PaymentSchema, ...errorResponses(400, 401, 402, 403, 404, 409, 422, 503) },
     },
   }, async (request, reply) => {
@@ -88,7 +80,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     schema: { operationId: 'createRefund',
       ...routeSecurity('refunds:write'), tags: refundTags, summary: 'Refund a payment (partial or full; several allowed, never above the captured amount)',
       description: 'A refund declined by the processor is returned (201) with status `failed`.',
-      headers: IdempotencyHeader, params: PaymentIdParams, body: CreateRefundBody,
+      ...required, params: PaymentIdParams, body: CreateRefundBody,
       response: { 201: RefundSchema, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
     },
   }, async (request, reply) => {

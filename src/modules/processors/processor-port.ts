@@ -34,15 +34,17 @@ export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'unknown';
  * Normalized decline codes. A processor code this adapter does not recognise becomes `processor_declined`, with the
  * raw code kept in `processorCode`.
  */
-export type DeclineCode =
-  | 'card_declined'
-  | 'insufficient_funds'
-  | 'expired_card'
-  | 'incorrect_cvc'
-  | 'invalid_number'
-  | 'refund_declined'
-  | 'invalid_routing_number'
-  | 'processor_declined';
+export const DECLINE_CODES = [
+  'card_declined',
+  'insufficient_funds',
+  'expired_card',
+  'incorrect_cvc',
+  'invalid_number',
+  'refund_declined',
+  'invalid_routing_number',
+  'processor_declined',
+] as const;
+export type DeclineCode = (typeof DECLINE_CODES)[number];
 
 /**
  * `processing_error`: the processor answered and we know it did nothing (4xx: `retryable: false`; 5xx/429 after the

@@ -5,7 +5,7 @@ import type { HttpApp } from '../../platform/http/app.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import { routeSecurity } from '../../platform/http/scopes.js';
-import { errorResponses } from '../../platform/http/pagination.js';
+import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { authenticationRequired } from '../../platform/http/auth-hook.js';
 import {
   CreateStaffUserBody, DisableStaffUserBody, LoginBody, LoginOptionsSchema, SsoCallbackQuery, SsoStartQuery, StaffSessionSchema,
@@ -15,6 +15,7 @@ import {
   assertSameOrigin, logout, readCookie, resolveSession, sessionCookie, ssoStateCookie, toSessionResource, type RequestMeta, type StaffDeps,
 } from './staff-sessions.js';
 import { loginWithPassword } from './local-login.service.js';
+import './staff-doc.schema.js';
 import { finishSso, safeReturnTo, SsoError, startSso, type OidcClient } from './oidc.service.js';
 import { createStaffUser, disableStaffUser, listStaffUsers, type StaffAdminActor } from './staff-users.service.js';
 
@@ -146,7 +147,7 @@ export function registerStaffRoutes(app: HttpApp, deps: StaffRouteDeps): void {
   app.get('/v1/admin/staff_users', {
     schema: { operationId: 'listStaffUsers',
       ...admin, tags, summary: 'List staff users', querystring: StaffUsersPageQuery,
-      response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(StaffUserSchema), has_more: Type.Boolean() }), ...errorResponses(400, 401, 403) },
+      response: { 200: ListSchema(StaffUserSchema), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => listStaffUsers(deps, request.query));
 

@@ -12,6 +12,7 @@ import * as service from './support.service.js';
 import { search } from './search.service.js';
 import { paymentTimeline } from './timeline.service.js';
 import { systemHealth, type HealthDeps } from './health.service.js';
+import './support-doc.schema.js';
 
 const read = routeSecurity('support:read', { staffSession: true });
 const tags = ['Support'];

@@ -1,4 +1,3 @@
-import { Type } from '@sinclair/typebox';
 import type { Db } from '../../platform/db.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import type { HttpApp } from '../../platform/http/app.js';
@@ -10,6 +9,7 @@ import {
   ApiClientSchema, ApiClientWithSecretSchema, ClientParams, CreateClientBody, CreateTenantBody, TenantIdParams, TenantSchema,
 } from './tenants.schema.js';
 import * as service from './tenants.service.js';
+import './tenants-doc.schema.js';
 
 const admin = routeSecurity('platform:admin', { staffSession: true });
 const tags = ['Platform admin'];
@@ -44,7 +44,7 @@ export function registerTenantRoutes(app: HttpApp, deps: { db: Db; keyRing: KeyR
   });
 
   app.get('/v1/admin/tenants/:id/clients', {
-    schema: { operationId: 'listTenantClients', ...admin, tags, summary: "List a tenant's API clients", params: TenantIdParams, response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ApiClientSchema), has_more: Type.Boolean() }), ...errorResponses(401, 403, 404) } },
+    schema: { operationId: 'listTenantClients', ...admin, tags, summary: "List a tenant's API clients", params: TenantIdParams, response: { 200: ListSchema(ApiClientSchema), ...errorResponses(401, 403, 404) } },
   }, async (request) => ({ object: 'list' as const, data: await service.listClients(db, request.params.id), has_more: false }));
 
   app.post('/v1/admin/tenants/:id/clients/:client_id/rotate_secret', {

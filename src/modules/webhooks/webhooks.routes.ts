@@ -9,6 +9,7 @@ import {
 import * as endpoints from './endpoints/endpoints.service.js';
 import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliverySchema } from './deliveries/deliveries.schema.js';
 import * as deliveries from './deliveries/deliveries.service.js';
+import './webhooks-doc.schema.js';
 
 const read = routeSecurity('webhooks:read');
 const write = routeSecurity('webhooks:write');

@@ -21,12 +21,13 @@
  *   `#/components/parameters/IdempotencyKey`, success answers get `Idempotent-Replayed`. The runtime check stays in
  *   runIdempotent (a missing key answers 400 `idempotency_key_missing`, not a schema error).
  * - Security: `...routeSecurity(scope)` on protected routes; a route without it is documented `security: []`.
- * - `documentBodyAs(runtime, documented)`: when the document should describe a body more precisely than the Ajv
- *   schema does (a discriminated union the service checks itself), e.g. CreatePaymentRequest.
+ * - `documentAs(runtime, shown)`: when the document should describe a schema more precisely than the runtime one
+ *   (a discriminated union the service checks itself, enums the serializer need not check), e.g. Payment,
+ *   CreatePaymentRequest in src/modules/payments/payments-doc.schema.ts.
  */
 import type { SwaggerOptions } from '@fastify/swagger';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { ERROR_RESPONSES, errorExample, errorSchema, type ErrorResponseName, type ErrorResponseSpec } from './openapi-errors.js';
+import { ERROR_RESPONSES, errorExample, errorSchema, type ErrorResponseSpec } from './openapi-errors.js';
+import { IDEMPOTENCY_MARK, finishDocument, ref, type IdempotencyRequirement, type Json } from './openapi-finish.js';
 import { PLATFORM_SCOPES, TENANT_SCOPES } from './scopes.js';
 
 export const OPENAPI_TAGS = [
@@ -36,18 +37,21 @@ export const OPENAPI_TAGS = [
   { name: 'Events', description: 'Everything that happened to your objects, kept for 30 days; the same events webhooks deliver.' },
   { name: 'Webhooks', description: 'Endpoints that receive signed events (Standard Webhooks), their deliveries, retries and replays.' },
   { name: 'Processor notifications', description: 'Signed callbacks from payment processors (not for integrators).' },
-  { name: 'Platform admin', description: 'Tenants, their API clients, staff users and signing keys (platform:admin).' },
-  { name: 'Support', description: 'Read-only views across tenants and audited operational actions (support:read / support:write).' },
-  { name: 'Staff', description: 'Support console sign-in (password + TOTP, or SSO) and sessions.' },
+  { name: 'Platform admin', description: 'Tenants, their API clients and signing keys (platform:admin).' },
+  { name: 'Support', description: 'Read-only views across tenants for the support console (support:read).' },
+  { name: 'Support actions', description: 'Operational actions on tenant data, each written to the audit log with its reason (support:write).' },
+  { name: 'Staff (support console)', description: 'Support console sign-in (password + TOTP, or SSO), sessions and staff accounts.' },
 ] as const;
 
-const SUCCESS_DESCRIPTIONS: Record<string, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted: the outcome is not known yet; it is resolved in the background (watch the events).',
-  204: 'No content', 302: 'Redirect', 303: 'Redirect (see other)',
-};
+const DOCUMENTED_RESPONSES = 'x-nimbuspay-documented-response';
 
-const IDEMPOTENCY_MARK = 'x-nimbuspay-idempotency';
-export type IdempotencyRequirement = 'required' | 'optional';
+/**
+ * For routes that answer without a response schema on purpose (the serializer would drop fields it does not know,
+ * e.g. a JWK's): the document shows these response schemas; the route's answers are not serialized through them.
+ */
+export function documentedResponses(responses: Record<number, object>) {
+  return { [DOCUMENTED_RESPONSES]: responses } as const;
+}
 
 /** The runtime header schema is never `required`: runIdempotent answers 400 idempotency_key_missing itself. */
 export function idempotencyKey(requirement: IdempotencyRequirement) {
@@ -57,15 +61,57 @@ export function idempotencyKey(requirement: IdempotencyRequirement) {
   } as const;
 }
 
-const documentedBodies = new WeakMap<object, object>();
-/** Returns `runtime` (what Ajv validates) and makes the document show `documented` for that body instead. */
-export function documentBodyAs<T extends object>(runtime: T, documented: object): T {
-  documentedBodies.set(runtime, documented);
+const documented = new WeakMap<object, object>();
+/**
+ * The document shows `shown` wherever the route schemas use `runtime` (a body, a response, or inside one), while
+ * Ajv and the serializer keep using `runtime`. For rules the service enforces itself, and for enums the serializer
+ * need not check.
+ */
+export function documentAs<T extends object>(runtime: T, shown: object): T {
+  documented.set(runtime, shown);
   return runtime;
 }
 
-type Json = Record<string, unknown>;
-const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
+/**
+ * @fastify/swagger inlines a body or response schema even when it has an `$id` (only nested ones become components):
+ * wrapped in `allOf`, it is nested, so it becomes `#/components/schemas/<$id>`; finishDocument unwraps the allOf.
+ */
+function nameTopLevelSchemas(schema: Json | undefined): Json | undefined {
+  if (!schema) return schema;
+  const wrap = (s: unknown) => (typeof s === 'object' && s !== null && typeof (s as Json).$id === 'string' ? { allOf: [s] } : s);
+  const out: Json = { ...schema };
+  if (out[DOCUMENTED_RESPONSES]) {
+    out.response = { ...(out[DOCUMENTED_RESPONSES] as Json), ...(out.response as Json | undefined) };
+    delete out[DOCUMENTED_RESPONSES];
+  }
+  if (out.body) out.body = wrap(out.body);
+  if (out.response) out.response = Object.fromEntries(Object.entries(out.response as Json).map(([status, s]) => [status, wrap(s)]));
+  return out;
+}
+
+/** The `$id` a schema has in the document (its own, or that of what documentAs shows for it). */
+export function documentedId(schema: object): string | undefined {
+  const id = ((documented.get(schema) ?? schema) as { $id?: unknown }).$id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+function swapDocumented(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const shown = documented.get(value);
+  if (shown) return shown;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const v of value) out.push(swapDocumented(v, seen));
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  // TypeBox's [Kind]/[Hint] symbols are not copied: the document needs only the JSON Schema keys
+  for (const [k, v] of Object.entries(value)) out[k] = swapDocumented(v, seen);
+  return out;
+}
 
 function sharedComponents(publicUrl: string): Json {
   const responses: Json = {};
@@ -150,106 +196,8 @@ export function swaggerOptions(options: { title: string; description?: string; p
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
-    transform: ({ schema, url }) => {
-      const body = (schema as { body?: object } | undefined)?.body;
-      const documented = body ? documentedBodies.get(body) : undefined;
-      return { schema: documented ? { ...schema, body: documented } : schema, url } as never;
-    },
+    transform: ({ schema, url }) => ({ schema: nameTopLevelSchemas(swapDocumented(schema) as Json | undefined), url }) as never,
     transformObject: (({ openapiObject }: { openapiObject: Json }) => finishDocument(openapiObject)) as never,
   };
 }
 
-const ERROR_REF_BY_STATUS = new Map<string, ErrorResponseName>(
-  Object.entries(ERROR_RESPONSES).filter(([name]) => name !== 'IdempotencyConflict').map(([name, spec]) => [String(spec.status), name as ErrorResponseName]),
-);
-
-function needsToken(op: Json): boolean {
-  const security = op.security as Array<Record<string, unknown>> | undefined;
-  return Array.isArray(security) && security.some((s) => 'oauth2' in s);
-}
-
-/** Applies the conventions of this file's header to every operation. */
-export function finishDocument(doc: Json): Json {
-  const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;
-  const schemas = ((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
-  for (const pathItem of Object.values(paths)) {
-    for (const op of Object.values(pathItem)) finishOperation(op, schemas);
-  }
-  if (doc.components) (doc.components as Json).schemas = { ...schemas, Error: errorSchema() };
-  return doc;
-}
-
-function finishOperation(op: Json, schemas: Record<string, Json>): void {
-  if (op.security === undefined) op.security = [];
-  const idempotency = op[IDEMPOTENCY_MARK] as IdempotencyRequirement | undefined;
-  delete op[IDEMPOTENCY_MARK];
-  if (Array.isArray(op.parameters)) {
-    op.parameters = (op.parameters as Json[]).map((p) => (p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key'
-      ? ref('parameters', idempotency === 'optional' ? 'IdempotencyKeyOptional' : 'IdempotencyKey')
-      : p));
-  }
-  const responses = (op.responses ?? {}) as Record<string, Json>;
-  const custom = new Set(Object.keys(responses).filter((s) => Number(s) >= 400 && !isErrorSchemaResponse(responses[s])));
-  const statuses = new Set(Object.keys(responses));
-  if (!custom.size) {
-    statuses.add('500');
-    statuses.add('503');
-    if (needsToken(op)) {
-      statuses.add('401');
-      statuses.add('403');
-    }
-  }
-  const finished: Record<string, Json> = {};
-  for (const status of [...statuses].sort()) {
-    const response = responses[status];
-    if (Number(status) >= 400 && !custom.has(status)) {
-      const name = ERROR_REF_BY_STATUS.get(status);
-      if (!name) throw new Error(`no shared error response for status ${status}: add it to ERROR_RESPONSES`);
-      finished[status] = ref('responses', idempotency && name === 'Conflict' ? 'IdempotencyConflict' : name);
-      continue;
-    }
-    const answer: Json = { ...(response ?? {}) };
-    if (!answer.description || answer.description === 'Default Response') answer.description = SUCCESS_DESCRIPTIONS[status] ?? 'Answer';
-    answer.headers = {
-      ...(answer.headers as Json | undefined),
-      'X-Request-Id': ref('headers', 'XRequestId'),
-      ...(idempotency && Number(status) < 300 ? { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } : {}),
-    };
-    addMediaExamples(answer.content as Record<string, Json> | undefined, schemas);
-    finished[status] = answer;
-  }
-  op.responses = finished;
-  const body = op.requestBody as { content?: Record<string, Json> } | undefined;
-  addMediaExamples(body?.content, schemas);
-}
-
-function isErrorSchemaResponse(response: Json | undefined): boolean {
-  const media = (response?.content as Record<string, Json> | undefined)?.['application/json'];
-  return (media?.schema as Json | undefined)?.$ref === '#/components/schemas/Error';
-}
-
-function schemaExample(schema: Json | undefined, schemas: Record<string, Json>): unknown {
-  if (!schema) return undefined;
-  const name = typeof schema.$ref === 'string' ? schema.$ref.replace('#/components/schemas/', '') : undefined;
-  const target = name ? schemas[name] : schema;
-  if (!target) return undefined;
-  if (target.example !== undefined) return target.example;
-  const props = target.properties as Record<string, Json> | undefined;
-  // a list wrapper: { object: 'list', data: [item], has_more }
-  if (props?.data?.type === 'array' && props.has_more) {
-    const item = schemaExample(props.data.items as Json, schemas);
-    if (item !== undefined) return { object: 'list', data: [item], has_more: false };
-  }
-  return undefined;
-}
-
-function addMediaExamples(content: Record<string, Json> | undefined, schemas: Record<string, Json>): void {
-  for (const media of Object.values(content ?? {})) {
-    if (media.example !== undefined || media.examples !== undefined) continue;
-    const example = schemaExample(media.schema as Json, schemas);
-    if (example !== undefined) media.example = example;
-  }
-}
-
-export type { ErrorCode };
-export { ERROR_CODES };

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { documentedId } from './openapi.js';
 
 /** Cursor pagination, Stripe-style: newest first; `starting_after` pages to older objects, `ending_before` to newer. */
 export const PageQuerySchema = Type.Object(
@@ -31,11 +32,22 @@ export function toPage<T>(rows: T[], q: { limit: number; ending_before?: string 
   return { data, has_more };
 }
 
+/** A page of `item`s; named `<Item>List` in the OpenAPI document when the item schema has an `$id`. */
 export function ListSchema<T extends TSchema>(item: T) {
-  return Type.Object({ object: Type.Literal('list'), data: Type.Array(item), has_more: Type.Boolean() });
+  return Type.Object(
+    {
+      object: Type.Literal('list'),
+      data: Type.Array(item),
+      has_more: Type.Boolean({ description: 'Whether more objects follow: pass the last id as `starting_after` to get them.' }),
+    },
+    documentedId(item) ? { $id: `${documentedId(item)}List` } : {},
+  );
 }
 
-/** The documented error object, for OpenAPI responses. */
+/**
+ * The error object as the serializer writes it. The document shows the stricter `#/components/schemas/Error`
+ * (openapi-errors.ts: enums, doc_url required); here doc_url is optional so an answer without one still serializes.
+ */
 export const ErrorResponseSchema = Type.Object(
   {
     error: Type.Object({
@@ -43,6 +55,7 @@ export const ErrorResponseSchema = Type.Object(
       code: Type.String(),
       message: Type.String(),
       param: Type.Optional(Type.String()),
+      doc_url: Type.Optional(Type.String()),
       request_id: Type.String(),
     }),
   },
