@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPE_FILTERS } from './event-types.js';
 import { EventSchema } from './events.schema.js';
+import { EVENT_EXAMPLE } from './events-doc.schema.js';
 
 /** The cursor that means "from the first event the feed holds" (an event id no event can have). */
 export const FEED_START_CURSOR = 'evt_00000000000000000000000000';
@@ -31,5 +32,9 @@ export const EventFeedSchema = Type.Object({
   data: Type.Array(EventSchema, { description: 'Events in the order they were committed, oldest first.' }),
   has_more: Type.Boolean({ description: 'More events are there already: ask again at once with `next_cursor`.' }),
   next_cursor: Type.String({ description: 'Pass it as `cursor` in the next request; it moves past events the `type` filter skipped too.' }),
+}, {
+  $id: 'EventFeed',
+  description: 'A batch of the event feed: events committed after the cursor, oldest first.',
+  examples: [{ object: 'event_feed', data: [EVENT_EXAMPLE], has_more: false, next_cursor: EVENT_EXAMPLE.id }],
 });
 export type EventFeedResource = Static<typeof EventFeedSchema>;

@@ -18,6 +18,13 @@ export const TenantRequestLogEntrySchema = Type.Object({
   error_code: Nullable(Type.String({ description: 'The `error.code` of the answer, when it was an error.' })),
   object_id: Nullable(Type.String({ description: 'The object the request acted on or created.' })),
   created_at: Type.String({ format: 'date-time' }),
+}, {
+  $id: 'TenantRequestLogEntry',
+  description: 'One API request of the tenant: what it was and how it ended; never bodies, headers or tokens.',
+  examples: [{
+    object: 'request_log', id: '1042', request_id: 'req_01jq8x4m3c7kq2v9d8r6t5w4yz', client_id: 'cli_01jq8x4m3c7kq2v9d8r6t5w4yz', method: 'POST',
+    route: '/v1/payments', status_code: 201, latency_ms: 42.5, error_code: null, object_id: 'pay_01jq8x4m3c7kq2v9d8r6t5w4yz', created_at: '2026-03-14T09:26:53.912Z',
+  }],
 });
 export type TenantRequestLogEntry = Static<typeof TenantRequestLogEntrySchema>;
 
