@@ -179,6 +179,27 @@ describe('nimbuspay CLI: payments against the platform', () => {
     assert.ok(text.stdout.split('\n').filter(Boolean).every((l) => / 404 /.test(l)), text.stdout);
   });
 
+  it('trigger creates the sandbox objects of each event type, and refuses one it cannot make', async () => {
+    const expected: Record<string, string[]> = {
+      'payment.failed': ['failed'],
+      'payment.canceled': ['canceled'],
+      'refund.failed': ['succeeded', 'failed'],
+    };
+    for (const [type, statuses] of Object.entries(expected)) {
+      const res = await runCli(['trigger', type, '--json'], env);
+      assert.equal(res.code, 0, `${type}: ${res.stderr}`);
+      const created = (JSON.parse(res.stdout) as { created: Array<{ id: string; status: string }> }).created;
+      assert.deepEqual(created.map((o) => o.status), statuses, type);
+      await waitUntil(async () => {
+        const events = await platform.request('GET', `/v1/events?type=${type}&object_id=${created[created.length - 1]!.id}`, { token: tenant.token });
+        return events.body.data.length === 1;
+      }, 10_000, `the ${type} event`);
+    }
+    const bogus = await runCli(['trigger', 'payment.exploded'], env);
+    assert.equal(bogus.code, 64);
+    assert.match(bogus.stderr, /payment\.requires_capture/);
+  });
+
   it('the request log route needs logs:read and validates its query', async () => {
     const limited = await createTenant(platform, { name: 'No logs', scopes: ['payments:read'] });
     assert.equal((await platform.request('GET', '/v1/request_logs', { token: limited.token })).status, 403);
