@@ -36,7 +36,8 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
+    // The SDK workspace (packages/sdk) is a package of its own that src/cli uses: its insides are not src's boundaries.
+    doNotFollow: { path: ['node_modules', '^packages/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },

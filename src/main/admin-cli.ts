@@ -177,6 +177,13 @@ async function dispatch(args: string[], env: EnvSource, io: Output): Promise<voi
     'keys list': {},
     'keys rotate': { 'activation-delay': { type: 'string' } },
   };
+  const wantsHelp = (word: string | undefined) => word === undefined || word === '--help' || word === '-h' || word === 'help';
+  const isGroup = group === 'tenants' || group === 'clients' || group === 'keys';
+  if (isGroup && (wantsHelp(action) || rest.includes('--help') || rest.includes('-h'))) {
+    // `tenants --help`, `tenants create -h`: the admin help, on stdout; a missing command is still a usage error.
+    if (action === undefined) throw usageError(`${group} needs a command`);
+    return io.out(ADMIN_USAGE.trimStart());
+  }
   const spec = specs[key];
   if (!spec) {
     if (group === 'tenants' || group === 'clients' || group === 'keys') throw usageError(`unknown ${group} command '${action ?? ''}'`);

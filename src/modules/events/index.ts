@@ -10,6 +10,9 @@ export {
 export { EventSchema, EventTypeFilterSchema, EventTypeSchema, MAX_TIME_FILTER_SECONDS, TimeFilterSchema, type EventResource } from './events.schema.js';
 export { parseTimeFilter, purgeExpiredEvents, toEventResource } from './events.service.js';
 export { registerEventRoutes } from './events.routes.js';
+export { registerEventFeedRoute } from './event-feed.routes.js';
+export { createEventFeed, EVENT_FEED_DEFAULTS, type EventFeed, type EventFeedOptions } from './event-feed.service.js';
+export { EventFeedSchema, FEED_START_CURSOR, MAX_FEED_WAIT_SECONDS } from './event-feed.schema.js';
 
 const PURGE_IDLE_DELAY_MS = 60_000;
 

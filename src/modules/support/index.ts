@@ -12,6 +12,7 @@ import { registerSupportActionRoutes } from './actions.routes.js';
 import { requestLogPurgeJob, workerHeartbeatJob } from './support-jobs.js';
 
 export { createRequestLogRecorder, registerRequestLog, type RequestLogRecorder } from './request-log.js';
+export { registerTenantRequestLogRoute } from './tenant-request-log.routes.js';
 export { purgeRequestLog, requestLogPurgeJob, workerHeartbeatJob } from './support-jobs.js';
 
 export interface SupportDeps {

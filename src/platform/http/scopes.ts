@@ -6,6 +6,7 @@ export const TENANT_SCOPES = {
   'events:read': 'Read events',
   'webhooks:read': 'Read webhook endpoints and deliveries',
   'webhooks:write': 'Manage webhook endpoints, retry and replay deliveries',
+  'logs:read': "Read the tenant's own API request log",
 } as const;
 
 export const PLATFORM_SCOPES = {
