@@ -237,6 +237,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wait for new events (long poll), in commit order
+         * @description Receives the tenant's events without a public URL: ask with `wait` (up to 25 s) and the answer comes as soon as an event is committed, or empty when the wait is over. Pass `next_cursor` as `cursor` in the next request: no event is skipped or repeated across requests, reconnections or API replicas. At most a few requests per tenant may wait at once (429 beyond). The server answers early, with what it has, when it shuts down.
+         */
+        get: operations["pollEventFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}": {
         parameters: {
             query?: never;
@@ -399,6 +419,26 @@ export interface paths {
         };
         /** Retrieve a refund */
         get: operations["getRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/request_logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tenant's own API requests, newest first
+         * @description Method, route template, status, latency and error code of each request the tenant's clients made — never bodies, headers or tokens. Entries are written in batches a fraction of a second after the answer. To follow the log, ask again with `ending_before` set to the newest id seen. Kept for REQUEST_LOG_RETENTION_DAYS.
+         */
+        get: operations["listRequestLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -985,7 +1025,7 @@ export interface components {
             object: "api_client";
             tenant_id: string | null;
             name: string;
-            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "logs:read" | "platform:admin" | "support:read" | "support:write")[];
             /** @enum {string} */
             status: "active" | "revoked";
             /** Format: date-time */
@@ -1025,7 +1065,7 @@ export interface components {
             object: "api_client";
             tenant_id: string | null;
             name: string;
-            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "logs:read" | "platform:admin" | "support:read" | "support:write")[];
             /** @enum {string} */
             status: "active" | "revoked";
             /** Format: date-time */
@@ -1034,6 +1074,35 @@ export interface components {
             revoked_at: string | null;
             /** @description Shown once. Store it in your secret manager. */
             client_secret: string;
+        };
+        AuditLogEntry: {
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            /** @enum {string} */
+            actor_type: "client" | "staff";
+            actor_id: string;
+            action: string;
+            tenant_id: string | null;
+            target_id: string | null;
+            reason: string | null;
+            /** @description What the action changed, as it was (null for reads and creations). */
+            before: unknown;
+            /** @description What the action changed, as it became. */
+            after: unknown;
+            details: {
+                [key: string]: unknown;
+            };
+            request_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AuditLogEntryList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AuditLogEntry"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
         };
         /**
          * @example {
@@ -1206,6 +1275,26 @@ export interface components {
             /** @enum {string} */
             reason?: "duplicate" | "fraudulent" | "requested_by_customer";
         };
+        CreateStaffSessionRequest: {
+            email: string;
+            password: string;
+            /** @description The current 6-digit code of the authenticator app. */
+            totp_code?: string;
+        };
+        CreateStaffUserRequest: {
+            email: string;
+            display_name?: string;
+            /**
+             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+             * @enum {string}
+             */
+            role: "support_agent" | "support_operator" | "platform_admin";
+        };
+        CreateSupportPaymentNoteRequest: {
+            body: string;
+            /** @description Why (5–1000 characters); written to the audit log. */
+            reason?: string;
+        };
         /**
          * @example {
          *       "name": "Order service",
@@ -1219,7 +1308,7 @@ export interface components {
          */
         CreateTenantClientRequest: {
             name: string;
-            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "platform:admin" | "support:read" | "support:write")[];
+            scopes: ("payments:read" | "payments:write" | "refunds:write" | "events:read" | "webhooks:read" | "webhooks:write" | "logs:read" | "platform:admin" | "support:read" | "support:write")[];
         };
         /**
          * @example {
@@ -1276,6 +1365,9 @@ export interface components {
             /** @enum {boolean} */
             deleted: true;
         };
+        DisableStaffUserRequest: {
+            reason: string;
+        };
         /** @description Every error answer (except the token endpoint's, which follow RFC 6749 §5.2). */
         Error: {
             error: {
@@ -1288,7 +1380,7 @@ export interface components {
                  * @description What went wrong, for programs; each code has an entry at doc_url.
                  * @enum {string}
                  */
-                code: "invalid_request" | "invalid_json" | "invalid_card" | "invalid_bank_account" | "url_not_allowed" | "idempotency_key_missing" | "idempotency_key_invalid" | "authentication_required" | "invalid_token" | "invalid_signature" | "invalid_credentials" | "totp_required" | "session_expired" | "csrf_token_invalid" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "request_timeout" | "processor_declined" | "invalid_state" | "idempotency_key_in_use" | "idempotency_key_expired" | "conflict" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_limit" | "rate_limited" | "request_header_fields_too_large" | "internal_error" | "processor_unavailable" | "service_unavailable";
+                code: "parameter_missing" | "parameter_unknown" | "parameter_invalid_integer" | "parameter_invalid_string" | "parameter_invalid_boolean" | "parameter_invalid_object" | "parameter_invalid_array" | "parameter_invalid_enum" | "parameter_invalid_format" | "parameter_too_long" | "parameter_too_short" | "parameter_out_of_range" | "parameters_exclusive" | "amount_too_small" | "amount_too_large" | "invalid_request" | "invalid_json" | "invalid_card" | "invalid_bank_account" | "url_not_allowed" | "idempotency_key_missing" | "idempotency_key_invalid" | "authentication_required" | "invalid_token" | "invalid_signature" | "invalid_credentials" | "totp_required" | "session_expired" | "csrf_token_invalid" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "request_timeout" | "processor_declined" | "invalid_state" | "idempotency_key_in_use" | "idempotency_key_expired" | "conflict" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "request_header_fields_too_large" | "internal_error" | "processor_unavailable" | "service_unavailable";
                 /** @description What went wrong and how to fix it, for humans; may change. */
                 message: string;
                 /** @description The parameter at fault, in form notation, e.g. `payment_method[card][number]`. */
@@ -1344,6 +1436,50 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /**
+         * @description A batch of the event feed: events committed after the cursor, oldest first.
+         * @example {
+         *       "object": "event_feed",
+         *       "data": [
+         *         {
+         *           "id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+         *           "object": "event",
+         *           "type": "payment.succeeded",
+         *           "created_at": "2026-03-14T09:26:53.912Z",
+         *           "data": {
+         *             "object": {
+         *               "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *               "object": "payment",
+         *               "status": "succeeded",
+         *               "amount": 2000,
+         *               "currency": "usd",
+         *               "payment_method": {
+         *                 "type": "card",
+         *                 "card": {
+         *                   "brand": "visa",
+         *                   "last4": "4242",
+         *                   "exp_month": 12,
+         *                   "exp_year": 2030
+         *                 }
+         *               }
+         *             }
+         *           }
+         *         }
+         *       ],
+         *       "has_more": false,
+         *       "next_cursor": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r"
+         *     }
+         */
+        EventFeed: {
+            /** @enum {string} */
+            object: "event_feed";
+            /** @description Events in the order they were committed, oldest first. */
+            data: components["schemas"]["Event"][];
+            /** @description More events are there already: ask again at once with `next_cursor`. */
+            has_more: boolean;
+            /** @description Pass it as `cursor` in the next request; it moves past events the `type` filter skipped too. */
+            next_cursor: string;
         };
         EventList: {
             /** @enum {string} */
@@ -1509,6 +1645,18 @@ export interface components {
         };
         /**
          * @example {
+         *       "received": true,
+         *       "duplicate": false
+         *     }
+         */
+        ProcessorNotificationAck: {
+            /** @enum {boolean} */
+            received: true;
+            /** @description True when this notification id had already been processed (nothing was done again). */
+            duplicate: boolean;
+        };
+        /**
+         * @example {
          *       "id": "re_01jq8x9b2d4f6h8k0m2p4r6t8v",
          *       "object": "refund",
          *       "payment_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
@@ -1551,6 +1699,15 @@ export interface components {
             data: components["schemas"]["Refund"][];
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
+        };
+        ReplaySupportWebhookEndpointRequest: {
+            /** @description Why (5–1000 characters); written to the audit log. */
+            reason: string;
+            /** @description The window of event creation times, both ends included. */
+            created: {
+                gte: number | string;
+                lte: number | string;
+            };
         };
         /**
          * @example {
@@ -1618,6 +1775,182 @@ export interface components {
             data: components["schemas"]["SigningKey"][];
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
+        };
+        StaffLoginOptions: {
+            /** @description email + password (+ TOTP outside development) is accepted */
+            local: boolean;
+            /** @description single sign-on through the company identity provider is configured */
+            sso: boolean;
+            /** @enum {string} */
+            environment: "development" | "staging" | "production";
+        };
+        StaffSession: {
+            /** @enum {string} */
+            object: "staff_session";
+            /** @example ses_01jq8x4m3c0000000000000000 */
+            id: string;
+            staff: {
+                /** @example stf_01jq8x4m3c0000000000000000 */
+                id: string;
+                email: string;
+                display_name: string;
+                /**
+                 * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+                 * @enum {string}
+                 */
+                role: "support_agent" | "support_operator" | "platform_admin";
+            };
+            scopes: string[];
+            /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
+            csrf_token: string;
+            /** @enum {string} */
+            auth_method: "password" | "oidc";
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Slides with activity (30 minutes), never past absolute_expires_at.
+             */
+            idle_expires_at: string;
+            /**
+             * Format: date-time
+             * @description 12 hours after login, whatever the activity.
+             */
+            absolute_expires_at: string;
+            /** @enum {string} */
+            environment: "development" | "staging" | "production";
+        };
+        StaffUser: {
+            /** @enum {string} */
+            object: "staff_user";
+            id: string;
+            email: string;
+            display_name: string;
+            /**
+             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+             * @enum {string}
+             */
+            role: "support_agent" | "support_operator" | "platform_admin";
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** @enum {string} */
+            login: "local" | "sso";
+            totp_enabled: boolean;
+            /** Format: date-time */
+            created_at: string;
+            last_login_at: string | null;
+        };
+        StaffUserList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["StaffUser"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        StaffUserWithCredentials: {
+            /** @enum {string} */
+            object: "staff_user";
+            id: string;
+            email: string;
+            display_name: string;
+            /**
+             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
+             * @enum {string}
+             */
+            role: "support_agent" | "support_operator" | "platform_admin";
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** @enum {string} */
+            login: "local" | "sso";
+            totp_enabled: boolean;
+            /** Format: date-time */
+            created_at: string;
+            last_login_at: string | null;
+            /** @description Shown once. */
+            password: string;
+            totp_uri: string | null;
+        };
+        SupportActionRequest: {
+            /** @description Why (5–1000 characters); written to the audit log. */
+            reason: string;
+        };
+        SupportHealth: {
+            /** @enum {string} */
+            object: "system_health";
+            environment: string;
+            /** Format: date-time */
+            checked_at: string;
+            api: {
+                ready: boolean;
+                version: string;
+            };
+            workers: {
+                /** @description A worker beat within the last 30 s. */
+                ready: boolean;
+                instances: {
+                    worker_id: string;
+                    hostname: string;
+                    /** Format: date-time */
+                    started_at: string;
+                    /** Format: date-time */
+                    last_beat_at: string;
+                }[];
+            };
+            processor: {
+                name: string;
+                /** @enum {string} */
+                circuit_state: "closed" | "half_open" | "open";
+                attempts_15m: number;
+                errors_15m: number;
+                error_rate_15m: number;
+            };
+            stuck_payments: {
+                count: number;
+                oldest_created_at: string | null;
+                sample: string[];
+            };
+            bank_transfers_waiting: {
+                count: number;
+                oldest_created_at: string | null;
+            };
+            payments_needing_attention: {
+                count: number;
+                by_reason: {
+                    [key: string]: number;
+                };
+            };
+            webhooks: {
+                pending: number;
+                oldest_pending_at: string | null;
+                endpoints: {
+                    id: string;
+                    tenant_id: string;
+                    url: string;
+                    /** @enum {string} */
+                    status: "enabled" | "disabled";
+                    disabled_reason: string | null;
+                    failing_since: string | null;
+                    pending: number;
+                    oldest_pending_at: string | null;
+                }[];
+            };
+            migrations: {
+                applied: number;
+                expected: number;
+            };
+        };
+        SupportNote: {
+            id: string;
+            /** @enum {string} */
+            object: "support_note";
+            payment_id: string;
+            tenant_id: string;
+            /** @enum {string} */
+            author_type: "client" | "staff";
+            author_id: string;
+            body: string;
+            /** Format: date-time */
+            created_at: string;
         };
         SupportPayment: {
             id: string;
@@ -1708,6 +2041,27 @@ export interface components {
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
         };
+        SupportPaymentTimeline: {
+            /** @enum {string} */
+            object: "payment_timeline";
+            payment: components["schemas"]["SupportPayment"];
+            /** @description Everything that happened to the payment, oldest first. */
+            entries: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                kind: "transition" | "processor_attempt" | "refund" | "event" | "webhook_delivery" | "webhook_attempt" | "request" | "note" | "audit";
+                id: string;
+                summary: string;
+                data: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        SupportReconcileResult: {
+            payment: components["schemas"]["SupportPayment"];
+            attempts_scheduled: number;
+        };
         SupportRefund: {
             id: string;
             /** @enum {string} */
@@ -1734,6 +2088,199 @@ export interface components {
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
         };
+        SupportRequestLogEntry: {
+            /** @enum {string} */
+            object: "api_request";
+            /** @description The row id (the cursor); request ids can repeat (clients may send X-Request-Id). */
+            id: string;
+            request_id: string;
+            tenant_id: string | null;
+            client_id: string | null;
+            staff_id: string | null;
+            method: string;
+            /** @description The route template, e.g. /v1/payments/:id. */
+            route: string;
+            status_code: number;
+            latency_ms: number;
+            error_code: string | null;
+            object_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            logs_insights_url: string | null;
+        };
+        SupportRequestLogEntryList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SupportRequestLogEntry"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        SupportSearchResult: {
+            /** @enum {string} */
+            object: "list";
+            data: {
+                /** @enum {string} */
+                type: "payment" | "refund" | "tenant" | "event" | "webhook_endpoint" | "webhook_delivery" | "request" | "client" | "staff_user";
+                id: string;
+                tenant_id: string | null;
+                summary: string;
+                /** @description The payment to open for this hit. */
+                payment_id?: string;
+            }[];
+            has_more: boolean;
+        };
+        SupportTenant: {
+            id: string;
+            /** @enum {string} */
+            object: "tenant";
+            name: string;
+            /** @enum {string} */
+            status: "active" | "suspended";
+            /** Format: date-time */
+            created_at: string;
+        };
+        SupportTenantList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SupportTenant"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        SupportTenantOverview: {
+            /** @enum {string} */
+            object: "tenant_overview";
+            tenant: {
+                id: string;
+                /** @enum {string} */
+                object: "tenant";
+                name: string;
+                /** @enum {string} */
+                status: "active" | "suspended";
+                /** Format: date-time */
+                created_at: string;
+            };
+            clients: {
+                client_id: string;
+                name: string;
+                scopes: string[];
+                status: string;
+                /** Format: date-time */
+                created_at: string;
+                revoked_at: string | null;
+            }[];
+            volume: {
+                last_24h: {
+                    count: number;
+                    succeeded: number;
+                    failed: number;
+                    /** @description Succeeded amount in minor units, per currency. */
+                    amount_by_currency: {
+                        [key: string]: number;
+                    };
+                };
+                last_7d: {
+                    count: number;
+                    succeeded: number;
+                    failed: number;
+                    /** @description Succeeded amount in minor units, per currency. */
+                    amount_by_currency: {
+                        [key: string]: number;
+                    };
+                };
+            };
+            recent_failures: components["schemas"]["SupportPayment"][];
+            webhook_endpoints: {
+                id: string;
+                url: string;
+                /** @enum {string} */
+                status: "enabled" | "disabled";
+                disabled_reason: string | null;
+                failing_since: string | null;
+                pending_deliveries: number;
+                oldest_pending_at: string | null;
+                failed_deliveries_24h: number;
+            }[];
+        };
+        SupportWebhookDelivery: {
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            tenant_id: string;
+            endpoint_id: string;
+            endpoint_url: string;
+            event_id: string;
+            event_type: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempt_count: number;
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            delivered_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        SupportWebhookDeliveryDetail: {
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            tenant_id: string;
+            endpoint_id: string;
+            endpoint_url: string;
+            event_id: string;
+            event_type: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempt_count: number;
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            delivered_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            attempts: {
+                id: string;
+                /** Format: date-time */
+                attempted_at: string;
+                /** @enum {string} */
+                outcome: "delivered" | "failed" | "endpoint_gone";
+                status_code: number | null;
+                latency_ms: number;
+                error: string | null;
+            }[];
+        };
+        SupportWebhookDeliveryList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SupportWebhookDelivery"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        SupportWebhookEndpoint: {
+            /** @example we_01jq8x4m3c0000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            enabled_events: string[];
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            tenant_id: string;
+            failing_since: string | null;
+        };
+        SupportWebhookReplay: {
+            /** @enum {string} */
+            object: "webhook_replay";
+            endpoint_id: string;
+            replayed: number;
+        };
         /**
          * @example {
          *       "id": "ten_01jq8w0a2c4e6g8j0l2n4q6s8u",
@@ -1758,6 +2305,56 @@ export interface components {
             /** @enum {string} */
             object: "list";
             data: components["schemas"]["Tenant"][];
+            /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
+            has_more: boolean;
+        };
+        /**
+         * @description One API request of the tenant: what it was and how it ended; never bodies, headers or tokens.
+         * @example {
+         *       "object": "request_log",
+         *       "id": "1042",
+         *       "request_id": "req_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *       "client_id": "cli_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *       "method": "POST",
+         *       "route": "/v1/payments",
+         *       "status_code": 201,
+         *       "latency_ms": 42.5,
+         *       "error_code": null,
+         *       "object_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+         *       "created_at": "2026-03-14T09:26:53.912Z"
+         *     }
+         */
+        TenantRequestLogEntry: {
+            /** @enum {string} */
+            object: "request_log";
+            /**
+             * @description The entry id (the cursor). Request ids can repeat: clients may send X-Request-Id.
+             * @example 1042
+             */
+            id: string;
+            /** @example req_01jq8x4m3c0000000000000000 */
+            request_id: string;
+            client_id: string | null;
+            /** @example POST */
+            method: string;
+            /**
+             * @description The route template, e.g. /v1/payments/:id.
+             * @example /v1/payments
+             */
+            route: string;
+            /** @example 201 */
+            status_code: number;
+            /** @example 42.5 */
+            latency_ms: number;
+            error_code: string | null;
+            object_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        TenantRequestLogEntryList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["TenantRequestLogEntry"][];
             /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
             has_more: boolean;
         };
@@ -2065,7 +2662,7 @@ export interface components {
     };
     parameters: {
         /**
-         * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+         * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).
          * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
          */
         IdempotencyKey: string;
@@ -2377,31 +2974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @enum {string} */
-                            object: "staff_user";
-                            id: string;
-                            email: string;
-                            display_name: string;
-                            /**
-                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                             * @enum {string}
-                             */
-                            role: "support_agent" | "support_operator" | "platform_admin";
-                            /** @enum {string} */
-                            status: "active" | "disabled";
-                            /** @enum {string} */
-                            login: "local" | "sso";
-                            totp_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            last_login_at: string | null;
-                        }[];
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["StaffUserList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2420,15 +2993,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    email: string;
-                    display_name?: string;
-                    /**
-                     * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                     * @enum {string}
-                     */
-                    role: "support_agent" | "support_operator" | "platform_admin";
-                };
+                "application/json": components["schemas"]["CreateStaffUserRequest"];
             };
         };
         responses: {
@@ -2439,30 +3004,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "staff_user";
-                        id: string;
-                        email: string;
-                        display_name: string;
-                        /**
-                         * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                         * @enum {string}
-                         */
-                        role: "support_agent" | "support_operator" | "platform_admin";
-                        /** @enum {string} */
-                        status: "active" | "disabled";
-                        /** @enum {string} */
-                        login: "local" | "sso";
-                        totp_enabled: boolean;
-                        /** Format: date-time */
-                        created_at: string;
-                        last_login_at: string | null;
-                    } & {
-                        /** @description Shown once. */
-                        password: string;
-                        totp_uri: string | null;
-                    };
+                    "application/json": components["schemas"]["StaffUserWithCredentials"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2484,9 +3026,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    reason: string;
-                };
+                "application/json": components["schemas"]["DisableStaffUserRequest"];
             };
         };
         responses: {
@@ -2497,26 +3037,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "staff_user";
-                        id: string;
-                        email: string;
-                        display_name: string;
-                        /**
-                         * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                         * @enum {string}
-                         */
-                        role: "support_agent" | "support_operator" | "platform_admin";
-                        /** @enum {string} */
-                        status: "active" | "disabled";
-                        /** @enum {string} */
-                        login: "local" | "sso";
-                        totp_enabled: boolean;
-                        /** Format: date-time */
-                        created_at: string;
-                        last_login_at: string | null;
-                    };
+                    "application/json": components["schemas"]["StaffUser"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2943,6 +3464,79 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    pollEventFeed: {
+        parameters: {
+            query: {
+                /**
+                 * @description Where to resume: the `next_cursor` of the previous answer (an event id; `evt_00000000000000000000000000` = from the oldest event the feed holds). Without it the feed starts at its current end: only events recorded from now on.
+                 * @example evt_01jq8x4m3c0000000000000000
+                 */
+                cursor?: string;
+                /** @description Seconds to wait for an event when none is there yet (long poll, 0–25). The answer comes as soon as one is. */
+                wait: number;
+                /** @description Most events in one answer (1–100). */
+                limit: number;
+                /** @description Only events of this type, `payment.*`, `refund.*` or `*`. */
+                type?: "payment.processing" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "payment.reversed" | "payment.updated" | "refund.succeeded" | "refund.failed" | "webhook_endpoint.disabled" | "payment.*" | "refund.*" | "*";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "event_feed",
+                     *       "data": [
+                     *         {
+                     *           "id": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r",
+                     *           "object": "event",
+                     *           "type": "payment.succeeded",
+                     *           "created_at": "2026-03-14T09:26:53.912Z",
+                     *           "data": {
+                     *             "object": {
+                     *               "id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *               "object": "payment",
+                     *               "status": "succeeded",
+                     *               "amount": 2000,
+                     *               "currency": "usd",
+                     *               "payment_method": {
+                     *                 "type": "card",
+                     *                 "card": {
+                     *                   "brand": "visa",
+                     *                   "last4": "4242",
+                     *                   "exp_month": 12,
+                     *                   "exp_year": 2030
+                     *                 }
+                     *               }
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": "evt_01jq8x4m3e9s7d5f3h1k9m7p5r"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventFeed"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getEvent: {
         parameters: {
             query?: never;
@@ -3079,7 +3673,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).
                  * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3239,7 +3833,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).
                  * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3366,7 +3960,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).
                  * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3547,7 +4141,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. A refund key belongs to its payment.
+                 * @description Required: without it the request answers 400 `idempotency_key_missing`. A unique key per money-moving request (1–255 visible ASCII characters, e.g. a UUID). A retry with the same key and body returns the first answer (with `Idempotent-Replayed: true`) for at least 24 hours; the same key with another body answers 422 `idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`. After the retention, a key that created a payment or a refund answers 409 `idempotency_key_expired` naming it. A refund key belongs to its payment (422 on another payment).
                  * @example 5f0c6a8e-3b1d-4c2a-9e7f-2d8b1a6c4e90
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
@@ -3623,12 +4217,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        received: true;
-                        /** @description True when this notification id had already been processed (nothing was done again). */
-                        duplicate: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProcessorNotificationAck"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3661,12 +4256,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        received: true;
-                        /** @description True when this notification id had already been processed (nothing was done again). */
-                        duplicate: boolean;
-                    };
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProcessorNotificationAck"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3722,6 +4318,71 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listRequestLogs: {
+        parameters: {
+            query: {
+                /** @description Number of entries to return (1–100). */
+                limit: number;
+                /** @description Entry id: return entries logged before it (older). */
+                starting_after?: string;
+                /** @description Entry id: return entries logged after it (newer). Follow the log by passing the newest id seen. */
+                ending_before?: string;
+                /** @description Only this HTTP status. */
+                status?: number;
+                /** @description Only this class of status. */
+                status_class?: "2xx" | "3xx" | "4xx" | "5xx";
+                method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+                /** @description Route template, e.g. /v1/payments/:id. */
+                route?: string;
+                /** @description Requests about this object (e.g. a payment id). */
+                object_id?: string;
+                /** @description Unix seconds (e.g. 1735689600, at most 253402300799) or an RFC 3339 date-time (e.g. 2025-01-01T00:00:00Z) from 1970 to the end of 9999. */
+                "created[gte]"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "object": "request_log",
+                     *           "id": "1042",
+                     *           "request_id": "req_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "client_id": "cli_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "method": "POST",
+                     *           "route": "/v1/payments",
+                     *           "status_code": 201,
+                     *           "latency_ms": 42.5,
+                     *           "error_code": null,
+                     *           "object_id": "pay_01jq8x4m3c7kq2v9d8r6t5w4yz",
+                     *           "created_at": "2026-03-14T09:26:53.912Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TenantRequestLogEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     createStaffSession: {
         parameters: {
             query?: never;
@@ -3731,12 +4392,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    email: string;
-                    password: string;
-                    /** @description The current 6-digit code of the authenticator app. */
-                    totp_code?: string;
-                };
+                "application/json": components["schemas"]["CreateStaffSessionRequest"];
             };
         };
         responses: {
@@ -3747,42 +4403,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "staff_session";
-                        /** @example ses_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        staff: {
-                            /** @example stf_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            email: string;
-                            display_name: string;
-                            /**
-                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                             * @enum {string}
-                             */
-                            role: "support_agent" | "support_operator" | "platform_admin";
-                        };
-                        scopes: string[];
-                        /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
-                        csrf_token: string;
-                        /** @enum {string} */
-                        auth_method: "password" | "oidc";
-                        /** Format: date-time */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Slides with activity (30 minutes), never past absolute_expires_at.
-                         */
-                        idle_expires_at: string;
-                        /**
-                         * Format: date-time
-                         * @description 12 hours after login, whatever the activity.
-                         */
-                        absolute_expires_at: string;
-                        /** @enum {string} */
-                        environment: "development" | "staging" | "production";
-                    };
+                    "application/json": components["schemas"]["StaffSession"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3809,14 +4430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description email + password (+ TOTP outside development) is accepted */
-                        local: boolean;
-                        /** @description single sign-on through the company identity provider is configured */
-                        sso: boolean;
-                        /** @enum {string} */
-                        environment: "development" | "staging" | "production";
-                    };
+                    "application/json": components["schemas"]["StaffLoginOptions"];
                 };
             };
             500: components["responses"]["InternalError"];
@@ -3862,42 +4476,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "staff_session";
-                        /** @example ses_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        staff: {
-                            /** @example stf_01jq8x4m3c0000000000000000 */
-                            id: string;
-                            email: string;
-                            display_name: string;
-                            /**
-                             * @description support_agent reads (masked); support_operator also acts; platform_admin also manages tenants, clients, keys and staff.
-                             * @enum {string}
-                             */
-                            role: "support_agent" | "support_operator" | "platform_admin";
-                        };
-                        scopes: string[];
-                        /** @description Send it as X-CSRF-Token on every POST/PUT/PATCH/DELETE made with this session. */
-                        csrf_token: string;
-                        /** @enum {string} */
-                        auth_method: "password" | "oidc";
-                        /** Format: date-time */
-                        created_at: string;
-                        /**
-                         * Format: date-time
-                         * @description Slides with activity (30 minutes), never past absolute_expires_at.
-                         */
-                        idle_expires_at: string;
-                        /**
-                         * Format: date-time
-                         * @description 12 hours after login, whatever the activity.
-                         */
-                        absolute_expires_at: string;
-                        /** @enum {string} */
-                        environment: "development" | "staging" | "production";
-                    };
+                    "application/json": components["schemas"]["StaffSession"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -3996,34 +4575,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            id: string;
-                            /** @enum {string} */
-                            object: "audit_entry";
-                            /** @enum {string} */
-                            actor_type: "client" | "staff";
-                            actor_id: string;
-                            action: string;
-                            tenant_id: string | null;
-                            target_id: string | null;
-                            reason: string | null;
-                            /** @description What the action changed, as it was (null for reads and creations). */
-                            before: unknown;
-                            /** @description What the action changed, as it became. */
-                            after: unknown;
-                            details: {
-                                [key: string]: unknown;
-                            };
-                            request_id: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["AuditLogEntryList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4049,71 +4601,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "system_health";
-                        environment: string;
-                        /** Format: date-time */
-                        checked_at: string;
-                        api: {
-                            ready: boolean;
-                            version: string;
-                        };
-                        workers: {
-                            /** @description A worker beat within the last 30 s. */
-                            ready: boolean;
-                            instances: {
-                                worker_id: string;
-                                hostname: string;
-                                /** Format: date-time */
-                                started_at: string;
-                                /** Format: date-time */
-                                last_beat_at: string;
-                            }[];
-                        };
-                        processor: {
-                            name: string;
-                            /** @enum {string} */
-                            circuit_state: "closed" | "half_open" | "open";
-                            attempts_15m: number;
-                            errors_15m: number;
-                            error_rate_15m: number;
-                        };
-                        stuck_payments: {
-                            count: number;
-                            oldest_created_at: string | null;
-                            sample: string[];
-                        };
-                        bank_transfers_waiting: {
-                            count: number;
-                            oldest_created_at: string | null;
-                        };
-                        payments_needing_attention: {
-                            count: number;
-                            by_reason: {
-                                [key: string]: number;
-                            };
-                        };
-                        webhooks: {
-                            pending: number;
-                            oldest_pending_at: string | null;
-                            endpoints: {
-                                id: string;
-                                tenant_id: string;
-                                url: string;
-                                /** @enum {string} */
-                                status: "enabled" | "disabled";
-                                disabled_reason: string | null;
-                                failing_since: string | null;
-                                pending: number;
-                                oldest_pending_at: string | null;
-                            }[];
-                        };
-                        migrations: {
-                            applied: number;
-                            expected: number;
-                        };
-                    };
+                    "application/json": components["schemas"]["SupportHealth"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -4211,11 +4699,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    body: string;
-                    /** @description Why (5–1000 characters); written to the audit log. */
-                    reason?: string;
-                };
+                "application/json": components["schemas"]["CreateSupportPaymentNoteRequest"];
             };
         };
         responses: {
@@ -4226,19 +4710,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "support_note";
-                        payment_id: string;
-                        tenant_id: string;
-                        /** @enum {string} */
-                        author_type: "client" | "staff";
-                        author_id: string;
-                        body: string;
-                        /** Format: date-time */
-                        created_at: string;
-                    };
+                    "application/json": components["schemas"]["SupportNote"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4260,10 +4732,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Why (5–1000 characters); written to the audit log. */
-                    reason: string;
-                };
+                "application/json": components["schemas"]["SupportActionRequest"];
             };
         };
         responses: {
@@ -4274,10 +4743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        payment: components["schemas"]["SupportPayment"];
-                        attempts_scheduled: number;
-                    };
+                    "application/json": components["schemas"]["SupportReconcileResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4306,23 +4772,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "payment_timeline";
-                        payment: components["schemas"]["SupportPayment"];
-                        /** @description Everything that happened to the payment, oldest first. */
-                        entries: {
-                            /** Format: date-time */
-                            at: string;
-                            /** @enum {string} */
-                            kind: "transition" | "processor_attempt" | "refund" | "event" | "webhook_delivery" | "webhook_attempt" | "request" | "note" | "audit";
-                            id: string;
-                            summary: string;
-                            data: {
-                                [key: string]: unknown;
-                            };
-                        }[];
-                    };
+                    "application/json": components["schemas"]["SupportPaymentTimeline"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4410,32 +4860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @enum {string} */
-                            object: "api_request";
-                            /** @description The row id (the cursor); request ids can repeat (clients may send X-Request-Id). */
-                            id: string;
-                            request_id: string;
-                            tenant_id: string | null;
-                            client_id: string | null;
-                            staff_id: string | null;
-                            method: string;
-                            /** @description The route template, e.g. /v1/payments/:id. */
-                            route: string;
-                            status_code: number;
-                            latency_ms: number;
-                            error_code: string | null;
-                            object_id: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            logs_insights_url: string | null;
-                        }[];
-                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportRequestLogEntryList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4464,20 +4889,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            /** @enum {string} */
-                            type: "payment" | "refund" | "tenant" | "event" | "webhook_endpoint" | "webhook_delivery" | "request" | "client" | "staff_user";
-                            id: string;
-                            tenant_id: string | null;
-                            summary: string;
-                            /** @description The payment to open for this hit. */
-                            payment_id?: string;
-                        }[];
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportSearchResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4510,22 +4922,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            id: string;
-                            /** @enum {string} */
-                            object: "tenant";
-                            name: string;
-                            /** @enum {string} */
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportTenantList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4553,61 +4950,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "tenant_overview";
-                        tenant: {
-                            id: string;
-                            /** @enum {string} */
-                            object: "tenant";
-                            name: string;
-                            /** @enum {string} */
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            created_at: string;
-                        };
-                        clients: {
-                            client_id: string;
-                            name: string;
-                            scopes: string[];
-                            status: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            revoked_at: string | null;
-                        }[];
-                        volume: {
-                            last_24h: {
-                                count: number;
-                                succeeded: number;
-                                failed: number;
-                                /** @description Succeeded amount in minor units, per currency. */
-                                amount_by_currency: {
-                                    [key: string]: number;
-                                };
-                            };
-                            last_7d: {
-                                count: number;
-                                succeeded: number;
-                                failed: number;
-                                /** @description Succeeded amount in minor units, per currency. */
-                                amount_by_currency: {
-                                    [key: string]: number;
-                                };
-                            };
-                        };
-                        recent_failures: components["schemas"]["SupportPayment"][];
-                        webhook_endpoints: {
-                            id: string;
-                            url: string;
-                            /** @enum {string} */
-                            status: "enabled" | "disabled";
-                            disabled_reason: string | null;
-                            failing_since: string | null;
-                            pending_deliveries: number;
-                            oldest_pending_at: string | null;
-                            failed_deliveries_24h: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["SupportTenantOverview"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4648,31 +4991,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "list";
-                        data: {
-                            id: string;
-                            /** @enum {string} */
-                            object: "webhook_delivery";
-                            tenant_id: string;
-                            endpoint_id: string;
-                            endpoint_url: string;
-                            event_id: string;
-                            event_type: string;
-                            /** @enum {string} */
-                            status: "pending" | "succeeded" | "failed";
-                            attempt_count: number;
-                            next_attempt_at: string | null;
-                            last_status_code: number | null;
-                            last_error: string | null;
-                            delivered_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                        }[];
-                        /** @description Whether more objects follow: pass the last id as `starting_after` to get them. */
-                        has_more: boolean;
-                    };
+                    "application/json": components["schemas"]["SupportWebhookDeliveryList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4700,35 +5019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_delivery";
-                        tenant_id: string;
-                        endpoint_id: string;
-                        endpoint_url: string;
-                        event_id: string;
-                        event_type: string;
-                        /** @enum {string} */
-                        status: "pending" | "succeeded" | "failed";
-                        attempt_count: number;
-                        next_attempt_at: string | null;
-                        last_status_code: number | null;
-                        last_error: string | null;
-                        delivered_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        attempts: {
-                            id: string;
-                            /** Format: date-time */
-                            attempted_at: string;
-                            /** @enum {string} */
-                            outcome: "delivered" | "failed" | "endpoint_gone";
-                            status_code: number | null;
-                            latency_ms: number;
-                            error: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["SupportWebhookDeliveryDetail"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4750,10 +5041,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Why (5–1000 characters); written to the audit log. */
-                    reason: string;
-                };
+                "application/json": components["schemas"]["SupportActionRequest"];
             };
         };
         responses: {
@@ -4764,35 +5052,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_delivery";
-                        tenant_id: string;
-                        endpoint_id: string;
-                        endpoint_url: string;
-                        event_id: string;
-                        event_type: string;
-                        /** @enum {string} */
-                        status: "pending" | "succeeded" | "failed";
-                        attempt_count: number;
-                        next_attempt_at: string | null;
-                        last_status_code: number | null;
-                        last_error: string | null;
-                        delivered_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        attempts: {
-                            id: string;
-                            /** Format: date-time */
-                            attempted_at: string;
-                            /** @enum {string} */
-                            outcome: "delivered" | "failed" | "endpoint_gone";
-                            status_code: number | null;
-                            latency_ms: number;
-                            error: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["SupportWebhookDeliveryDetail"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4815,10 +5075,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Why (5–1000 characters); written to the audit log. */
-                    reason: string;
-                };
+                "application/json": components["schemas"]["SupportActionRequest"];
             };
         };
         responses: {
@@ -4829,25 +5086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example we_01jq8x4m3c0000000000000000 */
-                        id: string;
-                        /** @enum {string} */
-                        object: "webhook_endpoint";
-                        url: string;
-                        description: string | null;
-                        enabled_events: string[];
-                        /** @enum {string} */
-                        status: "enabled" | "disabled";
-                        disabled_reason: string | null;
-                        previous_secret_expires_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        tenant_id: string;
-                        failing_since: string | null;
-                    };
+                    "application/json": components["schemas"]["SupportWebhookEndpoint"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4870,15 +5109,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Why (5–1000 characters); written to the audit log. */
-                    reason: string;
-                    /** @description The window of event creation times, both ends included. */
-                    created: {
-                        gte: number | string;
-                        lte: number | string;
-                    };
-                };
+                "application/json": components["schemas"]["ReplaySupportWebhookEndpointRequest"];
             };
         };
         responses: {
@@ -4889,12 +5120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        object: "webhook_replay";
-                        endpoint_id: string;
-                        replayed: number;
-                    };
+                    "application/json": components["schemas"]["SupportWebhookReplay"];
                 };
             };
             400: components["responses"]["BadRequest"];
