@@ -1,12 +1,6 @@
 import { ConfigError, loadConfig, loadMigrationConfig, type EnvSource } from '../platform/config.js';
-import { createDb } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
-import { runMigrations } from '../platform/migrations.js';
 import { withDevelopmentSecrets } from './dev-secrets.js';
-import { installShutdown, startAll } from './start.js';
-import { startApi } from './api.js';
-import { startWorker } from './worker.js';
-import { startSandboxProcessorRole } from './sandbox-processor.js';
 import { runAdminCommand, ADMIN_USAGE } from './admin-cli.js';
 import { runStaffCommand, STAFF_USAGE } from './staff-cli.js';
 import { PROFILE_USAGE, runProfileCommand } from '../cli/commands/login.js';
@@ -32,13 +26,30 @@ async function roleConfig(env: EnvSource, needsDatabase: boolean) {
   return config;
 }
 
+/**
+ * The server roles load the whole platform (Fastify, every module, the database driver): imported only when one of
+ * them runs, so the integrator commands (`env`, `payments`, `listen`…) start in a fraction of the time.
+ */
+const serverParts = async () => {
+  const [{ createDb }, { runMigrations }, { installShutdown, startAll }, { startApi }, { startWorker }, { startSandboxProcessorRole }] = await Promise.all([
+    import('../platform/db.js'),
+    import('../platform/migrations.js'),
+    import('./start.js'),
+    import('./api.js'),
+    import('./worker.js'),
+    import('./sandbox-processor.js'),
+  ]);
+  return { createDb, runMigrations, installShutdown, startAll, startApi, startWorker, startSandboxProcessorRole };
+};
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const env = process.env;
   switch (command) {
     case 'start':
-      return startAll(env, rest);
+      return (await serverParts()).startAll(env, rest);
     case 'api': {
+      const { createDb, startApi, installShutdown } = await serverParts();
       const config = await roleConfig(env, true);
       const logger = createLogger({ level: config.logLevel, name: 'api' });
       const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-api' });
@@ -48,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'worker': {
+      const { createDb, startWorker, installShutdown } = await serverParts();
       const config = await roleConfig(env, true);
       const logger = createLogger({ level: config.logLevel, name: 'worker' });
       const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-worker' });
@@ -56,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'sandbox-processor': {
+      const { startSandboxProcessorRole, installShutdown } = await serverParts();
       const config = await roleConfig(env, false);
       const logger = createLogger({ level: config.logLevel, name: 'sandbox-processor' });
       const sandbox = await startSandboxProcessorRole(config, logger);
@@ -64,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'migrate': {
+      const { runMigrations } = await serverParts();
       const config = loadMigrationConfig(env);
       const logger = createLogger({ level: config.logLevel, name: 'migrate' });
       const { applied } = await runMigrations({ connectionString: config.migrationDatabaseUrl, logger });
