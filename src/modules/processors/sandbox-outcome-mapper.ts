@@ -14,6 +14,7 @@ import type {
   VoidDecision,
 } from './processor-port.js';
 import type { TransportResult } from './processor-http-transport.js';
+import { DECLINE_CODES } from './processor-port.js';
 import {
   wireAuthorizationCheck,
   wireBankCreditCheck,
@@ -30,15 +31,8 @@ import {
  * did its job would send, which is `unknown: bad_response`, never a guess.
  */
 
-const KNOWN_DECLINE_CODES: ReadonlySet<string> = new Set<DeclineCode>([
-  'card_declined',
-  'insufficient_funds',
-  'expired_card',
-  'incorrect_cvc',
-  'invalid_number',
-  'refund_declined',
-  'invalid_routing_number',
-]);
+// every normalized code but the catch-all, which is what an unrecognised code becomes
+const KNOWN_DECLINE_CODES: ReadonlySet<string> = new Set<DeclineCode>(DECLINE_CODES.filter((code) => code !== 'processor_declined'));
 const KNOWN_BRANDS: ReadonlySet<string> = new Set<CardBrand>(['visa', 'mastercard', 'amex', 'discover']);
 
 type Parser<T> = (json: unknown) => T | undefined;
