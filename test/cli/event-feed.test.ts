@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, getToken, type TestTenant } from '../helpers/tenants.js';
 import { emitEvent, waitUntil } from '../webhooks/helpers.js';
+import { sql } from 'kysely';
 import { withTenantTx } from '../../src/platform/db.js';
 import { recordEvent } from '../../src/modules/events/index.js';
 import { drainHandlers } from '../../src/platform/http/app.js';
@@ -30,24 +31,37 @@ async function feed(query: string, token = tenant.token): Promise<Feed> {
   return res.body as Feed;
 }
 
+/**
+ * The feed opened without a cursor, once its end has caught up with the tenant's last event: the end stays behind
+ * an event while a transaction older than it is open anywhere in the cluster (test files share one PostgreSQL).
+ */
+async function caughtUpEnd(): Promise<Feed> {
+  const last = await withTenantTx(platform.database.db, tenant.tenantId, async (tx) =>
+    (await sql<{ id: string }>`SELECT id FROM events WHERE tenant_id = ${tenant.tenantId} AND xact_id IS NOT NULL ORDER BY xact_id DESC, id DESC LIMIT 1`.execute(tx)).rows[0]?.id);
+  return waitUntil(async () => {
+    const f = await feed('');
+    return f.data.length === 0 && f.next_cursor === (last ?? START) ? f : undefined;
+  }, 30_000, 'the feed end to catch up with the last event');
+}
+
 describe('event feed (GET /v1/events/feed)', () => {
   // The feed holds back events while an older transaction anywhere in the cluster is open (test files share one
   // PostgreSQL), so a request that expects events waits for them (`wait`) instead of asserting on the first look.
   it('starts at the end without a cursor, then hands out new events in commit order, once', async () => {
-    await emitEvent(platform, tenant.tenantId, 'payment.processing');
-    const first = await feed('');
+    const before = await emitEvent(platform, tenant.tenantId, 'payment.processing');
+    const first = await caughtUpEnd();
     assert.equal(first.object, 'event_feed');
-    assert.deepEqual(first.data, [], 'an event from before the feed was opened is not new');
+    assert.equal(first.next_cursor, before, 'an event from before the feed was opened is not new');
     const a = await emitEvent(platform, tenant.tenantId, 'payment.succeeded');
     const b = await emitEvent(platform, tenant.tenantId, 'refund.succeeded');
-    const next = await feed(`cursor=${first.next_cursor}&wait=10&limit=2`);
+    const next = await feed(`cursor=${first.next_cursor}&wait=25&limit=2`);
     assert.deepEqual(next.data.map((e) => e.id), [a, b]);
     assert.equal(next.next_cursor, b);
     assert.deepEqual((await feed(`cursor=${next.next_cursor}`)).data, [], 'nothing is handed out twice');
   });
 
   it('never skips an event whose transaction commits after a newer one (resume without loss)', async () => {
-    const start = (await feed('')).next_cursor;
+    const start = (await caughtUpEnd()).next_cursor;
     let release!: () => void;
     let inserted!: () => void;
     const insertedP = new Promise<void>((r) => { inserted = r; });
@@ -65,12 +79,12 @@ describe('event feed (GET /v1/events/feed)', () => {
     release();
     const late = await held;
     assert.ok(late < newer, 'the late event carries the older id');
-    const got = await feed(`cursor=${whileHeld.next_cursor}&wait=10&limit=2`);
+    const got = await feed(`cursor=${whileHeld.next_cursor}&wait=25&limit=2`);
     assert.deepEqual(got.data.map((e) => e.id), [late, newer]);
   });
 
   it('long-polls: a waiting request answers as soon as an event is committed', async () => {
-    const cursor = (await feed('')).next_cursor;
+    const cursor = (await caughtUpEnd()).next_cursor;
     const waiting = feed(`cursor=${cursor}&wait=20`);
     await waitUntil(async () => !(await drainHandlers(platform.api.app, 1)), 10_000, 'the feed request to be waiting');
     const id = await emitEvent(platform, tenant.tenantId, 'payment.canceled');
@@ -79,13 +93,13 @@ describe('event feed (GET /v1/events/feed)', () => {
   });
 
   it('filters by type while still moving the cursor past skipped events', async () => {
-    const cursor = (await feed('')).next_cursor;
+    const cursor = (await caughtUpEnd()).next_cursor;
     const skipped = await emitEvent(platform, tenant.tenantId, 'payment.processing');
     const refund = await emitEvent(platform, tenant.tenantId, 'refund.succeeded');
-    const got = await feed(`cursor=${cursor}&type=refund.*&wait=10`);
+    const got = await feed(`cursor=${cursor}&type=refund.*&wait=25`);
     assert.deepEqual(got.data.map((e) => e.id), [refund]);
     assert.equal(got.next_cursor, refund);
-    const again = await feed(`cursor=${cursor}&type=payment.processing&limit=1&wait=10`);
+    const again = await feed(`cursor=${cursor}&type=payment.processing&limit=1&wait=25`);
     assert.deepEqual(again.data.map((e) => e.id), [skipped]);
   });
 
@@ -98,7 +112,7 @@ describe('event feed (GET /v1/events/feed)', () => {
   });
 
   it("is the tenant's own: another tenant's events never appear and its cursor is unknown", async () => {
-    const mine = (await feed('')).next_cursor;
+    const mine = (await caughtUpEnd()).next_cursor;
     const theirs = await emitEvent(platform, other.tenantId, 'payment.succeeded');
     const got = await feed(`cursor=${START}&limit=100`);
     assert.ok(!got.data.some((e) => e.id === theirs));
@@ -124,8 +138,12 @@ describe('event feed (GET /v1/events/feed)', () => {
   });
 
   it('bounds the waiting requests of one tenant (429 beyond) but not of another', async () => {
-    const cursor = (await feed('')).next_cursor;
-    const token = await getToken(platform, tenant.clientId, tenant.clientSecret);
+    // A tenant with no event yet, read from the start: its waiting requests can only end with the event emitted
+    // below (a cursor taken from the feed's end could be behind an event still held back by another file's open
+    // transaction, which would end the waits early).
+    const quiet = await createTenant(platform, { name: 'Quiet Corp' });
+    const cursor = START;
+    const token = await getToken(platform, quiet.clientId, quiet.clientSecret);
     const waits = Array.from({ length: 5 }, () => platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=25`, { token }));
     const refused = await waitUntil(async () => {
       const res = await platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=1`, { token });
@@ -135,7 +153,7 @@ describe('event feed (GET /v1/events/feed)', () => {
     assert.equal(refused.headers.get('retry-after'), '1');
     const otherCursor = (await feed('', other.token)).next_cursor;
     assert.equal((await platform.request('GET', `/v1/events/feed?cursor=${otherCursor}&wait=0`, { token: other.token })).status, 200);
-    const id = await emitEvent(platform, tenant.tenantId, 'payment.succeeded');
+    const id = await emitEvent(platform, quiet.tenantId, 'payment.succeeded');
     for (const res of await Promise.all(waits)) {
       assert.equal(res.status, 200);
       assert.deepEqual(res.body.data.map((e: { id: string }) => e.id), [id]);
@@ -143,7 +161,7 @@ describe('event feed (GET /v1/events/feed)', () => {
   });
 
   it('answers a waiting request at once when the server shuts down', async () => {
-    const cursor = (await feed('')).next_cursor;
+    const cursor = (await caughtUpEnd()).next_cursor;
     const startedAt = Date.now();
     const waiting = platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=25`, { token: tenant.token });
     await waitUntil(async () => !(await drainHandlers(platform.api.app, 1)), 10_000, 'the feed request to be waiting');
