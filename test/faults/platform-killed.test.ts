@@ -190,11 +190,25 @@ async function platformKilledScenario(t: TestContext, processor: Processor): Pro
     await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
     if (left.length > 0) throw new Error(`postgres processes were left behind: ${left.map((p) => p.line).join('; ')}`);
   });
-  const ports: Ports = { api: await freePort(), processor: await freePort(), health: await freePort(), pg: await freePort() };
-
-  const first = launch(dataDir, ports, processor);
+  const pickPorts = async (): Promise<Ports> => ({ api: await freePort(), processor: await freePort(), health: await freePort(), pg: await freePort() });
+  let ports = await pickPorts();
+  let first = launch(dataDir, ports, processor);
   launched.push(first);
-  t.diagnostic(`first start ready in ${await waitReady(first)} ms`);
+  // A port freePort handed out can be taken by another test file's socket before the child binds it: then the start
+  // exits with EADDRINUSE, and it starts again on fresh ports (the same data directory; the next start stops any
+  // PostgreSQL the failed one left, which is itself what this file tests).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      t.diagnostic(`first start ready in ${await waitReady(first)} ms`);
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !first.output().includes('EADDRINUSE')) throw err;
+      await first.exited;
+      ports = await pickPorts();
+      first = launch(dataDir, ports, processor);
+      launched.push(first);
+    }
+  }
   const orphan = runningPostmaster(dataDir);
   assert.ok(orphan, 'the first start runs its PostgreSQL on the data directory');
   postmasters.add(orphan);
