@@ -31,7 +31,10 @@ describe('database unavailable', () => {
     await lock.query('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
     const pending = platform.request('GET', '/v1/payments?limit=1', { token: tenant.token });
     // the request's session is waiting for the lock: terminate exactly that session, as a server shutdown does
+    // Polled with pg_stat_clear_snapshot() first: inside the lock's transaction pg_stat_activity is read once and kept
+    // for the transaction, so a first look taken before the request reached the lock would never see it waiting.
     await waitUntil(async () => {
+      await lock!.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await lock!.query(
         `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
