@@ -41,14 +41,12 @@ export function logsInsightsUrl(config: LogsConfig, requestId: string, at: Date)
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:logs-insights${fragment}`;
 }
 
-export function toRequestEntry(row: ApiRequestRow, config: LogsConfig): RequestLogEntry {
+/** What a request log entry says to anyone allowed to read it, the tenant itself included. */
+export function requestLogFields(row: ApiRequestRow) {
   return {
-    object: 'api_request',
     id: row.id.toString(),
     request_id: row.request_id,
-    tenant_id: row.tenant_id,
     client_id: row.client_id,
-    staff_id: row.staff_id,
     method: row.method,
     route: row.route,
     status_code: row.status_code,
@@ -56,6 +54,16 @@ export function toRequestEntry(row: ApiRequestRow, config: LogsConfig): RequestL
     error_code: row.error_code,
     object_id: row.object_id,
     created_at: row.created_at.toISOString(),
+  };
+}
+
+/** The support view of an entry: the tenant's fields, plus who (tenant, staff) and where its logs are. */
+export function toRequestEntry(row: ApiRequestRow, config: LogsConfig): RequestLogEntry {
+  return {
+    object: 'api_request',
+    ...requestLogFields(row),
+    tenant_id: row.tenant_id,
+    staff_id: row.staff_id,
     logs_insights_url: logsInsightsUrl(config, row.request_id, row.created_at),
   };
 }

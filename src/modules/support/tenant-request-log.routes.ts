@@ -6,22 +6,11 @@ import { requireTenant } from '../../platform/http/auth-hook.js';
 import { parseTimeFilter } from '../events/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 import { listTenantRequests } from './tenant-request-log.repository.js';
+import { requestLogFields } from './support-resources.js';
 import { ListTenantRequestLogsQuery, TenantRequestLogEntrySchema, type ListTenantRequestLogsQueryType, type TenantRequestLogEntry } from './tenant-request-log.schema.js';
 
 function toTenantRequestLogEntry(row: ApiRequestRow): TenantRequestLogEntry {
-  return {
-    object: 'request_log',
-    id: String(row.id),
-    request_id: row.request_id,
-    client_id: row.client_id,
-    method: row.method,
-    route: row.route,
-    status_code: row.status_code,
-    latency_ms: row.latency_ms,
-    error_code: row.error_code,
-    object_id: row.object_id,
-    created_at: row.created_at.toISOString(),
-  };
+  return { object: 'request_log', ...requestLogFields(row) };
 }
 
 export async function listTenantRequestLog(db: Db, tenantId: string, query: ListTenantRequestLogsQueryType) {
