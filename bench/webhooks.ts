@@ -4,7 +4,7 @@
  *   1. throughput: queues BENCH_EVENTS events (worker stopped), starts the worker, times until all are received;
  *   2. lag: with the worker running, records BENCH_RATE events/s for BENCH_SECONDS and measures, per delivery,
  *      receipt time minus the event's created_at (set in the recording transaction, just before its commit).
- * Events are recorded with recordEvent, the function the API's services use, so the fan-out and its NOTIFY are
+ * Events are recorded with recordEventAndFanOut, the function the API's services use, so the fan-out and its NOTIFY are
  * the real ones. The receiver answers 204 at once and verifies the Standard Webhooks signature of every
  * BENCH_VERIFY_EVERY-th request (10) with the official library. Besides the wall-clock rates (which depend on
  * what else the machine runs), the drain prints figures that do not: database transactions committed and Node CPU
@@ -29,7 +29,7 @@ import { runMigrations } from '../src/platform/migrations.js';
 import { ensureAppLoginRole, startEmbeddedPostgres } from '../src/main/embedded-postgres.js';
 import { startApi } from '../src/main/api.js';
 import { startWorker } from '../src/main/worker.js';
-import { recordEvent } from '../src/modules/events/index.js';
+import { recordEventAndFanOut } from '../src/modules/webhooks/index.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 8);
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       const tenantId = tenantIds[n % tenantIds.length]!;
       const id = `pay_bench${n}`;
       return withTenantTx(database.db, tenantId, (tx) =>
-        recordEvent(tx, tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: id, object: { id, object: 'payment', amount: 1000, currency: 'eur', status: 'succeeded' } }));
+        recordEventAndFanOut(tx, tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: id, object: { id, object: 'payment', amount: 1000, currency: 'eur', status: 'succeeded' } }));
     };
     const waitForCount = async (n: number, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@ import { createTenant, getToken, type TestTenant } from '../helpers/tenants.js';
 import { emitEvent, waitUntil } from '../webhooks/helpers.js';
 import { sql } from 'kysely';
 import { withTenantTx } from '../../src/platform/db.js';
-import { recordEvent } from '../../src/modules/events/index.js';
+import { recordEventAndFanOut } from '../../src/modules/webhooks/index.js';
 import { drainHandlers } from '../../src/platform/http/app.js';
 
 const START = 'evt_00000000000000000000000000';
@@ -66,7 +66,7 @@ describe('event feed (GET /v1/events/feed)', () => {
     let inserted!: () => void;
     const insertedP = new Promise<void>((r) => { inserted = r; });
     const held = withTenantTx(platform.database.db, tenant.tenantId, async (tx) => {
-      const id = await recordEvent(tx, tenant.tenantId, { type: 'payment.failed', objectType: 'payment', objectId: 'pay_late', object: { id: 'pay_late' } });
+      const id = await recordEventAndFanOut(tx, tenant.tenantId, { type: 'payment.failed', objectType: 'payment', objectId: 'pay_late', object: { id: 'pay_late' } });
       inserted();
       await new Promise<void>((r) => { release = r; });
       return id;

@@ -6,7 +6,7 @@ import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { emitEvent } from '../webhooks/helpers.js';
 import { purgeExpiredEvents } from '../../src/modules/events/index.js';
 import { withTenantTx } from '../../src/platform/db.js';
-import { recordEvent } from '../../src/modules/events/index.js';
+import { recordEventAndFanOut } from '../../src/modules/webhooks/index.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;
@@ -130,7 +130,7 @@ describe('events API', () => {
   it('refuses to record an event type outside the closed list (the transaction fails)', async () => {
     await assert.rejects(
       withTenantTx(platform.database.db, tenant.tenantId, (tx) =>
-        recordEvent(tx, tenant.tenantId, { type: 'payment.exploded', objectType: 'payment', objectId: 'pay_x', object: {} })),
+        recordEventAndFanOut(tx, tenant.tenantId, { type: 'payment.exploded', objectType: 'payment', objectId: 'pay_x', object: {} })),
       /unknown event type/,
     );
   });

@@ -265,9 +265,9 @@ describe('webhook delivery', () => {
     const rollbackTenant = await createTenant(platform, { name: 'Rollback Corp' });
     const endpoint = await createEndpoint(platform, rollbackTenant.token, { url: r.url });
     const { withTenantTx } = await import('../../src/platform/db.js');
-    const { recordEvent } = await import('../../src/modules/events/index.js');
+    const { recordEventAndFanOut } = await import('../../src/modules/webhooks/index.js');
     await assert.rejects(withTenantTx(platform.database.db, rollbackTenant.tenantId, async (tx) => {
-      await recordEvent(tx, rollbackTenant.tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: 'pay_rolledback', object: { id: 'pay_rolledback' } });
+      await recordEventAndFanOut(tx, rollbackTenant.tenantId, { type: 'payment.succeeded', objectType: 'payment', objectId: 'pay_rolledback', object: { id: 'pay_rolledback' } });
       throw new Error('forced rollback');
     }), /forced rollback/);
     const committed = await emitEvent(platform, rollbackTenant.tenantId);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withTenantTx } from '../../src/platform/db.js';
-import { recordEvent } from '../../src/modules/events/index.js';
+import { recordEventAndFanOut } from '../../src/modules/webhooks/index.js';
 import type { TestPlatform } from '../helpers/platform.js';
 
 export interface ReceivedRequest {
@@ -57,7 +57,7 @@ export async function startReceiver(): Promise<Receiver> {
 
 let counter = 0;
 
-/** Records an event the way the payments module does: in a tenant transaction, with recordEvent. */
+/** Records an event the way the payments module does: in a tenant transaction, with recordEventAndFanOut. */
 export async function emitEvent(
   platform: TestPlatform,
   tenantId: string,
@@ -66,7 +66,7 @@ export async function emitEvent(
 ): Promise<string> {
   const id = (object.id as string | undefined) ?? `pay_test${String(++counter).padStart(6, '0')}`;
   return withTenantTx(platform.database.db, tenantId, (tx) =>
-    recordEvent(tx, tenantId, { type, objectType: 'payment', objectId: id, object: { id, object: 'payment', amount: 1000, currency: 'eur', ...object } }),
+    recordEventAndFanOut(tx, tenantId, { type, objectType: 'payment', objectId: id, object: { id, object: 'payment', amount: 1000, currency: 'eur', ...object } }),
   );
 }
 

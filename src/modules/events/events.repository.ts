@@ -1,33 +1,9 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { EventsTable } from '../../platform/db-schema.js';
-import { newId } from '../../platform/ids.js';
 import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
-import { isEventType } from './event-types.js';
 
 export type EventRow = Selectable<EventsTable>;
-
-export interface NewEvent {
-  type: string;
-  objectType: string;
-  objectId: string;
-  /** The resource as the API shows it at this commit (`data.object` of the event). */
-  object: Record<string, unknown>;
-}
-
-/**
- * Inserts the event and one pending webhook delivery per enabled endpoint of the tenant subscribed to its type, in
- * one statement inside the caller's transaction: a webhook exists exactly when the state change it describes
- * committed. The subscription rule lives in SQL (`record_event`), which the payment functions call too.
- */
-export async function insertEventWithDeliveries(tx: Tx, tenantId: string, event: NewEvent): Promise<string> {
-  // An unknown type would be stored but match no subscription and no API filter: fail the transaction instead.
-  if (!isEventType(event.type)) throw new Error(`unknown event type '${event.type}'`);
-  const id = newId('event');
-  const data = JSON.stringify({ object: event.object }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
-  await sql`SELECT record_event(${tenantId}, ${id}, ${event.type}, ${event.objectType}, ${event.objectId}, ${data}::jsonb)`.execute(tx);
-  return id;
-}
 
 export interface EventFilters {
   /** exact type, `<prefix>.*` or `*` */

@@ -1,5 +1,6 @@
 import type { Tx } from '../../platform/db.js';
-import { recordEvent, type EventType } from '../events/index.js';
+import type { EventType } from '../events/index.js';
+import { recordEventAndFanOut } from '../webhooks/index.js';
 import type { PaymentStatus } from '../../platform/db-schema.js';
 import type { AttemptRow, PaymentRow, RefundRow, TransitionRow } from './payments.repository.js';
 import type { PaymentResource, RefundResource } from './payments.schema.js';
@@ -119,9 +120,9 @@ export const PAYMENT_STATUS_EVENT: Record<PaymentStatus, PaymentEventType> = {
 
 /** In the caller's transaction, so the event (and its webhooks) exist exactly when the change committed. */
 export async function recordPaymentEvent(tx: Tx, tenantId: string, row: PaymentRow, type: PaymentEventType): Promise<void> {
-  await recordEvent(tx, tenantId, { type, objectType: 'payment', objectId: row.id, object: toPaymentResource(row) });
+  await recordEventAndFanOut(tx, tenantId, { type, objectType: 'payment', objectId: row.id, object: toPaymentResource(row) });
 }
 
 export async function recordRefundEvent(tx: Tx, tenantId: string, row: RefundRow, type: RefundEventType): Promise<void> {
-  await recordEvent(tx, tenantId, { type, objectType: 'refund', objectId: row.id, object: toRefundResource(row) });
+  await recordEventAndFanOut(tx, tenantId, { type, objectType: 'refund', objectId: row.id, object: toRefundResource(row) });
 }

@@ -9,6 +9,7 @@ import { createWebhookTransport } from './webhook-transport.js';
 import { createDeliveryDispatcher, createWebhookGaugesJob, MAX_RETRY_AFTER_MS } from './deliveries/delivery-worker.js';
 
 export { registerWebhookRoutes } from './webhooks.routes.js';
+export { recordEventAndFanOut } from './deliveries/event-fan-out.repository.js';
 export { createDeliveryDispatcher, nextDeliveryState, type DeliverySettings } from './deliveries/delivery-worker.js';
 export { validateEndpointUrl } from './endpoints/endpoints.service.js';
 // For the support module: the same actions in the caller's transaction (the audit entry commits with the effect).

@@ -5,7 +5,7 @@ import type { KeyRing } from '../../../platform/crypto.js';
 import { AppError, notFound } from '../../../platform/errors.js';
 import { isId, newId } from '../../../platform/ids.js';
 import { toPage, type PageQuery } from '../../../platform/http/pagination.js';
-import { recordEvent } from '../../events/index.js';
+import { recordEventAndFanOut } from '../deliveries/event-fan-out.repository.js';
 import { generateWebhookSecret } from '../webhook-signature.js';
 import {
   checkWebhookUrl, classifyAddress, describeAddressClass, isAddressAllowed, resolveWithSystemDns,
@@ -204,7 +204,7 @@ export function signingSecretsOf(
 export async function disableEndpointWithEvent(tx: Tx, tenantId: string, endpointId: string, reason: 'endpoint_gone' | 'failing'): Promise<boolean> {
   const row = await repo.disableEndpoint(tx, tenantId, endpointId, reason);
   if (!row) return false;
-  await recordEvent(tx, tenantId, {
+  await recordEventAndFanOut(tx, tenantId, {
     type: 'webhook_endpoint.disabled',
     objectType: 'webhook_endpoint',
     objectId: row.id,
