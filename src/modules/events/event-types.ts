@@ -29,9 +29,19 @@ export function isEventTypeFilter(value: string): value is EventTypeFilter {
   return (EVENT_TYPE_FILTERS as readonly string[]).includes(value);
 }
 
-/** True when an event of `type` matches the subscription/filter `filter` (exact, `<prefix>.*` or `*`). */
+/**
+ * True when an event of `type` matches the subscription/filter `filter` (exact, `<prefix>.*` or `*`): the rule of
+ * every API filter (events list, event feed, replay). The webhook fan-out applies the same rule in SQL
+ * (`record_event`, which the payment statements call); test/webhooks/subscription-rule.test.ts checks the two agree
+ * on every filter and type.
+ */
 export function eventTypeMatches(filter: string, type: string): boolean {
   if (filter === '*') return true;
   if (filter.endsWith('.*')) return type.startsWith(filter.slice(0, -1));
   return filter === type;
+}
+
+/** The event types a filter matches, for queries that filter by type in SQL. */
+export function eventTypesMatching(filter: string): EventType[] {
+  return EVENT_TYPES.filter((type) => eventTypeMatches(filter, type));
 }

@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { EventsTable } from '../../platform/db-schema.js';
 import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import { eventTypesMatching } from './event-types.js';
 
 export type EventRow = Selectable<EventsTable>;
 
@@ -15,14 +16,14 @@ export interface EventFilters {
 
 export async function listEvents(q: Queryable, tenantId: string, filters: EventFilters, page: PageQuery): Promise<EventRow[]> {
   const w = pageWindow(page);
-  const type = filters.type;
-  return q
-    .selectFrom('events')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .$if(type !== undefined && type !== '*', (qb) =>
-      type!.endsWith('.*') ? qb.where('type', 'like', `${type!.slice(0, -1)}%`) : qb.where('type', '=', type!),
-    )
+  let query = q.selectFrom('events').selectAll().where('tenant_id', '=', tenantId);
+  // `*` filters nothing; any other filter is the list of types it matches by the one rule (eventTypeMatches)
+  if (filters.type !== undefined && filters.type !== '*') {
+    const types = eventTypesMatching(filters.type);
+    if (types.length === 0) return [];
+    query = query.where('type', 'in', types);
+  }
+  return query
     .$if(filters.createdGte !== undefined, (qb) => qb.where('created_at', '>=', filters.createdGte!))
     .$if(filters.createdLte !== undefined, (qb) => qb.where('created_at', '<=', filters.createdLte!))
     .$if(filters.objectId !== undefined, (qb) => qb.where('object_id', '=', filters.objectId!))
