@@ -15,6 +15,8 @@ export { validateEndpointUrl } from './endpoints/endpoints.service.js';
 // For the support module: the same actions in the caller's transaction (the audit entry commits with the effect).
 export { enableEndpointInTx, toEndpointResource } from './endpoints/endpoints.service.js';
 export { replayEventsInTx, retryDeliveryInTx, MAX_REPLAY_EVENTS } from './deliveries/deliveries.service.js';
+// The attempts of a tenant's deliveries, oldest first (support's delivery views show them too).
+export { listAttempts as listDeliveryAttempts, type AttemptRow as DeliveryAttemptRow } from './deliveries/deliveries.repository.js';
 export { WebhookEndpointSchema } from './endpoints/endpoints.schema.js';
 export { createWebhookTransport, type WebhookTransport } from './webhook-transport.js';
 

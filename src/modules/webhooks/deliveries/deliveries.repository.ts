@@ -154,10 +154,17 @@ export async function recordAttempts(tx: Tx, outcomes: readonly AttemptOutcome[]
   return new Set(updated.rows.map((r) => r.id));
 }
 
-const deliveryColumns = [
-  'd.id', 'd.tenant_id', 'd.endpoint_id', 'd.event_id', 'd.status', 'd.attempt_count', 'd.next_attempt_at', 'd.locked_until',
-  'd.last_attempt_at', 'd.last_status_code', 'd.last_error', 'd.delivered_at', 'd.created_at', 'ev.type as event_type',
-] as const;
+/** A tenant's deliveries as the API shows them: with their event's type. */
+function tenantDeliveries(q: Queryable, tenantId: string) {
+  return q
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('events as ev', 'ev.id', 'd.event_id')
+    .select([
+      'd.id', 'd.tenant_id', 'd.endpoint_id', 'd.event_id', 'd.status', 'd.attempt_count', 'd.next_attempt_at', 'd.locked_until',
+      'd.last_attempt_at', 'd.last_status_code', 'd.last_error', 'd.delivered_at', 'd.created_at', 'ev.type as event_type',
+    ])
+    .where('d.tenant_id', '=', tenantId);
+}
 
 export async function listEndpointDeliveries(
   q: Queryable,
@@ -167,11 +174,7 @@ export async function listEndpointDeliveries(
   page: PageQuery,
 ): Promise<DeliveryRow[]> {
   const w = pageWindow(page);
-  return q
-    .selectFrom('webhook_deliveries as d')
-    .innerJoin('events as ev', 'ev.id', 'd.event_id')
-    .select(deliveryColumns)
-    .where('d.tenant_id', '=', tenantId)
+  return tenantDeliveries(q, tenantId)
     .where('d.endpoint_id', '=', endpointId)
     .$if(filters.status !== undefined, (qb) => qb.where('d.status', '=', filters.status!))
     .$if(w.cursor !== undefined, (qb) => qb.where('d.id', w.op, w.cursor!))
@@ -181,13 +184,7 @@ export async function listEndpointDeliveries(
 }
 
 export async function findDelivery(q: Queryable, tenantId: string, deliveryId: string): Promise<DeliveryRow | undefined> {
-  return q
-    .selectFrom('webhook_deliveries as d')
-    .innerJoin('events as ev', 'ev.id', 'd.event_id')
-    .select(deliveryColumns)
-    .where('d.tenant_id', '=', tenantId)
-    .where('d.id', '=', deliveryId)
-    .executeTakeFirst();
+  return tenantDeliveries(q, tenantId).where('d.id', '=', deliveryId).executeTakeFirst();
 }
 
 export async function lockDelivery(tx: Tx, tenantId: string, deliveryId: string) {
