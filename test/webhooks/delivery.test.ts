@@ -152,7 +152,7 @@ describe('webhook delivery', () => {
     const other = await createTenant(platform, { name: 'Gone Corp' });
     const goneEndpoint = await createEndpoint(platform, other.token, { url: gone.url, enabled_events: ['payment.*'] });
     const watcherEndpoint = await createEndpoint(platform, other.token, { url: watcher.url, enabled_events: ['webhook_endpoint.disabled'] });
-    await emitEvent(platform, other.tenantId);
+    const goneEvent = await emitEvent(platform, other.tenantId);
     await watcher.waitFor((reqs) => reqs.length === 1);
     const event = verify(watcherEndpoint.secret, watcher.requests[0]!) as Record<string, any>;
     assert.equal(event.type, 'webhook_endpoint.disabled');
@@ -163,11 +163,16 @@ describe('webhook delivery', () => {
     assert.equal(ep.body.status, 'disabled');
     assert.equal(ep.body.disabled_reason, 'endpoint_gone');
     // Nothing more goes to a disabled endpoint: an enabled endpoint of the same tenant, subscribed to the same
-    // event, gets it; the disabled one does not.
+    // event, gets it; the disabled one does not. Asserted on the rows, which the fan-out wrote at commit: the
+    // disabled endpoint has no delivery of the later event, so nothing can ever send it there, however slow the
+    // worker is; its one delivery ended with the 410 (failed, one attempt), so it is not retried either.
     const canary = await receiver();
     await createEndpoint(platform, other.token, { url: canary.url, enabled_events: ['payment.*'] });
     const after = await emitEvent(platform, other.tenantId);
     await canary.waitFor((reqs) => reqs.some((q) => q.headers['webhook-id'] === after), 30_000);
+    const goneDeliveries = await ownerQuery<{ event_id: string; status: string; attempt_count: number }>(platform,
+      'SELECT event_id, status, attempt_count FROM webhook_deliveries WHERE endpoint_id = $1', [goneEndpoint.id]);
+    assert.deepEqual(goneDeliveries.map((d) => ({ ...d })), [{ event_id: goneEvent, status: 'failed', attempt_count: 1 }]);
     assert.equal(gone.requests.length, 1);
     const list = await platform.request('GET', '/v1/events?type=webhook_endpoint.disabled', { token: other.token });
     assert.equal(list.body.data.length, 1);

@@ -62,6 +62,12 @@ describe('delivery fairness and concurrency', () => {
     t.diagnostic(`tenant B's worst lag ${Math.max(...lags)} ms while tenant A's endpoint hung`);
     for (const q of fast.requests) new Webhook(fastEndpoint.secret).verify(q.body, q.headers as Record<string, string>);
     assert.ok(maxOpen <= 4, `at most WEBHOOK_MAX_CONCURRENCY_PER_ENDPOINT=4 requests open to the slow endpoint (saw ${maxOpen})`);
+    // The workers claimed past the slow endpoint's backlog (all of B's deliveries came after it): had any claim
+    // taken a fifth of A's deliveries, it would hold a lease now, whether or not its request has arrived yet.
+    const [leased] = await ownerQuery<{ running: number; attempted: number }>(platform,
+      `SELECT count(*) FILTER (WHERE locked_until > now())::int AS running, count(*) FILTER (WHERE attempt_count > 0)::int AS attempted
+       FROM webhook_deliveries WHERE tenant_id = $1`, [slowTenant.tenantId]);
+    assert.deepEqual({ ...leased }, { running: 4, attempted: 0 }, "four of A's deliveries leased, none attempted to the end");
     assert.equal(slow.requests.length, 4, 'the slow endpoint got no more than 4 requests while they hung');
     // Cut the hanging requests now: the workers would otherwise wait out the timeout when the platform closes.
     await slow.close();
@@ -123,8 +129,13 @@ describe('crash recovery and prolonged failure', () => {
       await createEndpoint(platform, canaryTenant.token, { url: canary.url });
       await emitEvent(platform, canaryTenant.tenantId);
       await canary.waitFor((reqs) => reqs.length === 1, 30_000);
-      const [lease] = await ownerQuery<{ running: boolean }>(platform, 'SELECT locked_until > now() AS running FROM webhook_deliveries WHERE event_id = $1', [eventId]);
+      const [lease] = await ownerQuery<{ running: boolean; locked_until: Date; attempt_count: number }>(platform,
+        'SELECT locked_until > now() AS running, locked_until, attempt_count FROM webhook_deliveries WHERE event_id = $1', [eventId]);
       assert.ok(lease?.running, 'the lease was still running when the canary got through (the machine was too slow to tell)');
+      // The row, not the receiver, says nobody took it over: a claim would have replaced the lease (at claim time,
+      // before any request left), and no attempt was recorded.
+      assert.equal(lease.locked_until.getTime(), claimed[0]?.locked_until.getTime(), 'nobody takes over a running lease');
+      assert.equal(lease.attempt_count, 0);
       assert.equal(r.requests.length, 0, 'nobody takes over a running lease');
       await r.waitFor((reqs) => reqs.length === 1, leaseMs + 30_000);
       assert.equal(r.requests[0]!.headers['webhook-id'], eventId);
