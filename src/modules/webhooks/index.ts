@@ -7,6 +7,7 @@ import type { WorkerJob } from '../../platform/worker-loop.js';
 import type { WebhookUrlPolicy } from './ssrf-guard.js';
 import { createWebhookTransport } from './webhook-transport.js';
 import { createDeliveryDispatcher, createWebhookGaugesJob, MAX_RETRY_AFTER_MS } from './deliveries/delivery-worker.js';
+import { webhookRetrySchedule } from './retry-schedule.js';
 
 export { registerWebhookRoutes } from './webhooks.routes.js';
 export { createDeliveryDispatcher, nextDeliveryState, type DeliverySettings } from './deliveries/delivery-worker.js';
@@ -16,6 +17,7 @@ export { enableEndpointInTx, toEndpointResource } from './endpoints/endpoints.se
 export { replayEventsInTx, retryDeliveryInTx, MAX_REPLAY_EVENTS } from './deliveries/deliveries.service.js';
 export { WebhookEndpointSchema } from './endpoints/endpoints.schema.js';
 export { createWebhookTransport, type WebhookTransport } from './webhook-transport.js';
+export { webhookRetrySchedule } from './retry-schedule.js';
 
 /** https everywhere but development; private targets only where configuration allows (never in production). */
 export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
@@ -46,7 +48,7 @@ export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRi
     logger: deps.logger,
     metrics: deps.metrics,
     settings: {
-      retryScheduleMs: config.webhookRetryScheduleMs,
+      retryScheduleMs: webhookRetrySchedule(config),
       disableAfterMs: config.webhookDisableAfterMs,
       maxConcurrencyPerEndpoint: config.webhookMaxConcurrencyPerEndpoint,
       maxInFlight: MAX_IN_FLIGHT_PER_WORKER,
