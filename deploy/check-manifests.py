@@ -30,15 +30,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def known_config_vars():
-    """The variable names the app actually reads: CONFIG_VARIABLES in src/platform/config.ts."""
+    """The variable names the app actually reads: the settings table in src/platform/config-descriptors.ts."""
     try:
-        with open(os.path.join(REPO, "src", "platform", "config.ts"), encoding="utf-8") as f:
+        with open(os.path.join(REPO, "src", "platform", "config-descriptors.ts"), encoding="utf-8") as f:
             text = f.read()
-        block = text[text.index("CONFIG_VARIABLES"):]
-        block = block[:block.index("] as const")]
-    except (OSError, ValueError):
+    except OSError:
         return None
-    return set(re.findall(r"\['([A-Z][A-Z0-9_]*)',", block))
+    return set(re.findall(r"variable: '([A-Z][A-Z0-9_]*)'", text)) or None
 
 
 failures = 0
@@ -135,9 +133,9 @@ def main():
         for d in find("ExternalSecret"):
             names |= {r["secretKey"] for r in d["spec"].get("data", [])}
         unknown = sorted(names - known - RUNTIME_VARS)
-        check(not unknown, f"[{env}] every variable set is one src/platform/config.ts reads: {unknown or 'ok'}")
+        check(not unknown, f"[{env}] every variable set is one src/platform/config-descriptors.ts lists: {unknown or 'ok'}")
     else:
-        print(f"note: [{env}] src/platform/config.ts not found: variable names not cross-checked")
+        print(f"note: [{env}] src/platform/config-descriptors.ts not found: variable names not cross-checked")
     check(config.get("NIMBUSPAY_ENV") == env, f"[{env}] NIMBUSPAY_ENV={env}")
 
     # ---- pods ----

@@ -10,6 +10,7 @@ import { readMigrationFiles } from '../platform/migrations.js';
 import { registerModules, type ModuleServices } from './modules.js';
 import { registerConsole } from './console-static.js';
 import { GUIDES_DIR, registerDocs } from '../docs/docs-routes.js';
+import { webhookRetrySchedule } from '../modules/webhooks/index.js';
 
 export interface ApiRuntime {
   app: HttpApp;
@@ -51,7 +52,7 @@ export async function buildApi(deps: {
   registerHealthRoutes(app, { db: database.db, expectedMigrationVersion: migrations.length, state: readiness });
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics);
   const services = await registerModules(app, { config, logger, db: database.db, metrics, api: { readiness, expectedMigrations: migrations.length }, documentOnly: deps.documentOnly });
-  await registerDocs(app, { webhookRetryScheduleMs: config.webhookRetryScheduleMs });
+  await registerDocs(app, { webhookRetryScheduleMs: webhookRetrySchedule(config) });
   await registerConsole(app);
   await app.ready();
   return { app, metrics, services, readiness };

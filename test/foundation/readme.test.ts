@@ -9,7 +9,7 @@ import { TENANT_SCOPES, PLATFORM_SCOPES } from '../../src/platform/http/scopes.j
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // The README is part of the product: its configuration table, scripts and scopes must match the code.
-test('the README configuration table is the one generated from CONFIG_VARIABLES', async () => {
+test('the README configuration table is the one generated from the settings table', async () => {
   const readme = await readFile(path.join(root, 'README.md'), 'utf8');
   assert.equal(readme, replaceSection(readme), 'run `npm run docs:config`');
 });

@@ -7,6 +7,7 @@ import type { WorkerJob } from '../../platform/worker-loop.js';
 import type { WebhookUrlPolicy } from './ssrf-guard.js';
 import { createWebhookTransport } from './webhook-transport.js';
 import { createDeliveryDispatcher, createWebhookGaugesJob, MAX_RETRY_AFTER_MS } from './deliveries/delivery-worker.js';
+import { webhookRetrySchedule } from './retry-schedule.js';
 
 export { registerWebhookRoutes } from './webhooks.routes.js';
 export { recordEventAndFanOut } from './deliveries/event-fan-out.repository.js';
@@ -19,6 +20,7 @@ export { replayEventsInTx, retryDeliveryInTx, MAX_REPLAY_EVENTS } from './delive
 export { listAttempts as listDeliveryAttempts, type AttemptRow as DeliveryAttemptRow } from './deliveries/deliveries.repository.js';
 export { WebhookEndpointSchema } from './endpoints/endpoints.schema.js';
 export { createWebhookTransport, type WebhookTransport } from './webhook-transport.js';
+export { webhookRetrySchedule } from './retry-schedule.js';
 
 /** https everywhere but development; private targets only where configuration allows (never in production). */
 export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
@@ -49,7 +51,7 @@ export function webhookWorkerJobs(deps: { config: Config; db: Db; keyRing: KeyRi
     logger: deps.logger,
     metrics: deps.metrics,
     settings: {
-      retryScheduleMs: config.webhookRetryScheduleMs,
+      retryScheduleMs: webhookRetrySchedule(config),
       disableAfterMs: config.webhookDisableAfterMs,
       maxConcurrencyPerEndpoint: config.webhookMaxConcurrencyPerEndpoint,
       maxInFlight: MAX_IN_FLIGHT_PER_WORKER,

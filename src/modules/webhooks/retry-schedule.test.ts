@@ -4,7 +4,7 @@ import {
   DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
   nextRetryDelayMs,
   parseRetryAfter,
-  parseRetrySchedule,
+  webhookRetrySchedule,
 } from './retry-schedule.js';
 
 const HOUR_MS = 3_600_000;
@@ -27,36 +27,11 @@ describe('DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS', () => {
   });
 });
 
-describe('parseRetrySchedule', () => {
-  it('parses comma-separated milliseconds, tolerating spaces', () => {
-    assert.deepEqual(parseRetrySchedule('5000,300000, 1800000 '), [5000, 300000, 1800000]);
-    assert.deepEqual(parseRetrySchedule('1'), [1]);
-  });
-
-  it('round-trips the default schedule', () => {
-    assert.deepEqual(parseRetrySchedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS.join(',')), [...DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS]);
-  });
-
-  it('rejects empty input and names the bad entry otherwise', () => {
-    assert.throws(() => parseRetrySchedule(''), /empty/);
-    assert.throws(() => parseRetrySchedule('   '), /empty/);
-    for (const [text, entry] of [
-      ['5000,,300', '#2 ""'],
-      ['5000,0', '#2 "0"'],
-      ['-5', '#1 "-5"'],
-      ['5000,1.5', '#2 "1.5"'],
-      ['5e3', '#1 "5e3"'],
-      ['5000,abc', '#2 "abc"'],
-      ['0x10', '#1 "0x10"'],
-      ['99999999999999999999', '#1 "99999999999999999999"'],
-      ['5000,', '#2 ""'],
-    ] as const) {
-      assert.throws(
-        () => parseRetrySchedule(text),
-        (err: Error) => err.message.includes(entry) && err.message.includes('positive integer'),
-        text,
-      );
-    }
+describe('webhookRetrySchedule', () => {
+  it('is the configured schedule when WEBHOOK_RETRY_SCHEDULE_MS is set, the default otherwise', () => {
+    assert.deepEqual(webhookRetrySchedule({ webhookRetryScheduleMs: [50, 100] }), [50, 100]);
+    assert.equal(webhookRetrySchedule({}), DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS);
+    assert.equal(webhookRetrySchedule({ webhookRetryScheduleMs: undefined }), DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS);
   });
 });
 

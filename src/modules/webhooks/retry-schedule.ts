@@ -22,21 +22,12 @@ export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freez
 // back in one burst when the receiver recovers.
 export const WEBHOOK_RETRY_JITTER_RATIO = 0.2;
 
-/** Parses a comma-separated list of delays in milliseconds, e.g. from config: "5000,300000,1800000". */
-export function parseRetrySchedule(text: string): number[] {
-  const entries = text.split(',').map((entry) => entry.trim());
-  if (entries.length === 1 && entries[0] === '') {
-    throw new Error('retry schedule is empty: expected comma-separated positive integers (milliseconds)');
-  }
-  return entries.map((entry, index) => {
-    const delayMs = /^\d+$/.test(entry) ? Number(entry) : Number.NaN;
-    if (!Number.isSafeInteger(delayMs) || delayMs <= 0) {
-      throw new Error(
-        `retry schedule entry #${index + 1} "${entry}" is invalid: expected a positive integer number of milliseconds`,
-      );
-    }
-    return delayMs;
-  });
+/**
+ * The schedule a deployment runs: WEBHOOK_RETRY_SCHEDULE_MS when set (parsed and checked by the configuration
+ * loader, src/platform/config-descriptors.ts), otherwise the default above.
+ */
+export function webhookRetrySchedule(config: { readonly webhookRetryScheduleMs?: readonly number[] | undefined }): readonly number[] {
+  return config.webhookRetryScheduleMs ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS;
 }
 
 export interface NextRetryDelayInput {
