@@ -4,7 +4,7 @@ import type {
   AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, RailStatus, RefundsTable,
 } from '../../platform/db-schema.js';
 import { newId } from '../../platform/ids.js';
-import { pageWindow } from '../../platform/http/pagination.js';
+import { pageWindow } from '../../platform/pagination.js';
 import type { ClaimRequest, ClaimRow } from '../../platform/http/idempotency.js';
 import type { ListPaymentsFilter } from './payments.schema.js';
 

@@ -6,7 +6,7 @@ import type { KeyRing } from '../../platform/crypto.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { validateAmountMinor, type AmountValidation } from '../../platform/money.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import type { CreatedUnderKey, IdempotencyContext, KeyBinding } from '../../platform/http/idempotency.js';
 import type { PaymentProcessor } from '../processors/index.js';
 import * as repo from './payments.repository.js';

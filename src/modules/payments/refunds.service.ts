@@ -1,7 +1,7 @@
 import { withTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import * as repo from './payments.repository.js';
 import { toRefundResource } from './payment-resource.js';
 import { applyRefundOutcome } from './payment-outcomes.js';

@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { ApiClientsTable, AuditLogTable, SupportNotesTable, TenantsTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
-import { pageWindow } from '../../platform/http/pagination.js';
+import { pageWindow } from '../../platform/pagination.js';
 import type { PaymentRow, RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 

@@ -2,7 +2,7 @@ import { withCrossTenantTx, type Db, type Tx } from '../../platform/db.js';
 import { recordAudit } from '../../platform/audit-log.js';
 import { notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import type { Actor } from '../../platform/http/scopes.js';
 import { parseTimeFilter } from '../events/index.js';
 import * as repo from './support.repository.js';

@@ -9,7 +9,7 @@ import {
   type KeyRing,
 } from '../../platform/crypto.js';
 import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
-import { toPage, type PageQuery } from '../../platform/http/pagination.js';
+import { toPage, type PageQuery } from '../../platform/pagination.js';
 import * as repo from './tenants.repository.js';
 import type { ApiClientResource, TenantResource } from './tenants.schema.js';
 
