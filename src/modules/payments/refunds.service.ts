@@ -5,7 +5,7 @@ import { toPage } from '../../platform/pagination.js';
 import * as repo from './payments.repository.js';
 import { toRefundResource } from './payment-resource.js';
 import { applyRefundOutcome } from './payment-outcomes.js';
-import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payments.service.js';
+import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payment-operations.js';
 import type { CreateRefundInput, RefundResource } from './payments.schema.js';
 
 /**
