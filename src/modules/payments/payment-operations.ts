@@ -3,7 +3,7 @@ import { AppError } from '../../platform/errors.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import type { ClaimRequest, ClaimRow } from '../../platform/http/idempotency.js';
+import type { ClaimRequest, ClaimRow } from '../../platform/idempotency.repository.js';
 import type { PaymentProcessor } from '../processors/index.js';
 import type { PaymentRow } from './payments.repository.js';
 import { InvalidStateError, assertOperationAllowed, type PaymentOperation } from './payment-state.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db.js';
-import { recordAudit, type AuditEntry } from '../../platform/audit-log.js';
+import { recordAudit, type AuditEntry } from '../../platform/audit-log.repository.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
