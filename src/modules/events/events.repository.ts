@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { EventsTable } from '../../platform/db-schema.js';
-import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import { eventTypesMatching } from './event-types.js';
 
 export type EventRow = Selectable<EventsTable>;
