@@ -2,18 +2,12 @@
 // from this table, and every stored transition names the event that caused it, so the history table reads
 // as a story and an unknown event or illegal edge is impossible to persist by accident.
 
-export const PAYMENT_METHODS = Object.freeze(['card', 'bank_transfer'] as const);
-export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+import {
+  BANK_RAIL_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES, type BankRailStatus, type PaymentMethod, type PaymentStatus,
+} from '../../platform/db-schema.js';
 
-export const PAYMENT_STATUSES = Object.freeze([
-  'processing',
-  'requires_capture',
-  'succeeded',
-  'failed',
-  'canceled',
-  'reversed',
-] as const);
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+// The status lists are the database's (their CHECK constraints); this module adds the edges between them.
+export { BANK_RAIL_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES, type BankRailStatus, type PaymentMethod, type PaymentStatus };
 
 interface PaymentEdge {
   readonly from: PaymentStatus;
@@ -215,9 +209,6 @@ export function assertOperationAllowed(
 // ---------------------------------------------------------------------------------------------------------
 // Bank rail: the transfer's life on the ACH rail, tracked beside the payment status. A rail transition may
 // cause a payment event; the two are written in the same transaction.
-
-export const BANK_RAIL_STATUSES = Object.freeze(['pending', 'submitted', 'settled', 'returned', 'canceled'] as const);
-export type BankRailStatus = (typeof BANK_RAIL_STATUSES)[number];
 
 /** Each rail event is named after the rail status it announces. */
 export const BANK_RAIL_EVENTS = Object.freeze(['submitted', 'settled', 'returned', 'canceled'] as const);

@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import { prepared, type Queryable, type Tx } from '../../platform/db.js';
 import type {
-  AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, RailStatus, RefundsTable,
+  AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, BankRailStatus, RefundsTable,
 } from '../../platform/db-schema.js';
 import { newId } from '../../platform/ids.js';
 import { pageWindow } from '../../platform/http/pagination.js';
@@ -72,7 +72,7 @@ export async function listPayments(q: Queryable, tenantId: string, filter: ListP
 export async function insertTransition(
   tx: Tx,
   tenantId: string,
-  row: { payment_id: string; from_status: PaymentStatus | null; to_status: PaymentStatus; rail_status?: RailStatus | null; reason: string },
+  row: { payment_id: string; from_status: PaymentStatus | null; to_status: PaymentStatus; rail_status?: BankRailStatus | null; reason: string },
 ): Promise<void> {
   await tx
     .insertInto('payment_transitions')

@@ -1,11 +1,11 @@
+import { REFUND_STATUSES, type RefundStatus } from '../../platform/db-schema.js';
 import { InvalidStateTransitionError } from './payment-state.js';
 
 // Refund state machine as data. A refund is created `pending` (its processor or rail call may still be in
 // flight or its outcome unknown) and ends once. Names are refund-specific so the payments index can
 // re-export them beside the payment helpers without clashing.
 
-export const REFUND_STATUSES = Object.freeze(['pending', 'succeeded', 'failed'] as const);
-export type RefundStatus = (typeof REFUND_STATUSES)[number];
+export { REFUND_STATUSES, type RefundStatus };
 
 interface RefundEdge {
   readonly from: RefundStatus;
