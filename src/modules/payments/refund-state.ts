@@ -16,26 +16,13 @@ interface RefundEdge {
  * Keyed by the event that causes each edge. No edge leaves a final status: a refund that failed is retried
  * by creating a new refund, so the history of each money movement stays append-only.
  */
-export const REFUND_TRANSITIONS = {
+const REFUND_TRANSITIONS = {
   refund_succeeded: { from: 'pending', to: 'succeeded' },
   /** Declined by the processor, or reconciliation found no such refund. */
   refund_failed: { from: 'pending', to: 'failed' },
 } as const satisfies Record<string, RefundEdge>;
 
 export type RefundEvent = keyof typeof REFUND_TRANSITIONS;
-
-const REFUND_EDGES: readonly RefundEdge[] = Object.values(REFUND_TRANSITIONS);
-
-export function canTransitionRefund(from: RefundStatus, to: RefundStatus): boolean {
-  return REFUND_EDGES.some((edge) => edge.from === from && edge.to === to);
-}
-
-/** Throws InvalidStateTransitionError (machine 'refund'), which the HTTP layer maps to 409 `invalid_state`. */
-export function assertRefundTransition(from: RefundStatus, to: RefundStatus): void {
-  if (!canTransitionRefund(from, to)) {
-    throw new InvalidStateTransitionError('refund', from, to);
-  }
-}
 
 export function applyRefundEvent(from: RefundStatus, event: RefundEvent): RefundStatus {
   const table: Readonly<Record<PropertyKey, RefundEdge>> = REFUND_TRANSITIONS;
@@ -47,8 +34,4 @@ export function applyRefundEvent(from: RefundStatus, event: RefundEvent): Refund
     throw new InvalidStateTransitionError('refund', from, edge.to, event);
   }
   return edge.to;
-}
-
-export function isTerminalRefundStatus(status: RefundStatus): boolean {
-  return !REFUND_EDGES.some((edge) => edge.from === status);
 }
