@@ -19,7 +19,8 @@ import {
   pollBankRailJob, reconcileJob, registerPaymentRoutes, registerProcessorNotificationRoutes, submitBankTransfersJob,
   type BankTransfersDeps, type PaymentsDeps,
 } from '../modules/payments/index.js';
-import { purgeIdempotencyKeys, type IdempotencySettings } from '../platform/http/idempotency.js';
+import type { IdempotencySettings } from '../platform/http/idempotency.js';
+import { purgeIdempotencyKeys } from '../platform/idempotency.repository.js';
 import { registerWebhookRoutes, webhookUrlPolicy, webhookWorkerJobs } from '../modules/webhooks/index.js';
 import { registerSupport, registerTenantRequestLogRoute, supportWorkerJobs } from '../modules/support/index.js';
 import type { ReadinessState } from '../platform/http/health-routes.js';

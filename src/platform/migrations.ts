@@ -3,6 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import pg from 'pg';
+import { sql } from 'kysely';
+import type { Db } from './db.js';
 import type { Logger } from './logger.js';
 
 export interface MigrationFile {
@@ -87,4 +89,10 @@ export async function runMigrations(options: {
     await client.end();
   }
   return { applied };
+}
+
+/** The newest migration applied to the database `db` is connected to (0 before the first); for readiness. */
+export async function appliedMigrationVersion(db: Db): Promise<number> {
+  const result = await sql<{ version: number | null }>`select max(version) as version from schema_migrations`.execute(db);
+  return result.rows[0]?.version ?? 0;
 }

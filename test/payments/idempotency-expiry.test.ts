@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { purgeIdempotencyKeys } from '../../src/platform/http/idempotency.js';
+import { purgeIdempotencyKeys } from '../../src/platform/idempotency.repository.js';
 import { waitUntil } from '../webhooks/helpers.js';
 import { bankBody, ACCOUNTS } from '../bank/helpers.js';
 import { CARDS, cardBody, ownerQuery, post } from './helpers.js';

@@ -8,11 +8,11 @@ import type { HttpApp, OAuthErrorCode } from '../../platform/http/app.js';
 import { ALL_SCOPES, routeSecurity } from '../../platform/http/scopes.js';
 import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { documentAs, documentedResponses } from '../../platform/http/openapi.js';
-import { issueAccessToken, type KeyCache, type TokenSettings } from './access-tokens.js';
-import { DEFAULT_THROTTLE, authenticateTokenClient, type ClientAuthDeps, type ThrottlePolicy } from './client-auth.service.js';
-import { createWorkLimit, type WorkLimit, type WorkLimitOptions } from '../../platform/work-limit.js';
+import type { KeyCache, TokenSettings } from './access-tokens.js';
+import type { ThrottlePolicy } from './client-auth.service.js';
+import type { WorkLimit } from '../../platform/work-limit.js';
 import { listSigningKeys, rotateSigningKey, type KeyLifecycle } from './signing-keys.service.js';
-
+import { createTokenDeps, requestToken, type TokenOutcome } from './token.service.js';
 
 const TokenRequestBody = Type.Object(
   {
@@ -96,28 +96,23 @@ function slowDown(reply: FastifyReply, retryAfterSeconds: number, description: s
   return reply.code(429).send({ error: 'slow_down', error_description: description });
 }
 
+/** The token service's outcome as `nimbuspay_token_requests_total` counts it (its RFC 6749 error, or issued/throttled/busy). */
+const TOKEN_METRIC_OUTCOME: Record<TokenOutcome['outcome'], string> = {
+  issued: 'issued',
+  throttled: 'throttled',
+  busy: 'busy',
+  unauthorized_client: 'unauthorized_client',
+  invalid_client: 'invalid_client',
+  grant_type_missing: 'invalid_request',
+  unsupported_grant_type: 'unsupported_grant_type',
+  invalid_scope: 'invalid_scope',
+};
+
 const SLOW_DOWN = {
   client: 'Too many failed authentications for this client from this address; retry later.',
   address: 'Too many failed authentications from this address; retry later.',
   busy: 'The token endpoint is busy; retry shortly.',
 } as const;
-
-/**
- * Legacy scrypt verifications at once per process, and how many may wait. Each keeps a core busy for tens of
- * milliseconds, and an API pod has at most one CPU (deploy/k8s/base/api-deployment.yaml; the host's core count says
- * nothing about a container's quota): two at once on a 2-core machine already left the event loop too little, and
- * valid token requests took seconds under a flood of guesses at one legacy client. Eight waiting is under a second
- * of work; legacy hashes only serve until each client's next success replaces them.
- */
-const DEFAULT_HASH_WORK: WorkLimitOptions = { concurrency: 1, maxQueued: 8, order: 'fifo' };
-
-/**
- * The database part of client authentications (reservation and lookup) in progress per process: four of the
- * default pool of ten connections. Without it, 64 failing callers held every connection and a payment waited a
- * second or more for one. LIFO, because under a flood the newest request is the likeliest to be a real client's
- * first try, while the flood's backlog is refused after 2 s (its callers retry after Retry-After like anyone else).
- */
-const DEFAULT_ADMISSION: WorkLimitOptions = { concurrency: 4, maxQueued: 64, order: 'lifo', maxWaitMs: 2_000 };
 
 /** RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded inside the Basic credentials. */
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
@@ -141,14 +136,7 @@ export function registerAuthRoutes(app: HttpApp, deps: {
   throttle?: ThrottlePolicy; hashWork?: WorkLimit; admission?: WorkLimit; now?: () => Date;
 }): void {
   const { db, keys, settings, metrics } = deps;
-  const clientAuth: ClientAuthDeps = {
-    db,
-    keyRing: deps.keyRing,
-    hashWork: deps.hashWork ?? createWorkLimit(DEFAULT_HASH_WORK),
-    admission: deps.admission ?? createWorkLimit(DEFAULT_ADMISSION),
-    policy: deps.throttle ?? DEFAULT_THROTTLE,
-    now: deps.now ?? (() => new Date()),
-  };
+  const tokens = createTokenDeps(deps);
 
   void app.register(async (scope) => {
     await scope.register(formbody, { bodyLimit: 4096 });
@@ -174,12 +162,13 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         count('invalid_request');
         return oauthError(reply, 400, 'invalid_request', 'The body must be application/x-www-form-urlencoded.');
       }
-      const body = request.body as Record<string, unknown>;
-      for (const [k, v] of Object.entries(body)) {
+      const body: Partial<Record<string, string>> = Object.create(null);
+      for (const [k, v] of Object.entries(request.body as Record<string, unknown>)) {
         if (typeof v !== 'string') {
           count('invalid_request');
           return oauthError(reply, 400, 'invalid_request', `Parameter '${k}' must appear once.`);
         }
+        body[k] = v;
       }
       const authz = request.headers.authorization;
       const basic = authz !== undefined && /^Basic /i.test(authz);
@@ -195,48 +184,35 @@ export function registerAuthRoutes(app: HttpApp, deps: {
         count('invalid_client');
         return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
       }
-      const result = await authenticateTokenClient(clientAuth, creds.clientId, creds.secret, request.ip);
-      if (result.outcome === 'throttled') {
-        count('throttled');
-        request.log.info({ client_id: creds.clientId, throttled_by: result.by }, 'client authentication throttled');
-        return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN[result.by]);
+      const result = await requestToken(tokens, {
+        clientId: creds.clientId,
+        secret: creds.secret,
+        source: request.ip,
+        grantType: body.grant_type,
+        scope: body.scope,
+      });
+      count(TOKEN_METRIC_OUTCOME[result.outcome]);
+      switch (result.outcome) {
+        case 'issued':
+          void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
+          return { access_token: result.token, token_type: 'Bearer' as const, expires_in: result.expiresIn, scope: result.scopes.join(' ') };
+        case 'throttled':
+          request.log.info({ client_id: creds.clientId, throttled_by: result.by }, 'client authentication throttled');
+          return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN[result.by]);
+        case 'busy':
+          return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN.busy);
+        case 'unauthorized_client':
+          return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
+        case 'invalid_client':
+          request.log.info({ client_id: creds.clientId, reason: result.reason }, 'client authentication failed');
+          return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
+        case 'grant_type_missing':
+          return oauthError(reply, 400, 'invalid_request', 'grant_type is required.');
+        case 'unsupported_grant_type':
+          return oauthError(reply, 400, 'unsupported_grant_type', 'Only the client_credentials grant is supported.');
+        case 'invalid_scope':
+          return oauthError(reply, 400, 'invalid_scope', result.notGranted ? `Scope '${result.notGranted}' is not granted to this client.` : 'scope is empty.');
       }
-      if (result.outcome === 'busy') {
-        count('busy');
-        return slowDown(reply, result.retryAfterSeconds, SLOW_DOWN.busy);
-      }
-      if (result.outcome === 'unauthorized_client') {
-        count('unauthorized_client');
-        return oauthError(reply, 400, 'unauthorized_client', 'This client may not obtain tokens.');
-      }
-      if (result.outcome === 'invalid_client') {
-        count('invalid_client');
-        request.log.info({ client_id: creds.clientId, reason: result.reason }, 'client authentication failed');
-        return oauthError(reply, 401, 'invalid_client', 'Client authentication failed.', basic);
-      }
-      if (body.grant_type === undefined) {
-        count('invalid_request');
-        return oauthError(reply, 400, 'invalid_request', 'grant_type is required.');
-      }
-      if (body.grant_type !== 'client_credentials') {
-        count('unsupported_grant_type');
-        return oauthError(reply, 400, 'unsupported_grant_type', 'Only the client_credentials grant is supported.');
-      }
-      const client = result.client;
-      let scopes = client.scopes;
-      if (typeof body.scope === 'string') {
-        const requested = body.scope.split(' ').filter(Boolean);
-        const bad = requested.find((s) => !client.scopes.includes(s));
-        if (requested.length === 0 || bad) {
-          count('invalid_scope');
-          return oauthError(reply, 400, 'invalid_scope', bad ? `Scope '${bad}' is not granted to this client.` : 'scope is empty.');
-        }
-        scopes = [...new Set(requested)];
-      }
-      const { token, expiresIn } = await issueAccessToken(keys, settings, { clientId: client.id, tenantId: client.tenantId, scopes });
-      count('issued');
-      void reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
-      return { access_token: token, token_type: 'Bearer' as const, expires_in: expiresIn, scope: scopes.join(' ') };
     });
   });
 

@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { EventsTable } from '../../platform/db-schema.js';
 import { newId } from '../../platform/ids.js';
-import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import { isEventType } from './event-types.js';
 
 export type EventRow = Selectable<EventsTable>;

@@ -1,7 +1,7 @@
 import { withCrossTenantTx, withTenantTx, type Db } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import * as repo from './events.repository.js';
 import { MAX_TIME_FILTER_SECONDS, type EventResource, type ListEventsQueryType } from './events.schema.js';
 

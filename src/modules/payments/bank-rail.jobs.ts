@@ -9,14 +9,11 @@ import {
   applyBankDebitDecision, bankRetryDelayMs, convergeBankTransfer, failDeclinedSubmission, planLostDebitPoll, recordLostDebitStep,
   snapshotFromDebit, type BankTransfersDeps,
 } from './bank-transfers.service.js';
+import { elapsedMs } from './payment-operations.js';
 
 // The worker side of bank transfers: submitting transfers once their cancel window has passed, and polling the
 // rail so that a lost notification never leaves a transfer stuck. Unknown submission outcomes are resolved by the
 // reconciler (payments-reconciler.ts → resolveBankDebitAttempt).
-
-function elapsedMs(started: bigint): number {
-  return Number((process.hrtime.bigint() - started) / 1_000_000n);
-}
 
 /**
  * Submission: claim (row lock + the debit attempt, one short cross-tenant transaction), call the rail with no

@@ -1,4 +1,5 @@
 import { withTenantTx, type Tx } from '../../platform/db.js';
+import { newId } from '../../platform/ids.js';
 import { RETURN_FAILURE_CODES, UNLISTED_RETURN_FAILURE_CODE } from './failure-codes.js';
 import type { BankDebitDecision, BankDebitSnapshot } from '../processors/index.js';
 import * as repo from './payments.repository.js';
@@ -6,8 +7,10 @@ import * as bankRepo from './bank-transfers.repository.js';
 import {
   applyBankRailEvent, applyPaymentEvent, assertTransition, type BankRailEvent, type BankRailStatus, type BankTransferPaymentEvent,
 } from './payment-state.js';
-import { PAYMENT_STATUS_EVENT, recordPaymentEvent } from './payment-resource.js';
-import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+import { PAYMENT_STATUS_EVENT, recordPaymentEvent, toPaymentResource } from './payment-resource.js';
+import { outcomeContext, type CreatedPayment, type CreationKey, type PaymentsDeps } from './payment-operations.js';
+import type { ValidatedPayment } from './payment-validation.js';
+import { bankAccountFingerprint } from './bank-account.js';
 import { warnLookupUnavailable } from './payment-outcomes.js';
 
 // The bank rail side of a bank transfer: recording its submission, then converging it to what the rail reports.
@@ -66,6 +69,52 @@ export interface RailSnapshot {
 }
 
 export type RailSource = 'submission' | 'reconciliation' | 'poll' | 'notification';
+
+/**
+ * POST /v1/payments for a bank transfer: one transaction claims the key, creates the transfer (`processing`, rail
+ * `pending`, the account number kept encrypted for the cancel window) and stores the idempotent answer. The rail
+ * is called later, by the submission job. A request resumed under the same key returns the transfer it created.
+ */
+export async function createBankTransfer(
+  deps: PaymentsDeps,
+  tenantId: string,
+  valid: Extract<ValidatedPayment, { method: 'bank_transfer' }>,
+  idempotency: CreationKey,
+): Promise<CreatedPayment> {
+  const { input, account, checked } = valid;
+  return withTenantTx(deps.db, tenantId, async (tx): Promise<CreatedPayment> => {
+    // Only a takeover can find one: a fresh claim has just checked, in this transaction, that the key created nothing.
+    const { takeover } = await idempotency.claim(tx);
+    const resumed = takeover ? await repo.findPaymentByIdempotencyKey(tx, tenantId, idempotency.key) : undefined;
+    if (resumed) return { outcome: 'resumed', payment: toPaymentResource(resumed) };
+    const payment = await repo.insertPayment(tx, tenantId, {
+      id: newId('payment'),
+      status: 'processing',
+      amount: valid.amountMinor,
+      currency: valid.currency,
+      description: input.description ?? null,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      customer_reference: input.customer_reference ?? null,
+      idempotency_key: idempotency.key,
+      method: 'bank_transfer',
+      capture_method: 'automatic',
+      bank_account_holder: checked.account_holder_name,
+      bank_routing_number: checked.routing_number,
+      bank_account_last4: checked.last4,
+      bank_account_type: checked.account_type,
+      bank_fingerprint: bankAccountFingerprint(checked.routing_number, account.account_number, deps.keyRing.key('bank-fingerprint')),
+      bank_account_number_enc: deps.keyRing.encrypt('bank-account-number', account.account_number),
+      rail_status: 'pending',
+      expected_settlement_at: null,
+    });
+    await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: null, to_status: 'processing', rail_status: 'pending', reason: 'created' });
+    await recordPaymentEvent(tx, tenantId, payment, 'payment.processing');
+    // the transfer's only transaction in this request: it also stores the idempotent answer
+    const resource = toPaymentResource(payment);
+    await idempotency.storeCreated(tx, resource);
+    return { outcome: 'created', payment: resource };
+  });
+}
 
 export function failureCodeForReturn(returnCode: string | undefined): string {
   return (returnCode !== undefined ? RETURN_FAILURE_CODES[returnCode.toUpperCase()] : undefined) ?? UNLISTED_RETURN_FAILURE_CODE;

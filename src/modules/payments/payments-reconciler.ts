@@ -7,7 +7,7 @@ import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
 import { applyCardOutcome, applyRefundOutcome, warnLookupUnavailable, type CardOutcome, type NotRecorded } from './payment-outcomes.js';
-import { outcomeContext, type PaymentsDeps } from './payments.service.js';
+import { outcomeContext, type PaymentsDeps } from './payment-operations.js';
 import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
 
 /**

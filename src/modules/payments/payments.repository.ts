@@ -4,8 +4,8 @@ import type {
   AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, BankRailStatus, RefundsTable,
 } from '../../platform/db-schema.js';
 import { newId } from '../../platform/ids.js';
-import { pageWindow } from '../../platform/http/pagination.js';
-import type { ClaimRequest, ClaimRow } from '../../platform/http/idempotency.js';
+import { pageWindow } from '../../platform/pagination.js';
+import type { ClaimRequest, ClaimRow } from '../../platform/idempotency.repository.js';
 import type { ListPaymentsFilter } from './payments.schema.js';
 
 // All SQL of payments, attempts, transitions and refunds. Tenant id is the first domain argument everywhere.

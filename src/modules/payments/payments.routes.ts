@@ -3,7 +3,9 @@ import type { HttpApp } from '../../platform/http/app.js';
 import { routeSecurity } from '../../platform/http/scopes.js';
 import { requireTenant } from '../../platform/http/auth-hook.js';
 import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
-import { runIdempotent, type IdempotencySettings } from '../../platform/http/idempotency.js';
+import {
+  runIdempotent, type CreatedUnderKey, type IdempotencyContext, type IdempotencySettings, type KeyBinding,
+} from '../../platform/http/idempotency.js';
 import { idempotencyKey } from '../../platform/http/openapi.js';
 import './payments-doc.schema.js';
 import {
@@ -12,16 +14,42 @@ import {
 } from './payments.schema.js';
 import * as payments from './payments.service.js';
 import * as refunds from './refunds.service.js';
+import { validateCreatePayment } from './payment-validation.js';
+import type { ChangedPayment, CreationKey, PaymentsDeps } from './payment-operations.js';
 
 const tags = ['Payments'];
 const refundTags = ['Refunds'];
 const required = idempotencyKey('required');
 
 const tenantOf = (request: FastifyRequest): string => requireTenant(request.auth).tenantId;
-// Every route looks a key up in payments and refunds: a key that created either is bound to it for good.
-const keys = { describeBinding: payments.describeKeyBinding };
 
-export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps, idempotency: IdempotencySettings): void {
+/** The payment or refund created under a key, named for the client (runIdempotent's `describeBinding`). */
+function describeKeyBinding(found: CreatedUnderKey): KeyBinding {
+  if (found.object === 'payment') return { id: found.id, createdAt: found.created_at, retrievePath: `/v1/payments/${found.id}` };
+  return { id: found.id, label: `${found.id} (a refund of ${found.payment_id})`, createdAt: found.created_at, retrievePath: `/v1/refunds/${found.id}` };
+}
+// Every route looks a key up in payments and refunds: a key that created either is bound to it for good.
+const keys = { describeBinding: describeKeyBinding };
+
+/** 201 for a created payment or refund, and for one a retry of the same request resumed: both answer the creation. */
+const CREATED = 201;
+/** 202 Accepted: the processor's answer was lost, the reconciler finishes the capture or cancel. */
+const CHANGED_STATUS: Record<ChangedPayment['outcome'], 200 | 202> = { completed: 200, outcome_unknown: 202 };
+
+/** runIdempotent's context as payment creation uses it: the answer stored under the key is the 201 with the payment. */
+function creationKey(ctx: IdempotencyContext): CreationKey {
+  return {
+    key: ctx.key,
+    claim: ctx.claim,
+    claimRequest: ctx.claimRequest,
+    acceptClaim: ctx.acceptClaim,
+    createdAnswerStatus: CREATED,
+    storeCreated: (tx, payment) => ctx.complete(tx, { status: CREATED, body: payment }),
+    createdStored: (payment) => ctx.answerStored({ status: CREATED, body: payment }),
+  };
+}
+
+export function registerPaymentRoutes(app: HttpApp, deps: PaymentsDeps, idempotency: IdempotencySettings): void {
   app.post('/v1/payments', {
     schema: { operationId: 'createPayment',
       ...routeSecurity('payments:write'), tags, summary: 'Create a payment (card or bank transfer)',
@@ -32,10 +60,10 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     },
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
-    const valid = payments.validateCreatePayment(request.body, deps.now?.() ?? new Date());
+    const valid = validateCreatePayment(request.body, deps.now?.() ?? new Date());
     return runIdempotent(idempotency, tenantId, request, reply, async (ctx) => {
-      const result = await payments.createPayment(deps, tenantId, valid, ctx);
-      return { status: result.status, body: result.payment };
+      const result = await payments.createPayment(deps, tenantId, valid, creationKey(ctx));
+      return { status: CREATED, body: result.payment };
     }, { ...keys, claimInHandler: true });
   });
 
@@ -58,7 +86,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     const tenantId = tenantOf(request);
     return runIdempotent(idempotency, tenantId, request, reply, async () => {
       const result = await payments.capturePayment(deps, tenantId, request.params.id, request.body?.amount);
-      return { status: result.status, body: result.payment };
+      return { status: CHANGED_STATUS[result.outcome], body: result.payment };
     }, keys);
   });
 
@@ -72,7 +100,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
     const tenantId = tenantOf(request);
     return runIdempotent(idempotency, tenantId, request, reply, async () => {
       const result = await payments.cancelPayment(deps, tenantId, request.params.id);
-      return { status: result.status, body: result.payment };
+      return { status: CHANGED_STATUS[result.outcome], body: result.payment };
     }, keys);
   });
 
@@ -86,7 +114,7 @@ export function registerPaymentRoutes(app: HttpApp, deps: payments.PaymentsDeps,
   }, async (request, reply) => {
     const tenantId = tenantOf(request);
     return runIdempotent(idempotency, tenantId, request, reply, async ({ key }) => ({
-      status: 201,
+      status: CREATED,
       body: await refunds.createRefund(deps, tenantId, request.params.id, request.body ?? {}, key),
     }), keys);
   });

@@ -1,11 +1,11 @@
 import { withTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import * as repo from './payments.repository.js';
 import { toRefundResource } from './payment-resource.js';
 import { applyRefundOutcome } from './payment-outcomes.js';
-import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payments.service.js';
+import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payment-operations.js';
 import type { CreateRefundInput, RefundResource } from './payments.schema.js';
 
 /**

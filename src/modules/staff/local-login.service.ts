@@ -1,5 +1,5 @@
 import { withCrossTenantTx } from '../../platform/db.js';
-import { recordAudit } from '../../platform/audit-log.js';
+import { recordAudit } from '../../platform/audit-log.repository.js';
 import { DUMMY_SECRET_HASH, verifySecret } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';
 import { createWorkLimit, WorkLimitBusyError } from '../../platform/work-limit.js';

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../platform/config.js';
 import type { Db, Tx } from '../../platform/db.js';
-import { recordAudit } from '../../platform/audit-log.js';
+import { recordAudit } from '../../platform/audit-log.repository.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import { AppError } from '../../platform/errors.js';

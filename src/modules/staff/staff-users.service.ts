@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../platform/db.js';
-import { recordAudit } from '../../platform/audit-log.js';
+import { recordAudit } from '../../platform/audit-log.repository.js';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withCrossTenantTx } from '../../platform/db.js';
 import { hashSecret, type KeyRing } from '../../platform/crypto.js';
 import { AppError, notFound } from '../../platform/errors.js';

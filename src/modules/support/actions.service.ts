@@ -1,5 +1,5 @@
 import { withCrossTenantTx, type Db, type Tx } from '../../platform/db.js';
-import { recordAudit } from '../../platform/audit-log.js';
+import { recordAudit } from '../../platform/audit-log.repository.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import { parseTimeFilter } from '../events/index.js';

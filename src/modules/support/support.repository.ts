@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
-import type { ApiClientsTable, AuditLogTable, SupportNotesTable, TenantsTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
-import { pageWindow } from '../../platform/http/pagination.js';
+import type { AuditLogTable, SupportNotesTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
+import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import type { PaymentRow, RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 
@@ -9,12 +9,10 @@ import type { ApiRequestRow } from './request-log.repository.js';
 // tenant only when the caller asked for one.
 
 export type WithTenantName<T> = T & { tenant_name: string };
-export type TenantRow = Selectable<TenantsTable>;
-export type ClientRow = Selectable<ApiClientsTable>;
+export type { TenantRow, ApiClientRow as ClientRow } from '../tenants/index.js';
 export type AuditRow = Selectable<AuditLogTable>;
 export type NoteRow = Selectable<SupportNotesTable>;
 export type DeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;
-export interface Window { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }
 /** `before` is exclusive. */
 export interface CreatedRange { gte?: Date | undefined; before?: Date | undefined }
 
@@ -34,7 +32,7 @@ export interface PaymentFilter {
   requestId?: string | undefined;
 }
 
-export async function listPayments(q: Queryable, f: PaymentFilter, page: Window): Promise<Array<WithTenantName<PaymentRow>>> {
+export async function listPayments(q: Queryable, f: PaymentFilter, page: PageQuery): Promise<Array<WithTenantName<PaymentRow>>> {
   const w = pageWindow(page);
   return q
     .selectFrom('payments as p')
@@ -80,7 +78,7 @@ export async function findPayment(q: Queryable, id: string): Promise<WithTenantN
 
 export interface RefundFilter { tenantId?: string | undefined; status?: string | undefined; paymentId?: string | undefined; created: CreatedRange }
 
-export async function listRefunds(q: Queryable, f: RefundFilter, page: Window): Promise<Array<WithTenantName<RefundRow>>> {
+export async function listRefunds(q: Queryable, f: RefundFilter, page: PageQuery): Promise<Array<WithTenantName<RefundRow>>> {
   const w = pageWindow(page);
   return q
     .selectFrom('refunds as r')
@@ -110,7 +108,7 @@ export interface RequestFilter {
   created: CreatedRange;
 }
 
-export async function listRequests(q: Queryable, f: RequestFilter, page: Window): Promise<ApiRequestRow[]> {
+export async function listRequests(q: Queryable, f: RequestFilter, page: PageQuery): Promise<ApiRequestRow[]> {
   const w = pageWindow(page);
   return q
     .selectFrom('api_requests')
@@ -129,26 +127,7 @@ export async function listRequests(q: Queryable, f: RequestFilter, page: Window)
     .execute();
 }
 
-// ---- tenants ----------------------------------------------------------------------------------------------------
-
-export async function listTenants(q: Queryable, page: Window): Promise<TenantRow[]> {
-  const w = pageWindow(page);
-  return q
-    .selectFrom('tenants')
-    .selectAll()
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
-    .orderBy('id', w.order)
-    .limit(w.take)
-    .execute();
-}
-
-export async function findTenant(q: Queryable, id: string): Promise<TenantRow | undefined> {
-  return q.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-export async function listTenantClients(q: Queryable, tenantId: string): Promise<ClientRow[]> {
-  return q.selectFrom('api_clients').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').execute();
-}
+// ---- tenants (the tenants themselves are read through the tenants module) ---------------------------------------
 
 export interface VolumeRow { currency: string; count: number; succeeded: number; failed: number; succeeded_amount: bigint }
 
@@ -233,7 +212,7 @@ function deliveries(q: Queryable) {
 
 export interface DeliveryFilter { tenantId?: string | undefined; endpointId?: string | undefined; status?: string | undefined; eventId?: string | undefined; eventIds?: string[] }
 
-export async function listDeliveries(q: Queryable, f: DeliveryFilter, page: Window): Promise<DeliveryRow[]> {
+export async function listDeliveries(q: Queryable, f: DeliveryFilter, page: PageQuery): Promise<DeliveryRow[]> {
   const w = pageWindow(page);
   return deliveries(q)
     .$if(f.tenantId !== undefined, (qb) => qb.where('d.tenant_id', '=', f.tenantId!))
@@ -276,7 +255,7 @@ export async function findEndpointTenant(q: Queryable, endpointId: string): Prom
 
 export interface AuditFilter { actorId?: string | undefined; action?: string | undefined; tenantId?: string | undefined; targetId?: string | undefined; created: CreatedRange }
 
-export async function listAudit(q: Queryable, f: AuditFilter, page: Window): Promise<AuditRow[]> {
+export async function listAudit(q: Queryable, f: AuditFilter, page: PageQuery): Promise<AuditRow[]> {
   const w = pageWindow(page);
   return q
     .selectFrom('audit_log')

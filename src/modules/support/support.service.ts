@@ -1,8 +1,9 @@
 import { withCrossTenantTx, type Db, type Tx } from '../../platform/db.js';
-import { recordAudit } from '../../platform/audit-log.js';
+import { recordAudit } from '../../platform/audit-log.repository.js';
 import { notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
-import { toPage } from '../../platform/http/pagination.js';
+import { toPage, type PageQuery } from '../../platform/pagination.js';
+import * as tenants from '../tenants/index.js';
 import type { Actor } from '../../platform/http/scopes.js';
 import { parseTimeFilter } from '../events/index.js';
 import * as repo from './support.repository.js';
@@ -99,8 +100,8 @@ export async function listRequests(deps: ReadDeps, caller: Caller, query: ListRe
 
 const toTenant = (row: repo.TenantRow) => ({ id: row.id, object: 'tenant' as const, name: row.name, status: row.status, created_at: row.created_at.toISOString() });
 
-export async function listTenants(deps: ReadDeps, query: { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }) {
-  const rows = await withCrossTenantTx(deps.db, (tx) => repo.listTenants(tx, query));
+export async function listTenants(deps: ReadDeps, query: PageQuery) {
+  const rows = await withCrossTenantTx(deps.db, (tx) => tenants.listTenants(tx, query));
   return { object: 'list' as const, ...toPage(rows.map(toTenant), query) };
 }
 
@@ -118,10 +119,10 @@ const RECENT_FAILURES = 10;
 export async function tenantOverview(deps: ReadDeps, id: string, now: Date = new Date()) {
   if (!isId('tenant', id)) throw notFound('tenant', id);
   return withCrossTenantTx(deps.db, async (tx) => {
-    const tenant = await repo.findTenant(tx, id);
+    const tenant = await tenants.findTenant(tx, id);
     if (!tenant) throw notFound('tenant', id);
     const [clients, day, week, failures, endpoints] = [
-      await repo.listTenantClients(tx, id),
+      await tenants.listTenantClients(tx, id),
       await repo.paymentVolume(tx, id, new Date(now.getTime() - DAY_MS)),
       await repo.paymentVolume(tx, id, new Date(now.getTime() - 7 * DAY_MS)),
       await repo.recentFailedPayments(tx, id, RECENT_FAILURES),

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db.js';
-import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 
 export interface TenantRequestFilter {

@@ -1,7 +1,8 @@
 import { withTenantTx, type Db } from '../../platform/db.js';
 import type { HttpApp } from '../../platform/http/app.js';
 import { routeSecurity } from '../../platform/http/scopes.js';
-import { ListSchema, errorResponses, toPage } from '../../platform/http/pagination.js';
+import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
+import { toPage } from '../../platform/pagination.js';
 import { requireTenant } from '../../platform/http/auth-hook.js';
 import { parseTimeFilter } from '../events/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';

@@ -1,6 +1,6 @@
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { ApiClientsTable, TenantsTable } from '../../platform/db-schema.js';
-import { pageWindow, type PageQuery } from '../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import type { Selectable } from 'kysely';
 
 export type TenantRow = Selectable<TenantsTable>;

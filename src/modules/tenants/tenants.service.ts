@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db.js';
-import { recordAudit, type AuditEntry } from '../../platform/audit-log.js';
+import { recordAudit, type AuditEntry } from '../../platform/audit-log.repository.js';
 import { withCrossTenantTx } from '../../platform/db.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -9,7 +9,7 @@ import {
   type KeyRing,
 } from '../../platform/crypto.js';
 import { ALL_TENANT_SCOPES, PLATFORM_SCOPES, TENANT_SCOPES, type AuthContext } from '../../platform/http/scopes.js';
-import { toPage, type PageQuery } from '../../platform/http/pagination.js';
+import { toPage, type PageQuery } from '../../platform/pagination.js';
 import * as repo from './tenants.repository.js';
 import type { ApiClientResource, TenantResource } from './tenants.schema.js';
 

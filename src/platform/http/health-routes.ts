@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../db.js';
+import { appliedMigrationVersion } from '../migrations.js';
 import type { Metrics } from '../metrics.js';
 import type { HttpApp } from './app.js';
 
@@ -11,8 +11,7 @@ export interface ReadinessState {
 /** Database reachable and every migration file this build ships has been applied. */
 export async function checkReadiness(db: Db, expectedMigrationVersion: number): Promise<{ ok: boolean; checks: Record<string, string> }> {
   try {
-    const result = await sql<{ version: number | null }>`select max(version) as version from schema_migrations`.execute(db);
-    const version = result.rows[0]?.version ?? 0;
+    const version = await appliedMigrationVersion(db);
     if (version < expectedMigrationVersion) {
       return { ok: false, checks: { database: 'ok', migrations: `behind (at ${version}, expected ${expectedMigrationVersion})` } };
     }

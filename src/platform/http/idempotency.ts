@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { prepared, withCrossTenantTx, withTenantTx, type Db, type Queryable, type Tx } from '../db.js';
+import { withTenantTx, type Db, type Tx } from '../db.js';
 import { AppError, ERROR_CODES, errorBody, errorDocUrl, type ErrorCode } from '../errors.js';
 import { canonicalJson } from '../canonical-json.js';
+import {
+  claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type ClaimRequest, type ClaimRow,
+} from '../idempotency.repository.js';
 
 /**
  * Idempotency-Key (IETF draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics) for POSTs that move
@@ -86,28 +88,6 @@ export interface IdempotencyContext {
   answerStored(result: IdempotentResult): void;
 }
 
-/** The arguments of `claim_idempotency_key` after the tenant (see migrations/0010_payment_statements.sql). */
-export interface ClaimRequest {
-  key: string;
-  method: string;
-  path: string;
-  requestHash: string;
-  leaseMs: number;
-}
-
-export type ClaimOutcome = 'claimed' | 'taken_over' | 'mismatch' | 'replay' | 'in_flight' | 'expired';
-
-/** The columns `claim_idempotency_key` returns (functions that call it return them too). */
-export interface ClaimRow {
-  outcome: ClaimOutcome;
-  response_status: number | null;
-  response_body: unknown;
-  bound_object: string | null;
-  bound_id: string | null;
-  bound_payment_id: string | null;
-  bound_created_at: Date | null;
-}
-
 /** The object `object_created_under_key` found: what the client created under the key. */
 export interface CreatedUnderKey {
   object: string;
@@ -183,13 +163,6 @@ function toClaim(row: ClaimRow, describeBinding: RunIdempotentOptions['describeB
   }
 }
 
-/** One round trip: the claim (claim_idempotency_key) in its own statement, or in the caller's transaction. */
-async function claimKey(q: Queryable, tenantId: string, c: ClaimRequest): Promise<ClaimRow> {
-  const res = await sql<ClaimRow>`
-    ${sql.raw(prepared('claim_idempotency_key'))} SELECT * FROM claim_idempotency_key(${tenantId}, ${c.key}, ${c.method}, ${c.path}, ${c.requestHash}, ${c.leaseMs}::int)`.execute(q);
-  return res.rows[0]!;
-}
-
 /**
  * Runs `execute` at most once per (tenant, key) and answers the request. AppErrors thrown by `execute` are stored
  * and replayed like any result (the request did execute), except 5xx ones: those mean "nothing was done, try again",
@@ -235,7 +208,7 @@ export async function runIdempotent(
 
   let preClaimed: Extract<Claim, { kind: 'claimed' }> | undefined;
   if (!options.claimInHandler) {
-    const claimed = toClaim(await claimKey(settings.db, tenantId, claimRequest), options.describeBinding);
+    const claimed = toClaim(await claimIdempotencyKey(settings.db, tenantId, claimRequest), options.describeBinding);
     if (claimed.kind !== 'claimed') return answer(claimed);
     preClaimed = claimed;
   }
@@ -246,14 +219,14 @@ export async function runIdempotent(
   };
   const claim = async (tx: Tx): Promise<{ takeover: boolean }> => {
     if (preClaimed) return { takeover: preClaimed.takeover };
-    return acceptClaim(await claimKey(tx, tenantId, claimRequest));
+    return acceptClaim(await claimIdempotencyKey(tx, tenantId, claimRequest));
   };
 
   let result: IdempotentResult;
   let storedInTx: IdempotentResult | undefined;
   const complete = async (tx: Tx, done: IdempotentResult): Promise<void> => {
     const stored = { status: done.status, body: jsonSafe(done.body) };
-    await completeKeyIn(tx, tenantId, key, stored);
+    await completeIdempotencyKey(tx, tenantId, key, stored);
     storedInTx = stored;
   };
   const answerStored = (done: IdempotentResult): void => {
@@ -267,7 +240,7 @@ export async function runIdempotent(
       result = { status: err.status, body: errorBody(err.code, err.message, { param: err.options.param, requestId: request.id, publicUrl: request.server.publicUrl ?? '' }) };
       await completeKey(settings.db, tenantId, key, result);
     } else {
-      await releaseKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
+      await releaseIdempotencyKey(settings.db, tenantId, key).catch((releaseErr: unknown) => request.log.error({ err: releaseErr }, 'could not release idempotency key'));
     }
     throw err;
   }
@@ -287,41 +260,6 @@ function withDocUrl(body: unknown, publicUrl: string): unknown {
   return { error: { ...error, doc_url: errorDocUrl(publicUrl, error.code as ErrorCode) } };
 }
 
-async function completeKeyIn(tx: Tx, tenantId: string, key: string, result: IdempotentResult): Promise<void> {
-  await tx
-    .updateTable('idempotency_keys')
-    .set({ state: 'completed', response_status: result.status, response_body: JSON.stringify(result.body), completed_at: sql`now()`, locked_until: null })
-    .where('tenant_id', '=', tenantId)
-    .where('key', '=', key)
-    .execute();
-}
-
 async function completeKey(db: Db, tenantId: string, key: string, result: IdempotentResult): Promise<void> {
-  await withTenantTx(db, tenantId, (tx) => completeKeyIn(tx, tenantId, key, result));
-}
-
-/**
- * After a 5xx: if the request created its object before failing (e.g. its last transaction failed after the processor
- * call), the record stays with its lease ended, so the same request resumes that object at once and another one
- * gets 422 (deleting it would make the retry look like a reuse after expiry). Otherwise nothing was done: the key
- * is free for any request. One statement (release_idempotency_key).
- */
-async function releaseKey(db: Db, tenantId: string, key: string): Promise<void> {
-  await sql`SELECT release_idempotency_key(${tenantId}, ${key})`.execute(db);
-}
-
-/**
- * Worker job body: forget keys older than the retention (at least 24 h). Returns how many were purged. `now` is the
- * job's clock (injectable, so expiry is testable without waiting a day).
- */
-export async function purgeIdempotencyKeys(db: Db, olderThanHours: number, now: Date = new Date(), batch = 1000): Promise<number> {
-  const cutoff = new Date(now.getTime() - olderThanHours * 3_600_000);
-  return withCrossTenantTx(db, async (tx) => {
-    const res = await sql`
-      DELETE FROM idempotency_keys WHERE ctid IN (
-        SELECT ctid FROM idempotency_keys
-        WHERE created_at < ${cutoff} AND (state = 'completed' OR locked_until <= ${now})
-        LIMIT ${batch})`.execute(tx);
-    return Number(res.numAffectedRows ?? 0n);
-  });
+  await withTenantTx(db, tenantId, (tx) => completeIdempotencyKey(tx, tenantId, key, result));
 }

@@ -1,7 +1,10 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { documentedId } from './openapi.js';
 
-/** Cursor pagination, Stripe-style: newest first; `starting_after` pages to older objects, `ending_before` to newer. */
+/**
+ * The query fields of a cursor-paginated list (the cursor logic that reads them is in ../pagination.ts):
+ * newest first; `starting_after` pages to older objects, `ending_before` to newer.
+ */
 export const PageQuerySchema = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Number of objects to return (1–100).' }),
@@ -10,27 +13,6 @@ export const PageQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export type PageQuery = Static<typeof PageQuerySchema>;
-
-export interface PageWindow {
-  op: '<' | '>';
-  cursor: string | undefined;
-  order: 'asc' | 'desc';
-  /** one more than the page, to learn has_more without a count */
-  take: number;
-}
-
-export function pageWindow(q: { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }): PageWindow {
-  if (q.ending_before !== undefined) return { op: '>', cursor: q.ending_before, order: 'asc', take: q.limit + 1 };
-  return { op: '<', cursor: q.starting_after, order: 'desc', take: q.limit + 1 };
-}
-
-export function toPage<T>(rows: T[], q: { limit: number; ending_before?: string | undefined }): { data: T[]; has_more: boolean } {
-  const has_more = rows.length > q.limit;
-  const data = rows.slice(0, q.limit);
-  if (q.ending_before !== undefined) data.reverse();
-  return { data, has_more };
-}
 
 /** A page of `item`s; named `<Item>List` in the OpenAPI document when the item schema has an `$id`. */
 export function ListSchema<T extends TSchema>(item: T) {

@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../../platform/db.js';
 import type { WebhookDeliveriesTable, WebhookDeliveryAttemptsTable } from '../../../platform/db-schema.js';
-import { pageWindow, type PageQuery } from '../../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../../platform/pagination.js';
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable> & { event_type: string };
 export type AttemptRow = Selectable<WebhookDeliveryAttemptsTable>;

@@ -1,7 +1,7 @@
 import { withTenantTx, type Db, type Tx } from '../../../platform/db.js';
 import { AppError, notFound } from '../../../platform/errors.js';
 import { isId } from '../../../platform/ids.js';
-import { toPage } from '../../../platform/http/pagination.js';
+import { toPage } from '../../../platform/pagination.js';
 import { EVENT_TYPES, eventTypeMatches, parseTimeFilter } from '../../events/index.js';
 import * as endpointsRepo from '../endpoints/endpoints.repository.js';
 import { endpointNotFound } from '../endpoints/endpoints.service.js';

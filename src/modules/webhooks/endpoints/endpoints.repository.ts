@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Queryable, Tx } from '../../../platform/db.js';
 import type { WebhookEndpointsTable } from '../../../platform/db-schema.js';
-import { pageWindow, type PageQuery } from '../../../platform/http/pagination.js';
+import { pageWindow, type PageQuery } from '../../../platform/pagination.js';
 
 export type EndpointRow = Selectable<WebhookEndpointsTable>;
 

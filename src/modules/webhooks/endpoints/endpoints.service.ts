@@ -4,7 +4,7 @@ import { withTenantTx, type Db, type Tx } from '../../../platform/db.js';
 import type { KeyRing } from '../../../platform/crypto.js';
 import { AppError, notFound } from '../../../platform/errors.js';
 import { isId, newId } from '../../../platform/ids.js';
-import { toPage, type PageQuery } from '../../../platform/http/pagination.js';
+import { toPage, type PageQuery } from '../../../platform/pagination.js';
 import { recordEvent } from '../../events/index.js';
 import { generateWebhookSecret } from '../webhook-signature.js';
 import {
