@@ -20,7 +20,7 @@ interface LedgerRow { payment_id: string; captured: string | null; refunded: str
 const big = (v: string | null) => BigInt(v ?? 0);
 
 /** Whether the state machine accepts a step: its functions throw on an illegal one. */
-function legal(step: () => unknown): boolean {
+export function legal(step: () => unknown): boolean {
   try {
     step();
     return true;
