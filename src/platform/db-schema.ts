@@ -158,9 +158,24 @@ export interface ClientAuthSourceFailuresTable {
   locked_until: NullableTimestamp;
 }
 
-export type PaymentMethodType = 'card' | 'bank_transfer';
-export type PaymentStatus = 'processing' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled' | 'reversed';
-export type RailStatus = 'pending' | 'submitted' | 'settled' | 'returned' | 'canceled';
+// The status domains below are the CHECK constraints of migrations/0003_payments.sql, declared once here (platform
+// may not import a module, and the table types need them); the state machines in src/modules/payments build on these
+// lists, and test/properties/transition-table.test.ts checks them against the database catalog.
+export const PAYMENT_METHODS = Object.freeze(['card', 'bank_transfer'] as const);
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+export const PAYMENT_STATUSES = Object.freeze([
+  'processing',
+  'requires_capture',
+  'succeeded',
+  'failed',
+  'canceled',
+  'reversed',
+] as const);
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+export const BANK_RAIL_STATUSES = Object.freeze(['pending', 'submitted', 'settled', 'returned', 'canceled'] as const);
+export type BankRailStatus = (typeof BANK_RAIL_STATUSES)[number];
+export const REFUND_STATUSES = Object.freeze(['pending', 'succeeded', 'failed'] as const);
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
 /** Why a payment needs an operator: the closed set of the CHECK on payments.attention_reason (0006). */
 export const PAYMENT_ATTENTION_REASONS = ['processor_lost_debit'] as const;
 export type PaymentAttentionReason = (typeof PAYMENT_ATTENTION_REASONS)[number];
@@ -168,7 +183,7 @@ export type PaymentAttentionReason = (typeof PAYMENT_ATTENTION_REASONS)[number];
 export interface PaymentsTable {
   id: string;
   tenant_id: string;
-  method: PaymentMethodType;
+  method: PaymentMethod;
   status: PaymentStatus;
   amount: Money;
   currency: string;
@@ -191,7 +206,7 @@ export interface PaymentsTable {
   bank_account_type: 'checking' | 'savings' | null;
   bank_fingerprint: string | null;
   bank_account_number_enc: string | null;
-  rail_status: RailStatus | null;
+  rail_status: BankRailStatus | null;
   rail_reference: string | null;
   return_code: string | null;
   return_reason: string | null;
@@ -211,7 +226,6 @@ export interface PaymentsTable {
   updated_at: Timestamp;
 }
 
-export type RefundStatus = 'pending' | 'succeeded' | 'failed';
 export interface RefundsTable {
   id: string;
   tenant_id: string;
@@ -254,7 +268,7 @@ export interface PaymentTransitionsTable {
   payment_id: string;
   from_status: PaymentStatus | null;
   to_status: PaymentStatus;
-  rail_status: RailStatus | null;
+  rail_status: BankRailStatus | null;
   reason: string;
   created_at: Timestamp;
 }

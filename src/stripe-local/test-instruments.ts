@@ -76,10 +76,8 @@ export function detectCardBrand(number: string): CardBrand {
   return 'unknown';
 }
 
-/** Card numbers are 12 to 19 digits with a valid Luhn check digit. */
-export function isLuhnValid(number: string): boolean {
-  return /^\d{12,19}$/.test(number) && luhnValid(number);
-}
+/** Stripe's length rule for a raw card number: 12 to 19 digits (the brand's own lengths are not checked). */
+const STRIPE_CARD_NUMBER = /^\d{12,19}$/;
 
 export interface RawCard {
   number: string;
@@ -96,7 +94,7 @@ export type CardCheckFailure = { code: string; message: string; param: string };
  */
 export function checkRawCard(card: RawCard, nowMs: number): CardCheckFailure | undefined {
   const number = card.number.replace(/[\s-]/g, '');
-  if (!isLuhnValid(number)) {
+  if (!STRIPE_CARD_NUMBER.test(number) || !luhnValid(number)) {
     return { code: 'incorrect_number', message: 'Your card number is incorrect.', param: 'number' };
   }
   if (card.exp_month < 1 || card.exp_month > 12) {

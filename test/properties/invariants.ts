@@ -1,8 +1,8 @@
 import pg from 'pg';
 import {
-  BANK_RAIL_TRANSITIONS, PAYMENT_TRANSITIONS, canTransition, type PaymentMethod, type PaymentStatus,
+  applyBankRailEvent, applyPaymentEvent, assertTransition, type BankRailEvent, type BankRailStatus, type PaymentMethod, type PaymentStatus,
 } from '../../src/modules/payments/payment-state.js';
-import { canTransitionRefund, type RefundStatus } from '../../src/modules/payments/refund-state.js';
+import { applyRefundEvent, type RefundStatus } from '../../src/modules/payments/refund-state.js';
 
 // What must hold for every tenant at any committed moment, whatever happened before: read in one REPEATABLE READ
 // snapshot through the owner connection, so a change committing mid-check cannot make payments, transitions and
@@ -18,6 +18,16 @@ interface EventRow { object_type: string; object_id: string; type: string }
 interface LedgerRow { payment_id: string; captured: string | null; refunded: string | null }
 
 const big = (v: string | null) => BigInt(v ?? 0);
+
+/** Whether the state machine accepts a step: its functions throw on an illegal one. */
+export function legal(step: () => unknown): boolean {
+  try {
+    step();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -42,17 +52,22 @@ function checkHistory(p: PaymentRow, history: TransitionRow[], problems: string[
   if ((p.method === 'bank_transfer') !== (rail === 'pending')) say(`created with rail status ${rail}`);
   for (const t of rest) {
     if (t.from_status !== status) say(`a transition from ${t.from_status} while the status was ${status}`);
-    if (t.from_status !== t.to_status && !canTransition(p.method, t.from_status ?? status, t.to_status)) {
+    if (t.from_status !== t.to_status && !legal(() => assertTransition(p.method, t.from_status ?? status, t.to_status))) {
       say(`illegal transition ${t.from_status} → ${t.to_status}`);
     }
     if (p.method === 'bank_transfer') {
       const next = t.rail_status;
       if (next !== rail) {
-        const edge = BANK_RAIL_TRANSITIONS.find((e) => e.from === rail && e.to === next);
-        if (!edge) say(`illegal rail change ${rail} → ${next}`);
+        // each rail event is named after the rail status it announces
+        const edge = rail === null || next === null ? undefined : applyBankRailEvent(rail as BankRailStatus, next as BankRailEvent);
+        if (edge?.outcome !== 'transition') say(`illegal rail change ${rail} → ${next}`);
         else {
-          const paymentEdge = edge.paymentEvent === null ? undefined : PAYMENT_TRANSITIONS.bank_transfer[edge.paymentEvent];
-          const ok = paymentEdge ? paymentEdge.from === t.from_status && paymentEdge.to === t.to_status : t.from_status === t.to_status;
+          const { paymentEvent } = edge;
+          const from = t.from_status;
+          const ok = paymentEvent === null
+            ? from === t.to_status
+            : from !== null && legal(() => applyPaymentEvent('bank_transfer', from, paymentEvent))
+              && applyPaymentEvent('bank_transfer', from, paymentEvent) === t.to_status;
           if (!ok) say(`rail ${rail} → ${next} came with ${t.from_status} → ${t.to_status}`);
         }
       } else if (!(rail === 'pending' && t.from_status === 'processing' && t.to_status === 'failed')) {
@@ -110,7 +125,8 @@ export async function tenantViolations(ownerUrl: string, tenantId: string, optio
         const want = r.status === 'pending' ? [] : [`refund.${r.status}`];
         const got = (eventsOf.get(`refund ${r.id}`) ?? []).map((e) => e.type);
         if (JSON.stringify(got) !== JSON.stringify(want)) say(`refund ${r.id} (${r.status}) has events [${got.join(', ')}], expected [${want.join(', ')}]`);
-        if (r.status !== 'pending' && !canTransitionRefund('pending', r.status)) say(`refund ${r.id} reached ${r.status}`);
+        const final = r.status;
+        if (final !== 'pending' && !legal(() => applyRefundEvent('pending', `refund_${final}`))) say(`refund ${r.id} reached ${final}`);
       }
       const history = historyOf.get(p.id) ?? [];
       checkHistory(p, history, problems);

@@ -43,7 +43,7 @@ export function submitBankTransfersJob(deps: BankTransfersDeps, options: { batch
   };
 }
 
-async function submitTransfer(deps: BankTransfersDeps, payment: repo.PaymentRow, attempt: repo.AttemptRow): Promise<void> {
+async function submitTransfer(deps: BankTransfersDeps, payment: repo.BankTransferPaymentRow, attempt: repo.AttemptRow): Promise<void> {
   const tenantId = payment.tenant_id;
   const log = deps.logger.child({ job: 'submit-bank-transfers', payment_id: payment.id, attempt_id: attempt.id, tenant_id: tenantId });
   if (payment.bank_account_number_enc === null) throw new Error('a pending bank transfer has no account number');
@@ -55,9 +55,9 @@ async function submitTransfer(deps: BankTransfersDeps, payment: repo.PaymentRow,
     currency: payment.currency,
     account: {
       accountNumber,
-      routingNumber: payment.bank_routing_number!,
-      accountType: payment.bank_account_type!,
-      holderName: payment.bank_account_holder!,
+      routingNumber: payment.bank_routing_number,
+      accountType: payment.bank_account_type,
+      holderName: payment.bank_account_holder,
     },
   });
   const latency = elapsedMs(started);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { PaymentAttentionReason } from '../../platform/db-schema.js';
-import type { AttemptRow, PaymentRow } from './payments.repository.js';
+import { toBankTransferPaymentRow, type AttemptRow, type BankTransferPaymentRow, type StoredPaymentRow } from './payments.repository.js';
 
 // SQL of the bank rail: the submission queue, the poll schedule and inbound processor notifications. The claims are
 // the worker's cross-tenant path (each returned row carries its tenant_id, which every later query filters by);
@@ -16,8 +16,8 @@ import type { AttemptRow, PaymentRow } from './payments.repository.js';
 export async function claimTransfersToSubmit(
   tx: Tx,
   options: { limit: number; submitDelayMs: number; retryAfterMs: number; reconcileAfterMs: number; newAttemptId: () => string },
-): Promise<Array<{ payment: PaymentRow; attempt: AttemptRow }>> {
-  const due = await sql<PaymentRow>`
+): Promise<Array<{ payment: BankTransferPaymentRow; attempt: AttemptRow }>> {
+  const due = await sql<StoredPaymentRow>`
     SELECT p.* FROM payments p
     WHERE p.rail_status = 'pending' AND p.status = 'processing'
       AND p.created_at <= now() - make_interval(secs => ${options.submitDelayMs / 1000}::float8)
@@ -30,8 +30,8 @@ export async function claimTransfersToSubmit(
     ORDER BY p.created_at
     LIMIT ${options.limit}
     FOR UPDATE OF p SKIP LOCKED`.execute(tx);
-  const claimed: Array<{ payment: PaymentRow; attempt: AttemptRow }> = [];
-  for (const payment of due.rows) {
+  const claimed: Array<{ payment: BankTransferPaymentRow; attempt: AttemptRow }> = [];
+  for (const payment of due.rows.map(toBankTransferPaymentRow)) {
     const attempt = await tx
       .insertInto('payment_attempts')
       .values({
@@ -55,8 +55,8 @@ export async function claimTransfersToSubmit(
  * Claims transfers whose rail poll is due and pushes their next poll out by `leaseMs` at once (the lease: another
  * worker does not poll the same transfer meanwhile; a worker that dies simply lets the lease run out).
  */
-export async function claimDueRailPolls(tx: Tx, limit: number, leaseMs: number): Promise<PaymentRow[]> {
-  const res = await sql<PaymentRow>`
+export async function claimDueRailPolls(tx: Tx, limit: number, leaseMs: number): Promise<BankTransferPaymentRow[]> {
+  const res = await sql<StoredPaymentRow>`
     UPDATE payments p
     SET rail_next_poll_at = now() + ${`${leaseMs} milliseconds`}::interval
     WHERE p.id IN (
@@ -66,7 +66,7 @@ export async function claimDueRailPolls(tx: Tx, limit: number, leaseMs: number):
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED)
     RETURNING p.*`.execute(tx);
-  return res.rows;
+  return res.rows.map(toBankTransferPaymentRow);
 }
 
 export async function setRailNextPollAt(tx: Tx, tenantId: string, paymentId: string, at: Date | null): Promise<void> {

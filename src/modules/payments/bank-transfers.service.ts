@@ -168,7 +168,7 @@ export async function convergeBankTransfer(
   const now = (deps.now ?? (() => new Date()))();
   const locked = await repo.lockPaymentForUpdate(tx, tenantId, paymentId);
   if (!locked || locked.method !== 'bank_transfer' || locked.rail_status === null) throw new Error(`payment ${paymentId} is not a bank transfer`);
-  let payment = locked;
+  let payment: repo.PaymentRow = locked;
   const moved: BankRailStatus[] = [];
   const log = deps.logger.child({ payment_id: paymentId, tenant_id: tenantId, source });
 

@@ -66,8 +66,6 @@ export const MAX_EXPIRY_YEARS_AHEAD = 50;
 
 const DIGITS = /^[0-9]+$/;
 
-export { luhnValid };
-
 function prefixBetween(number: string, length: number, low: number, high: number): boolean {
   if (number.length < length) return false;
   const prefix = Number(number.slice(0, length));

@@ -10,4 +10,6 @@ export { toPaymentResource, toRefundResource } from './payment-resource.js';
 export { PaymentSchema, RefundSchema, type PaymentResource, type RefundResource } from './payments.schema.js';
 export { PAYMENT_METHODS, PAYMENT_STATUSES } from './payment-state.js';
 export { REFUND_STATUSES } from './refund-state.js';
-export { scheduleReconcileNow, type AttemptRow, type PaymentRow, type RefundRow, type TransitionRow } from './payments.repository.js';
+export {
+  scheduleReconcileNow, toPaymentRow, type AttemptRow, type PaymentRow, type RefundRow, type TransitionRow,
+} from './payments.repository.js';

@@ -77,7 +77,9 @@ function decideCardOutcome(ctx: OutcomeContext, attempt: CardAttempt, outcome: C
     const attemptDone = { status: 'succeeded' as const, processorReference: outcome.processorReference, failureCode: null, failureMessage: null, latencyMs };
     switch (attempt.operation) {
       case 'authorize': {
-        const approved = outcome as Extract<AuthorizeOutcome, { kind: 'approved' }>;
+        // only an authorization's approval carries the card; anything else is another operation's answer
+        if (!('card' in outcome)) throw new Error(`attempt ${attempt.id} (authorize) got an approval of another operation`);
+        const approved = outcome;
         const captured = approved.capturedAmountMinor > 0n;
         return {
           attempt: attemptDone,

@@ -11,7 +11,6 @@ const iso = (d: Date | null): string | null => (d === null ? null : d.toISOStrin
 const num = (v: bigint): number => Number(v); // amounts are capped far below 2^53 (MAX_AMOUNT_MINOR)
 
 export function toPaymentResource(row: PaymentRow, expand?: { attempts: AttemptRow[]; transitions: TransitionRow[] }): PaymentResource {
-  const isCard = row.method === 'card';
   const resource: PaymentResource = {
     id: row.id,
     object: 'payment',
@@ -24,25 +23,25 @@ export function toPaymentResource(row: PaymentRow, expand?: { attempts: AttemptR
     amount_refunded: num(row.amount_refunded),
     amount_reversed: num(row.amount_reversed),
     amount_settled: num(row.amount_captured - row.amount_reversed),
-    payment_method: isCard
+    payment_method: row.method === 'card'
       ? {
           type: 'card',
           card: {
-            brand: row.card_brand!,
-            last4: row.card_last4!,
-            exp_month: row.card_exp_month!,
-            exp_year: row.card_exp_year!,
-            fingerprint: row.card_fingerprint!,
+            brand: row.card_brand,
+            last4: row.card_last4,
+            exp_month: row.card_exp_month,
+            exp_year: row.card_exp_year,
+            fingerprint: row.card_fingerprint,
           },
         }
       : {
           type: 'bank_transfer',
           bank_account: {
-            account_holder_name: row.bank_account_holder!,
-            routing_number: row.bank_routing_number!,
-            last4: row.bank_account_last4!,
-            account_type: row.bank_account_type!,
-            fingerprint: row.bank_fingerprint!,
+            account_holder_name: row.bank_account_holder,
+            routing_number: row.bank_routing_number,
+            last4: row.bank_account_last4,
+            account_type: row.bank_account_type,
+            fingerprint: row.bank_fingerprint,
           },
         },
     description: row.description,
@@ -53,7 +52,7 @@ export function toPaymentResource(row: PaymentRow, expand?: { attempts: AttemptR
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
-  if (!isCard && row.rail_status !== null) {
+  if (row.method === 'bank_transfer') {
     resource.bank_transfer = {
       rail_status: row.rail_status,
       return_code: row.return_code,

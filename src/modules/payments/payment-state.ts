@@ -2,18 +2,12 @@
 // from this table, and every stored transition names the event that caused it, so the history table reads
 // as a story and an unknown event or illegal edge is impossible to persist by accident.
 
-export const PAYMENT_METHODS = Object.freeze(['card', 'bank_transfer'] as const);
-export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+import {
+  PAYMENT_METHODS, PAYMENT_STATUSES, type BankRailStatus, type PaymentMethod, type PaymentStatus,
+} from '../../platform/db-schema.js';
 
-export const PAYMENT_STATUSES = Object.freeze([
-  'processing',
-  'requires_capture',
-  'succeeded',
-  'failed',
-  'canceled',
-  'reversed',
-] as const);
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+// The status lists are the database's (their CHECK constraints); this module adds the edges between them.
+export { PAYMENT_METHODS, PAYMENT_STATUSES, type BankRailStatus, type PaymentMethod, type PaymentStatus };
 
 interface PaymentEdge {
   readonly from: PaymentStatus;
@@ -32,7 +26,7 @@ interface PaymentEdge {
  *   objects; `reversed` is the ACH late return only.
  * - refunds change no payment status: the refunded amount is tracked beside the status.
  */
-export const PAYMENT_TRANSITIONS = {
+const PAYMENT_TRANSITIONS = {
   card: {
     /** Authorized with capture_method manual: funds held, awaiting capture or void. */
     authorized: { from: 'processing', to: 'requires_capture' },
@@ -58,12 +52,7 @@ export const PAYMENT_TRANSITIONS = {
 export type CardPaymentEvent = keyof (typeof PAYMENT_TRANSITIONS)['card'];
 export type BankTransferPaymentEvent = keyof (typeof PAYMENT_TRANSITIONS)['bank_transfer'];
 export type PaymentEventFor<M extends PaymentMethod> = keyof (typeof PAYMENT_TRANSITIONS)[M];
-export type PaymentEvent = CardPaymentEvent | BankTransferPaymentEvent;
-
-/** Events of a method, for schema enums and exhaustive tests. */
-export function paymentEventsFor<M extends PaymentMethod>(method: M): readonly PaymentEventFor<M>[] {
-  return Object.keys(PAYMENT_TRANSITIONS[method]) as PaymentEventFor<M>[];
-}
+type PaymentEvent = CardPaymentEvent | BankTransferPaymentEvent;
 
 function edgesOf(method: PaymentMethod): readonly PaymentEdge[] {
   return Object.values(PAYMENT_TRANSITIONS[method]) as PaymentEdge[];
@@ -94,7 +83,7 @@ export class InvalidStateTransitionError extends InvalidStateError {
   }
 }
 
-export function canTransition(method: PaymentMethod, from: PaymentStatus, to: PaymentStatus): boolean {
+function canTransition(method: PaymentMethod, from: PaymentStatus, to: PaymentStatus): boolean {
   return edgesOf(method).some((edge) => edge.from === from && edge.to === to);
 }
 
@@ -126,18 +115,7 @@ export function applyPaymentEvent<M extends PaymentMethod>(
   return edge.to;
 }
 
-/**
- * A terminal status never changes again. Without a method, terminal means terminal for every method:
- * `succeeded` is not, because an ACH transfer can still be reversed. A terminal `succeeded` card payment
- * can still be refunded: refunds are their own objects and do not change the payment's status.
- */
-export function isTerminal(status: PaymentStatus, method?: PaymentMethod): boolean {
-  const methods: readonly PaymentMethod[] = method === undefined ? PAYMENT_METHODS : [method];
-  return methods.every((m) => !edgesOf(m).some((edge) => edge.from === status));
-}
-
-export const PAYMENT_OPERATIONS = Object.freeze(['capture', 'cancel', 'refund'] as const);
-export type PaymentOperation = (typeof PAYMENT_OPERATIONS)[number];
+export type PaymentOperation = 'capture' | 'cancel' | 'refund';
 
 interface OperationRule {
   readonly from: PaymentStatus;
@@ -151,7 +129,7 @@ interface OperationRule {
  * Which client operations a payment accepts in which status. `refund` is allowed from `succeeded` only;
  * whether any amount is left to refund is the refunds service's check.
  */
-export const PAYMENT_OPERATION_RULES = {
+const PAYMENT_OPERATION_RULES = {
   card: {
     capture: { from: 'requires_capture', event: 'captured' },
     cancel: { from: 'requires_capture', event: 'voided' },
@@ -168,12 +146,7 @@ function operationRule(method: PaymentMethod, operation: PaymentOperation): Oper
   return rules[operation];
 }
 
-/** Operations allowed by payment status alone; for a bank cancel the service must also see rail `pending`. */
-export function allowedOperations(method: PaymentMethod, status: PaymentStatus): readonly PaymentOperation[] {
-  return PAYMENT_OPERATIONS.filter((operation) => operationRule(method, operation)?.from === status);
-}
-
-export function canPerformOperation(
+function canPerformOperation(
   method: PaymentMethod,
   status: PaymentStatus,
   operation: PaymentOperation,
@@ -181,7 +154,7 @@ export function canPerformOperation(
   return operationRule(method, operation)?.from === status;
 }
 
-export class OperationNotAllowedError extends InvalidStateError {
+class OperationNotAllowedError extends InvalidStateError {
   override readonly name = 'OperationNotAllowedError';
 
   constructor(
@@ -216,12 +189,8 @@ export function assertOperationAllowed(
 // Bank rail: the transfer's life on the ACH rail, tracked beside the payment status. A rail transition may
 // cause a payment event; the two are written in the same transaction.
 
-export const BANK_RAIL_STATUSES = Object.freeze(['pending', 'submitted', 'settled', 'returned', 'canceled'] as const);
-export type BankRailStatus = (typeof BANK_RAIL_STATUSES)[number];
-
 /** Each rail event is named after the rail status it announces. */
-export const BANK_RAIL_EVENTS = Object.freeze(['submitted', 'settled', 'returned', 'canceled'] as const);
-export type BankRailEvent = (typeof BANK_RAIL_EVENTS)[number];
+export type BankRailEvent = 'submitted' | 'settled' | 'returned' | 'canceled';
 
 interface BankRailEdge {
   readonly event: BankRailEvent;
@@ -230,7 +199,7 @@ interface BankRailEdge {
   readonly paymentEvent: BankTransferPaymentEvent | null;
 }
 
-export const BANK_RAIL_TRANSITIONS = Object.freeze([
+const BANK_RAIL_TRANSITIONS = Object.freeze([
   // Submission changes nothing for the client: the payment stays processing until settlement.
   { event: 'submitted', from: 'pending', to: 'submitted', paymentEvent: null },
   { event: 'settled', from: 'submitted', to: 'settled', paymentEvent: 'settled' },
@@ -244,13 +213,13 @@ export const BANK_RAIL_TRANSITIONS = Object.freeze([
  * settlement notice after a return (early or late) is stale; likewise a submission notice once the
  * transfer has moved on. Anything not listed here and not a transition or a duplicate is invalid.
  */
-export const BANK_RAIL_IGNORED = Object.freeze([
+const BANK_RAIL_IGNORED = Object.freeze([
   { event: 'settled', from: 'returned', reason: 'a returned transfer never settles' },
   { event: 'submitted', from: 'settled', reason: 'stale submission notice after settlement' },
   { event: 'submitted', from: 'returned', reason: 'stale submission notice after return' },
 ] as const satisfies readonly { event: BankRailEvent; from: BankRailStatus; reason: string }[]);
 
-export type BankRailOutcome =
+type BankRailOutcome =
   | {
       outcome: 'transition';
       from: BankRailStatus;
@@ -276,20 +245,4 @@ export function applyBankRailEvent(status: BankRailStatus, event: BankRailEvent)
   const ignored = BANK_RAIL_IGNORED.find((candidate) => candidate.from === status && candidate.event === event);
   if (ignored !== undefined) return { outcome: 'ignored', reason: ignored.reason };
   return { outcome: 'invalid' };
-}
-
-/** Throws InvalidStateTransitionError('bank_rail', …) for an invalid event; returns the other outcomes. */
-export function assertBankRailEvent(
-  status: BankRailStatus,
-  event: BankRailEvent,
-): Exclude<BankRailOutcome, { outcome: 'invalid' }> {
-  const result = applyBankRailEvent(status, event);
-  if (result.outcome === 'invalid') {
-    throw new InvalidStateTransitionError('bank_rail', status, event, event);
-  }
-  return result;
-}
-
-export function isTerminalBankRailStatus(status: BankRailStatus): boolean {
-  return !BANK_RAIL_TRANSITIONS.some((edge) => edge.from === status);
 }

@@ -1,6 +1,8 @@
 import { withCrossTenantTx, withTenantTx } from '../../platform/db.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
-import type { OperationLookup, OperationStatusResult } from '../processors/index.js';
+import type {
+  BankCreditOutcome, OperationLookup, OperationStatusResult, RecordedOperation, RefundOutcome,
+} from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
 import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
@@ -49,30 +51,63 @@ export async function reconcileAttempt(deps: PaymentsDeps & { bank?: BankRailSet
     warnLookupUnavailable(log, status);
     return;
   }
-  let outcome: NotRecorded | Extract<OperationStatusResult, { kind: 'found' }>['outcome'];
+  let answer: AttemptAnswer;
   if (status.kind === 'not_found') {
     const ageMs = Date.now() - attempt.created_at.getTime();
     if (ageMs < deps.inFlightMs) return;
-    outcome = { kind: 'not_recorded' };
-  } else if (status.operation !== attempt.operation) {
-    // Applying another operation's answer would move money on a guess: leave the attempt open and say so.
-    log.error({ recorded_operation: status.operation, operation: attempt.operation }, 'processor recorded another operation under this attempt; not applied');
-    return;
+    answer = isRefundOperation(attempt.operation)
+      ? { appliesTo: 'refund', outcome: { kind: 'not_recorded' } }
+      : { appliesTo: 'card', outcome: { kind: 'not_recorded' } };
   } else {
-    outcome = status.outcome;
+    const matched = answerForAttempt(attempt, status);
+    if (matched === undefined) {
+      // Applying another operation's answer would move money on a guess: leave the attempt open and say so.
+      log.error({ recorded_operation: status.operation, operation: attempt.operation }, 'processor recorded another operation under this attempt; not applied');
+      return;
+    }
+    answer = matched;
   }
   const ctx = outcomeContext(deps);
   const tenantId = attempt.tenant_id;
-  if (attempt.operation === 'refund' || attempt.operation === 'bank_credit') {
-    await withTenantTx(deps.db, tenantId, (tx) =>
-      applyRefundOutcome(tx, ctx, tenantId, attempt, outcome as Parameters<typeof applyRefundOutcome>[4], attempt.latency_ms));
+  if (answer.appliesTo === 'refund') {
+    const { outcome } = answer;
+    await withTenantTx(deps.db, tenantId, (tx) => applyRefundOutcome(tx, ctx, tenantId, attempt, outcome, attempt.latency_ms));
   } else {
     // the same statement as the request's transaction 2: whoever learns the outcome first applies it
     const payment = await withTenantTx(deps.db, tenantId, (tx) => repo.findPayment(tx, tenantId, attempt.payment_id));
     if (!payment) throw new Error(`attempt ${attempt.id} has no payment`);
-    await applyCardOutcome(deps.db, ctx, tenantId, payment, attempt, outcome as CardOutcome, attempt.latency_ms);
+    await applyCardOutcome(deps.db, ctx, tenantId, payment, attempt, answer.outcome, attempt.latency_ms);
   }
-  log.info({ outcome: outcome.kind, operation: attempt.operation }, 'attempt reconciled');
+  log.info({ outcome: answer.outcome.kind, operation: attempt.operation }, 'attempt reconciled');
+}
+
+/** A processor answer, typed by the outcome function that applies it. */
+type AttemptAnswer =
+  | { appliesTo: 'card'; outcome: CardOutcome }
+  | { appliesTo: 'refund'; outcome: RefundOutcome | BankCreditOutcome | NotRecorded };
+
+function isRefundOperation(operation: repo.AttemptRow['operation']): boolean {
+  return operation === 'refund' || operation === 'bank_credit';
+}
+
+/**
+ * The processor's recorded answer, but only when it is for the attempt's own operation (a capture's approval is
+ * not an authorization's); undefined otherwise. The switch narrows the outcome to that operation's type.
+ */
+function answerForAttempt(attempt: Pick<repo.AttemptRow, 'operation'>, recorded: RecordedOperation): AttemptAnswer | undefined {
+  if (recorded.operation !== attempt.operation) return undefined;
+  switch (recorded.operation) {
+    case 'authorize':
+    case 'capture':
+    case 'void':
+      return { appliesTo: 'card', outcome: recorded.outcome };
+    case 'refund':
+    case 'bank_credit':
+      return { appliesTo: 'refund', outcome: recorded.outcome };
+    case 'bank_debit':
+      // an open debit is resolved by resolveBankDebitAttempt and the rail jobs, never from here
+      return undefined;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import { prepared, type Queryable, type Tx } from '../../platform/db.js';
 import type {
-  AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, RailStatus, RefundsTable,
+  AttemptOperation, PaymentAttemptsTable, PaymentStatus, PaymentTransitionsTable, PaymentsTable, BankRailStatus, RefundsTable,
 } from '../../platform/db-schema.js';
 import { newId } from '../../platform/ids.js';
 import { pageWindow } from '../../platform/pagination.js';
@@ -10,26 +10,64 @@ import type { ListPaymentsFilter } from './payments.schema.js';
 
 // All SQL of payments, attempts, transitions and refunds. Tenant id is the first domain argument everywhere.
 
-export type PaymentRow = Selectable<PaymentsTable>;
+/** A payments row as the database returns it, before toPaymentRow has checked what its method guarantees. */
+export type StoredPaymentRow = Selectable<PaymentsTable>;
+type CardColumns = 'card_brand' | 'card_last4' | 'card_exp_month' | 'card_exp_year' | 'card_fingerprint';
+type BankColumns = 'bank_account_holder' | 'bank_routing_number' | 'bank_account_last4' | 'bank_account_type' | 'bank_fingerprint' | 'rail_status';
+type Present<K extends keyof StoredPaymentRow> = { [P in K]: NonNullable<StoredPaymentRow[P]> };
+/** A card payment: its card columns are set and it has no rail status. */
+export type CardPaymentRow = Omit<StoredPaymentRow, 'method' | CardColumns | 'rail_status'> & Present<CardColumns> & { method: 'card'; rail_status: null };
+/** A bank transfer: its (masked) account columns and its rail status are set. */
+export type BankTransferPaymentRow = Omit<StoredPaymentRow, 'method' | BankColumns> & Present<BankColumns> & { method: 'bank_transfer' };
+export type PaymentRow = CardPaymentRow | BankTransferPaymentRow;
+
+/**
+ * The one place a payments row becomes a PaymentRow: the per-method CHECK constraints on payments
+ * (migrations/0003_payments.sql) guarantee these columns, and a row that breaks them is an internal error here
+ * rather than a null deep inside a mapper.
+ */
+export function toPaymentRow(row: StoredPaymentRow): PaymentRow {
+  if (row.method === 'card') {
+    const { card_brand, card_last4, card_exp_month, card_exp_year, card_fingerprint, rail_status } = row;
+    if (card_brand !== null && card_last4 !== null && card_exp_month !== null && card_exp_year !== null && card_fingerprint !== null && rail_status === null) {
+      return { ...row, method: 'card', card_brand, card_last4, card_exp_month, card_exp_year, card_fingerprint, rail_status };
+    }
+  } else {
+    const { bank_account_holder, bank_routing_number, bank_account_last4, bank_account_type, bank_fingerprint, rail_status } = row;
+    if (bank_account_holder !== null && bank_routing_number !== null && bank_account_last4 !== null && bank_account_type !== null && bank_fingerprint !== null && rail_status !== null) {
+      return { ...row, method: 'bank_transfer', bank_account_holder, bank_routing_number, bank_account_last4, bank_account_type, bank_fingerprint, rail_status };
+    }
+  }
+  throw new Error(`payment ${row.id} lacks the ${row.method} columns its method requires (the payments CHECK constraints guarantee them)`);
+}
+
+/** For the bank rail's claims, whose queries select bank transfers only. */
+export function toBankTransferPaymentRow(row: StoredPaymentRow): BankTransferPaymentRow {
+  const payment = toPaymentRow(row);
+  if (payment.method !== 'bank_transfer') throw new Error(`payment ${row.id} is not a bank transfer`);
+  return payment;
+}
+
+const toPaymentRowIfFound = (row: StoredPaymentRow | undefined): PaymentRow | undefined => (row === undefined ? undefined : toPaymentRow(row));
 export type AttemptRow = Selectable<PaymentAttemptsTable>;
 export type RefundRow = Selectable<RefundsTable>;
 export type TransitionRow = Selectable<PaymentTransitionsTable>;
 
 export async function insertPayment(tx: Tx, tenantId: string, row: Omit<Insertable<PaymentsTable>, 'tenant_id'>): Promise<PaymentRow> {
-  return tx.insertInto('payments').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow();
+  return toPaymentRow(await tx.insertInto('payments').values({ ...row, tenant_id: tenantId }).returningAll().executeTakeFirstOrThrow());
 }
 
 export async function findPayment(q: Queryable, tenantId: string, id: string): Promise<PaymentRow | undefined> {
-  return q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return toPaymentRowIfFound(await q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst());
 }
 
 export async function findPaymentByIdempotencyKey(q: Queryable, tenantId: string, key: string): Promise<PaymentRow | undefined> {
-  return q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
+  return toPaymentRowIfFound(await q.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst());
 }
 
 /** Row lock: every money-moving decision on a payment is taken while holding it. */
 export async function lockPaymentForUpdate(tx: Tx, tenantId: string, id: string): Promise<PaymentRow | undefined> {
-  return tx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  return toPaymentRowIfFound(await tx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst());
 }
 
 /**
@@ -43,19 +81,19 @@ export async function updatePayment(
   expectedStatus: PaymentStatus,
   patch: Updateable<PaymentsTable>,
 ): Promise<PaymentRow | undefined> {
-  return tx
+  return toPaymentRowIfFound(await tx
     .updateTable('payments')
     .set(patch)
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .where('status', '=', expectedStatus)
     .returningAll()
-    .executeTakeFirst();
+    .executeTakeFirst());
 }
 
 export async function listPayments(q: Queryable, tenantId: string, filter: ListPaymentsFilter): Promise<PaymentRow[]> {
   const w = pageWindow(filter);
-  return q
+  const rows = await q
     .selectFrom('payments')
     .selectAll()
     .where('tenant_id', '=', tenantId)
@@ -67,12 +105,13 @@ export async function listPayments(q: Queryable, tenantId: string, filter: ListP
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();
+  return rows.map(toPaymentRow);
 }
 
 export async function insertTransition(
   tx: Tx,
   tenantId: string,
-  row: { payment_id: string; from_status: PaymentStatus | null; to_status: PaymentStatus; rail_status?: RailStatus | null; reason: string },
+  row: { payment_id: string; from_status: PaymentStatus | null; to_status: PaymentStatus; rail_status?: BankRailStatus | null; reason: string },
 ): Promise<void> {
   await tx
     .insertInto('payment_transitions')
@@ -220,13 +259,13 @@ export async function listRefunds(q: Queryable, tenantId: string, paymentId: str
 
 /** Moves the refund reservation on the payment (positive when a refund is created, negative when it fails). */
 export async function adjustAmountRefunded(tx: Tx, tenantId: string, paymentId: string, deltaMinor: bigint): Promise<PaymentRow> {
-  return tx
+  return toPaymentRow(await tx
     .updateTable('payments')
     .set({ amount_refunded: sql`amount_refunded + ${deltaMinor.toString()}::bigint` })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', paymentId)
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow());
 }
 
 /**

@@ -1,11 +1,11 @@
+import { REFUND_STATUSES, type RefundStatus } from '../../platform/db-schema.js';
 import { InvalidStateTransitionError } from './payment-state.js';
 
 // Refund state machine as data. A refund is created `pending` (its processor or rail call may still be in
 // flight or its outcome unknown) and ends once. Names are refund-specific so the payments index can
 // re-export them beside the payment helpers without clashing.
 
-export const REFUND_STATUSES = Object.freeze(['pending', 'succeeded', 'failed'] as const);
-export type RefundStatus = (typeof REFUND_STATUSES)[number];
+export { REFUND_STATUSES, type RefundStatus };
 
 interface RefundEdge {
   readonly from: RefundStatus;
@@ -16,26 +16,13 @@ interface RefundEdge {
  * Keyed by the event that causes each edge. No edge leaves a final status: a refund that failed is retried
  * by creating a new refund, so the history of each money movement stays append-only.
  */
-export const REFUND_TRANSITIONS = {
+const REFUND_TRANSITIONS = {
   refund_succeeded: { from: 'pending', to: 'succeeded' },
   /** Declined by the processor, or reconciliation found no such refund. */
   refund_failed: { from: 'pending', to: 'failed' },
 } as const satisfies Record<string, RefundEdge>;
 
 export type RefundEvent = keyof typeof REFUND_TRANSITIONS;
-
-const REFUND_EDGES: readonly RefundEdge[] = Object.values(REFUND_TRANSITIONS);
-
-export function canTransitionRefund(from: RefundStatus, to: RefundStatus): boolean {
-  return REFUND_EDGES.some((edge) => edge.from === from && edge.to === to);
-}
-
-/** Throws InvalidStateTransitionError (machine 'refund'), which the HTTP layer maps to 409 `invalid_state`. */
-export function assertRefundTransition(from: RefundStatus, to: RefundStatus): void {
-  if (!canTransitionRefund(from, to)) {
-    throw new InvalidStateTransitionError('refund', from, to);
-  }
-}
 
 export function applyRefundEvent(from: RefundStatus, event: RefundEvent): RefundStatus {
   const table: Readonly<Record<PropertyKey, RefundEdge>> = REFUND_TRANSITIONS;
@@ -47,8 +34,4 @@ export function applyRefundEvent(from: RefundStatus, event: RefundEvent): Refund
     throw new InvalidStateTransitionError('refund', from, edge.to, event);
   }
   return edge.to;
-}
-
-export function isTerminalRefundStatus(status: RefundStatus): boolean {
-  return !REFUND_EDGES.some((edge) => edge.from === status);
 }

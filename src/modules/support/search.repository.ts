@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Queryable } from '../../platform/db.js';
 import type { EventsTable, PaymentAttemptsTable, StaffUsersTable, WebhookEndpointsTable } from '../../platform/db-schema.js';
-import type { PaymentRow, RefundRow } from '../payments/index.js';
+import { toPaymentRow, type PaymentRow, type RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 import type { ClientRow, TenantRow } from './support.repository.js';
 
@@ -12,7 +12,8 @@ export type EndpointRow = Selectable<WebhookEndpointsTable>;
 export const SEARCH_LIMIT = 20;
 
 export async function paymentById(q: Queryable, id: string): Promise<PaymentRow | undefined> {
-  return q.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await q.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : toPaymentRow(row);
 }
 
 export async function refundById(q: Queryable, id: string): Promise<RefundRow | undefined> {
@@ -57,7 +58,8 @@ export async function requestsByRequestId(q: Queryable, requestId: string): Prom
 }
 
 export async function paymentsByReference(q: Queryable, column: 'processor_reference' | 'customer_reference' | 'card_last4', value: string): Promise<PaymentRow[]> {
-  return q.selectFrom('payments').selectAll().where(column, '=', value).orderBy('id', 'desc').limit(SEARCH_LIMIT).execute();
+  const rows = await q.selectFrom('payments').selectAll().where(column, '=', value).orderBy('id', 'desc').limit(SEARCH_LIMIT).execute();
+  return rows.map(toPaymentRow);
 }
 
 export async function refundsByProcessorReference(q: Queryable, value: string): Promise<RefundRow[]> {

@@ -2,13 +2,18 @@ import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import type { AuditLogTable, SupportNotesTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
 import { pageWindow, type PageQuery } from '../../platform/pagination.js';
-import type { PaymentRow, RefundRow } from '../payments/index.js';
+import { toPaymentRow, type PaymentRow, type RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
 
 // Support's SQL. Support works across tenants: every function here runs in withCrossTenantTx, and filters by a
 // tenant only when the caller asked for one.
 
 export type WithTenantName<T> = T & { tenant_name: string };
+
+/** A payments row joined with its tenant's name, checked by the payments module's toPaymentRow. */
+function withTenantName({ tenant_name, ...row }: Parameters<typeof toPaymentRow>[0] & { tenant_name: string }): WithTenantName<PaymentRow> {
+  return { ...toPaymentRow(row), tenant_name };
+}
 export type { TenantRow, ApiClientRow as ClientRow } from '../tenants/index.js';
 export type AuditRow = Selectable<AuditLogTable>;
 export type NoteRow = Selectable<SupportNotesTable>;
@@ -34,7 +39,7 @@ export interface PaymentFilter {
 
 export async function listPayments(q: Queryable, f: PaymentFilter, page: PageQuery): Promise<Array<WithTenantName<PaymentRow>>> {
   const w = pageWindow(page);
-  return q
+  const rows = await q
     .selectFrom('payments as p')
     .innerJoin('tenants as t', 't.id', 'p.tenant_id')
     .selectAll('p')
@@ -64,16 +69,18 @@ export async function listPayments(q: Queryable, f: PaymentFilter, page: PageQue
     .orderBy('p.id', w.order)
     .limit(w.take)
     .execute();
+  return rows.map(withTenantName);
 }
 
 export async function findPayment(q: Queryable, id: string): Promise<WithTenantName<PaymentRow> | undefined> {
-  return q
+  const row = await q
     .selectFrom('payments as p')
     .innerJoin('tenants as t', 't.id', 'p.tenant_id')
     .selectAll('p')
     .select('t.name as tenant_name')
     .where('p.id', '=', id)
     .executeTakeFirst();
+  return row === undefined ? undefined : withTenantName(row);
 }
 
 export interface RefundFilter { tenantId?: string | undefined; status?: string | undefined; paymentId?: string | undefined; created: CreatedRange }
@@ -144,7 +151,7 @@ export async function paymentVolume(q: Queryable, tenantId: string, since: Date)
 }
 
 export async function recentFailedPayments(q: Queryable, tenantId: string, limit: number): Promise<Array<WithTenantName<PaymentRow>>> {
-  return q
+  const rows = await q
     .selectFrom('payments as p')
     .innerJoin('tenants as t', 't.id', 'p.tenant_id')
     .selectAll('p')
@@ -154,6 +161,7 @@ export async function recentFailedPayments(q: Queryable, tenantId: string, limit
     .orderBy('p.id', 'desc')
     .limit(limit)
     .execute();
+  return rows.map(withTenantName);
 }
 
 export interface EndpointHealthRow {
