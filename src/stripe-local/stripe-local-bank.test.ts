@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
+
 import {
   bankData,
   cardData,
@@ -14,6 +14,7 @@ import {
   type LocalStripe,
   type WebhookReceiver,
 } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
 
 /**
  * ACH debits settling and failing after a delay, disputes, and signed webhooks received by a real HTTP server on
@@ -58,7 +59,7 @@ function debit(accountNumber: string, extra: Partial<Stripe.PaymentIntentCreateP
 }
 
 function eventFor(type: string, objectId: string): Promise<Stripe.Event> {
-  return waitFor(async () => receiver.events.find((e) => e.type === type && (e.data.object as { id: string }).id === objectId), 15_000);
+  return eventually(async () => receiver.events.find((e) => e.type === type && (e.data.object as { id: string }).id === objectId), { timeoutMs: 15_000 });
 }
 
 function typesFor(objectId: string): string[] {
@@ -163,9 +164,8 @@ describe('ACH direct debit', () => {
   it('000555555559 settles and is then disputed by itself', async () => {
     const pi = await debit('000555555559');
     await eventFor('payment_intent.succeeded', pi.id);
-    const disputed = await waitFor(async () =>
-      receiver.events.find((e) => e.type === 'charge.dispute.created' && (e.data.object as Stripe.Dispute).payment_intent === pi.id),
-    );
+    const disputed = await eventually(async () =>
+      receiver.events.find((e) => e.type === 'charge.dispute.created' && (e.data.object as Stripe.Dispute).payment_intent === pi.id), { timeoutMs: 15_000 });
     assert.equal((disputed.data.object as Stripe.Dispute).reason, 'debit_not_authorized');
   });
 
@@ -182,7 +182,7 @@ describe('webhook delivery', () => {
     receiver.failNext(2);
     const pi = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
     await eventFor('payment_intent.succeeded', pi.id);
-    await waitFor(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined));
+    await eventually(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined), { timeoutMs: 15_000 });
     const stored = (await stripe.events.list({ type: 'payment_intent.succeeded', limit: 100 })).data.find((e) => (e.data.object as { id: string }).id === pi.id);
     assert.equal(stored?.pending_webhooks, 0);
   });
@@ -190,7 +190,7 @@ describe('webhook delivery', () => {
   it('drop_webhooks: events are recorded but not sent', async () => {
     await local.control({ drop_webhooks: true });
     const dropped = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
-    await waitFor(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined));
+    await eventually(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined), { timeoutMs: 15_000 });
     await local.control({ drop_webhooks: false });
     const sent = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
     await eventFor('payment_intent.succeeded', sent.id);

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
+
 import { cardData, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
 
 /** Card payments against the local server, driven only through the official SDK. */
 
@@ -227,10 +228,10 @@ describe('refunds', () => {
     assert.equal(pi.status, 'succeeded');
     const refund = await stripe.refunds.create({ payment_intent: pi.id });
     assert.equal(refund.status, 'succeeded');
-    const failed = await waitFor(async () => {
+    const failed = await eventually(async () => {
       const r = await stripe.refunds.retrieve(refund.id);
       return r.status === 'failed' ? r : undefined;
-    });
+    }, { timeoutMs: 15_000 });
     assert.equal(failed.failure_reason, 'expired_or_canceled_card');
     const types = (await stripe.events.list({ limit: 20 })).data.filter((e) => (e.data.object as { id?: string }).id === refund.id).map((e) => e.type);
     assert.ok(types.includes('refund.failed'));

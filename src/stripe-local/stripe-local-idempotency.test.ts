@@ -4,8 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
+
 import { cardData, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
 
 /** Stripe's idempotency rules and the fault switches, seen through the official SDK. */
 
@@ -122,10 +123,10 @@ describe('idempotent requests', () => {
       await blocker.query('begin');
       await blocker.query('lock table stripe_local.objects in exclusive mode');
       const first = stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
-      await waitFor(async () => {
+      await eventually(async () => {
         const { rows } = await blocker.query(`select 1 from stripe_local.idempotency_keys where key = $1 and state = 'executing'`, [key]);
         return rows.length > 0 ? true : undefined;
-      });
+      }, { timeoutMs: 15_000 });
       const second = await failureOf(stripe.paymentIntents.create(params(attempt), { idempotencyKey: key }));
       assert.ok(second instanceof Stripe.errors.StripeAPIError);
       assert.equal(second.statusCode, 409);
@@ -147,10 +148,10 @@ describe('idempotent requests', () => {
       const attempt = randomUUID();
       const key = `key-${attempt}`;
       const first = await short.stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
-      const fresh = await waitFor(async () => {
+      const fresh = await eventually(async () => {
         const again = await short.stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
         return again.lastResponse.headers['idempotent-replayed'] === 'true' ? undefined : again;
-      }, 10_000, 100);
+      }, { timeoutMs: 10_000, intervalMs: 100 });
       assert.notEqual(fresh.id, first.id);
     } finally {
       await short.close();
@@ -188,7 +189,7 @@ describe('fault switches', () => {
     const impatient = stripeClient(local.port, { timeoutMs: 400 });
     const err = await failureOf(impatient.paymentIntents.create(params(attempt), { idempotencyKey: key }));
     assert.ok(err instanceof Stripe.errors.StripeConnectionError, err.constructor.name);
-    await waitFor(async () => ((await local.control()).held_requests === 0 ? true : undefined));
+    await eventually(async () => ((await local.control()).held_requests === 0 ? true : undefined), { timeoutMs: 15_000 });
     const retry = await stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
     assert.equal(retry.lastResponse.headers['idempotent-replayed'], 'true');
     assert.deepEqual(await intentsFor(attempt), [retry.id]);
@@ -232,7 +233,7 @@ describe('fault switches', () => {
     const other = await startLocalStripe({ databaseUrl: db.ownerUrl });
     await other.control({ fail_next: { count: 1, mode: 'lost_answer' } });
     const pending = failureOf(other.stripe.paymentIntents.create(params(randomUUID())));
-    await waitFor(async () => ((await other.control()).held_requests === 1 ? true : undefined));
+    await eventually(async () => ((await other.control()).held_requests === 1 ? true : undefined), { timeoutMs: 15_000 });
     await other.close();
     assert.ok((await pending) instanceof Stripe.errors.StripeConnectionError);
   });

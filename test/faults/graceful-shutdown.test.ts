@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, ownerQuery, sandboxControl, waitFor } from '../payments/helpers.js';
+import { CARDS, cardBody, ownerQuery } from '../payments/helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 describe('faults: SIGTERM-style shutdown of the API while a payment is at the processor', () => {
   let platform: TestPlatform;
@@ -24,10 +26,10 @@ describe('faults: SIGTERM-style shutdown of the API while a payment is at the pr
       body: JSON.stringify(cardBody(CARDS.visa)),
       signal: abort.signal,
     }).catch((err: unknown) => err);
-    await waitFor(async () => {
+    await eventually(async () => {
       const rows = await ownerQuery<{ id: string }>(platform, "SELECT id FROM payments WHERE idempotency_key = $1", [key]);
       return rows.length ? rows : undefined;
-    });
+    }, { timeoutMs: 15_000 });
     abort.abort();
     await request;
     await platform.api.close();

@@ -2,7 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, post, sandboxControl, waitFor } from '../payments/helpers.js';
+import { CARDS, cardBody, countRows, post } from '../payments/helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 describe('faults: the processor fails every request', () => {
   let platform: TestPlatform;
@@ -47,12 +49,12 @@ describe('faults: the processor fails every request', () => {
 
   it('once the processor is back, a trial payment goes through after the half-open delay and the circuit closes', async () => {
     // The circuit is open from the previous case; answers are 503 until the delay (10 s) has passed.
-    const succeeded = await waitFor(async () => {
+    const succeeded = await eventually(async () => {
       const res = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
       if (res.status === 503) return undefined;
       assert.equal(res.status, 201, res.text);
       return res.body;
-    }, 60_000, 500);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
     assert.equal(succeeded.status, 'succeeded');
     const metrics = await platform.request('GET', '/metrics');
     assert.match(metrics.text, /^nimbuspay_processor_circuit_state\{[^}]*\} 0$/m);

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import type { TestPlatform, TestResponse } from '../helpers/platform.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { ACCOUNTS, FOREIGN_ROUTING, bankBody, sendNotification } from '../bank/helpers.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { inFlight } from './invariants.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The operations a client, the processor and the worker apply to payments, as fast-check commands run against the
 // real API (and the real worker) in random order. The model only remembers which payments exist and the status last
@@ -199,7 +200,7 @@ class ReconcileNow extends OnPayment {
 class Settle implements Cmd {
   check = () => true;
   async run(_m: Model, r: Real) {
-    await waitUntil(async () => (await inFlight(r.platform.db.ownerUrl, r.tenantId)) === 0, 30_000, 'nothing in flight');
+    await eventually(async () => (await inFlight(r.platform.db.ownerUrl, r.tenantId)) === 0, { timeoutMs: 30_000, what: 'nothing in flight' });
   }
   toString(): string {
     return 'Settle';

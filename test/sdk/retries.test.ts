@@ -4,8 +4,10 @@ import { ApiError, ConnectionError, IdempotencyError, InvalidRequestError, Nimbu
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { ownerQuery, sandboxControl, waitFor } from '../payments/helpers.js';
+import { ownerQuery } from '../payments/helpers.js';
 import { card, startScriptedServer, type ScriptedAnswer, type ScriptedServer } from './helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const paymentParams: PaymentCreateParams = { amount: 2500, currency: 'usd', payment_method: { type: 'card', card: card() } };
@@ -32,7 +34,7 @@ describe('sdk: a connection cut after the platform received a payment', () => {
     await sandboxControl(platform, { latency_ms: 700 });
     const pending = np.payments.create({ ...paymentParams, amount: 4321 });
     const countPayments = async () => (await ownerQuery<{ id: string }>(platform, 'SELECT id FROM payments WHERE tenant_id = $1 AND amount = 4321', [tenant.tenantId]));
-    await waitFor(async () => ((await countPayments()).length > 0 ? true : undefined), 10_000, 10);
+    await eventually(async () => ((await countPayments()).length > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 });
     tcp.cut();
     tcp.restore();
     const payment = await pending;

@@ -4,11 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../../../test/helpers/database.js';
-import { waitFor } from '../../../../test/payments/helpers.js';
+
 import { TEST_ROUTING_NUMBER } from '../../../stripe-local/index.js';
 import { startLocalStripe, TEST_SECRET_KEY, type LocalStripe } from '../../../stripe-local/stripe-local.test-kit.js';
 import type { AuthorizeOutcome, BankDebitSnapshot, ProcessorAdapter, ProcessorCallReport } from '../processor-port.js';
 import { createStripeProcessorAdapter } from './stripe-processor-adapter.js';
+import { eventually } from '../../../../test/helpers/eventually.js';
 
 /**
  * The Stripe adapter through the official SDK against the local Stripe server over loopback HTTP: the exact
@@ -67,10 +68,10 @@ async function approvedAuthorization(number = '4242424242424242', capture = fals
 }
 
 async function debitStatus(reference: string, status: BankDebitSnapshot['status']): Promise<BankDebitSnapshot> {
-  return waitFor(async () => {
+  return eventually(async () => {
     const found = await adapter.getBankDebit(reference);
     return found.kind === 'found' && found.debit.status === status ? found.debit : undefined;
-  });
+  }, { timeoutMs: 15_000 });
 }
 
 async function settledDebit(amountMinor = 10_000n): Promise<string> {
