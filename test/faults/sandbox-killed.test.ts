@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { freePort, roleProcessEnv, startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
 import { createTenant } from '../helpers/tenants.js';
@@ -9,6 +8,7 @@ import { ACCOUNTS, createTransfer, getPayment, waitForTransfer } from '../bank/h
 import { sandboxControl } from '../helpers/sandbox-control.js';
 import { eventually } from '../helpers/eventually.js';
 import { Launcher, type LaunchedProcess } from '../helpers/launcher.js';
+import { sandboxQuery } from '../helpers/sandbox-processor-fixture.js';
 
 /**
  * Long enough that the rail events of the first transfers are still owed when the sandbox is killed, however slowly
@@ -30,16 +30,6 @@ async function startSandbox(launcher: Launcher, platform: TestPlatform, sandboxD
     }),
     ready: (ports) => ({ url: `http://127.0.0.1:${ports.sandbox}/_control` }),
   });
-}
-
-async function sandboxQuery<T>(sandboxDb: TestDatabase, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: sandboxDb.ownerUrl });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
 }
 
 test('sandbox processor killed with SIGKILL mid-traffic and restarted on its database: every payment converges, no debit or authorization twice', { timeout: 180_000 }, async (t) => {
