@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { verifyProcessorNotification, type BankDebitSnapshot } from './index.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { sandboxControl } from '../../../test/helpers/sandbox-control.js';
-import { SETTLE_MS, LATE_RETURN_MS, NOTIFICATION_SECRET, attemptKey, lookup, outboxStates, startAdapterFixture, type AdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
+import { SETTLE_MS, LATE_RETURN_MS, NOTIFICATION_SECRET, attemptKey, lookup, outboxStates, startAdapterFixture, startSandbox, type AdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
 
 /**
  * The sandbox adapter's bank rail against a real sandbox over real loopback HTTP: debits that settle or return early
@@ -158,9 +158,17 @@ describe('sandbox processor adapter: bank rail and notifications', () => {
     const declined = await fx.adapter.createBankDebit({ idempotencyKey: attemptKey('bd-r'), amountMinor: 100n, currency: 'usd', account: account('000123456789', '021000021') });
     assert.equal(declined.kind === 'declined' && declined.code, 'invalid_routing_number');
 
-    const d = await debit('000123456789');
-    const early = await fx.adapter.createBankCredit({ idempotencyKey: attemptKey('bc-early'), debitReference: d.processorReference, amountMinor: 100n });
+    // A debit that cannot settle while the test runs (its sandbox settles after ten minutes): no credit on it yet.
+    const slow = await startSandbox(fx.sandboxDb, { settlementDelayMs: 600_000 });
+    fx.closeLater(slow.app);
+    const slowAdapter = fx.makeAdapter({ baseUrl: slow.url });
+    const unsettled = await slowAdapter.createBankDebit({ idempotencyKey: attemptKey('bd-slow'), amountMinor: 12_345n, currency: 'USD', account: account('000123456789') });
+    assert.equal(unsettled.kind, 'approved');
+    if (unsettled.kind !== 'approved') return;
+    const early = await slowAdapter.createBankCredit({ idempotencyKey: attemptKey('bc-early'), debitReference: unsettled.processorReference, amountMinor: 100n });
     assert.equal(early.kind === 'error' && early.processorCode, 'invalid_state');
+
+    const d = await debit('000123456789');
     await finalState(d.processorReference, (s) => s.status === 'settled');
     const creditKey = attemptKey('bc');
     const credit = await fx.adapter.createBankCredit({ idempotencyKey: creditKey, debitReference: d.processorReference, amountMinor: 10_000n });

@@ -10,6 +10,7 @@ import { startLocalStripe, TEST_SECRET_KEY, type LocalStripe } from '../../../st
 import type { CircuitStateName, OperationLookup, ProcessorAdapter, ProcessorCallReport } from '../processor-port.js';
 import { createStripeProcessorAdapter, type StripeProcessorAdapterOptions } from './stripe-processor-adapter.js';
 import { eventually } from '../../../../test/helpers/eventually.js';
+import { sandboxControl } from '../../../../test/helpers/sandbox-control.js';
 
 /**
  * The Stripe adapter when the wire misbehaves, against the local Stripe server's fault switches: which outcome each
@@ -81,12 +82,12 @@ function authorize(key: string, via: ProcessorAdapter = adapter, capture = false
 const lastReport = () => reports.at(-1)!;
 
 async function failNext(mode: string, pathPrefix: string, count = 1): Promise<void> {
-  await local.control({ fail_next: { count, mode, path_prefix: pathPrefix } });
+  await sandboxControl(local.baseUrl, { fail_next: { count, mode, path_prefix: pathPrefix } });
 }
 
 /** A held request is released once the adapter gave up on it; the next test starts with none. */
 async function noneHeld(): Promise<void> {
-  await eventually(async () => ((await local.control()).held_requests === 0 ? true : undefined), { timeoutMs: 15_000 });
+  await eventually(async () => ((await sandboxControl(local.baseUrl)).held_requests === 0 ? true : undefined), { timeoutMs: 15_000 });
 }
 
 async function intentsOf(key: string): Promise<string[]> {
@@ -193,7 +194,7 @@ describe('faults on the PaymentIntent create', () => {
     const createdAt = new Date();
     const approved = expectKind(await authorize(key), 'approved');
     // Far longer than the two requests below take even on a busy machine.
-    await local.control({ search_lag_ms: 2_500 });
+    await sandboxControl(local.baseUrl, { search_lag_ms: 2_500 });
     try {
       const young = expectKind(await adapter.getOperationStatus({ idempotencyKey: key, operation: 'authorize', createdAt }), 'unavailable');
       assert.equal(young.reason, 'not_yet_consistent');
@@ -203,7 +204,7 @@ describe('faults on the PaymentIntent create', () => {
       }, { timeoutMs: 15_000 });
       assert.equal(found.operation === 'authorize' && found.outcome.kind === 'approved' && found.outcome.processorReference, approved.processorReference);
     } finally {
-      await local.control({ search_lag_ms: 0 });
+      await sandboxControl(local.baseUrl, { search_lag_ms: 0 });
     }
   });
 
