@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -177,6 +178,23 @@ export async function startAdapterFixture(): Promise<AdapterFixture> {
     await sandboxDb?.drop().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * `startAdapterFixture` for the tests of the enclosing file or `describe`: started in a `before` hook, closed in an
+ * `after` hook whatever the outcome. Read its fields inside the tests: they are set when `before` has run.
+ */
+export function useAdapterFixture(): AdapterFixture {
+  const fx = {} as AdapterFixture;
+  let started: AdapterFixture | undefined;
+  before(async () => {
+    started = await startAdapterFixture();
+    Object.assign(fx, started);
+  });
+  after(async () => {
+    await started?.close();
+  });
+  return fx;
 }
 
 let seq = 0;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { verifyProcessorNotification, type BankDebitSnapshot } from './index.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { sandboxControl } from '../../../test/helpers/sandbox-control.js';
-import { SETTLE_MS, LATE_RETURN_MS, NOTIFICATION_SECRET, attemptKey, lookup, outboxStates, startAdapterFixture, startSandbox, type AdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
+import { SETTLE_MS, LATE_RETURN_MS, NOTIFICATION_SECRET, attemptKey, lookup, outboxStates, startSandbox, useAdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
 
 /**
  * The sandbox adapter's bank rail against a real sandbox over real loopback HTTP: debits that settle or return early
@@ -11,13 +11,7 @@ import { SETTLE_MS, LATE_RETURN_MS, NOTIFICATION_SECRET, attemptKey, lookup, out
  * (test/helpers/sandbox-processor-fixture.ts) holds the timings, keys and secret shared with the other adapter tests.
  */
 
-let fx: AdapterFixture;
-before(async () => {
-  fx = await startAdapterFixture();
-});
-after(async () => {
-  await fx?.close();
-});
+const fx = useAdapterFixture();
 
 describe('sandbox processor adapter: bank rail and notifications', () => {
   const account = (accountNumber: string, routingNumber = '110000000') => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sandboxControl } from '../../../test/helpers/sandbox-control.js';
-import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, startAdapterFixture, type AdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
+import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, useAdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
 
 /**
  * The sandbox adapter against a real sandbox over real loopback HTTP: how card answers map to outcomes (approvals,
@@ -9,13 +9,7 @@ import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, startAdap
  * (test/helpers/sandbox-processor-fixture.ts) holds the timings, keys and cards shared with the other adapter tests.
  */
 
-let fx: AdapterFixture;
-before(async () => {
-  fx = await startAdapterFixture();
-});
-after(async () => {
-  await fx?.close();
-});
+const fx = useAdapterFixture();
 
 describe('sandbox processor adapter: card outcomes', () => {
   const approvedCards: Array<[string, string]> = [

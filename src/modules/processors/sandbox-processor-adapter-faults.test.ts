@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { CircuitStateName } from './index.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { sandboxControl } from '../../../test/helpers/sandbox-control.js';
-import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, startSandbox, listenPort, closeServer, startAdapterFixture, type AdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
+import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, startSandbox, listenPort, closeServer, useAdapterFixture } from '../../../test/helpers/sandbox-processor-fixture.js';
 
 /**
  * The sandbox adapter under transport faults, against real servers on loopback: the circuit breaker, its own
@@ -12,13 +12,7 @@ import { SHORT_TIMEOUT_MS, approvedAuth, attemptKey, lookup, testCard, startSand
  * holds the timings, keys and cards shared with the other adapter tests.
  */
 
-let fx: AdapterFixture;
-before(async () => {
-  fx = await startAdapterFixture();
-});
-after(async () => {
-  await fx?.close();
-});
+const fx = useAdapterFixture();
 
 describe('sandbox processor adapter: faults and circuit breaker', () => {
   it('opens the circuit after consecutive failures, then fails fast without sending; closes after a good trial', async () => {
