@@ -1,16 +1,16 @@
 // Shared benchmark plumbing: a throwaway embedded PostgreSQL, platform roles as separate OS processes (as they run
 // in Kubernetes), a tenant with a token, and percentile printing. Benchmarks only ever talk to loopback.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/net.js';
+import { Launcher, root } from '../test/helpers/launcher.js';
 import { createLogger } from '../src/platform/logger.js';
 import { runMigrations } from '../src/platform/migrations.js';
 import { ensureAppLoginRole, startEmbeddedPostgres } from '../src/main/embedded-postgres.js';
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { root };
 export const ADMIN_SECRET = 'bench-admin-secret-0123456789abcdef';
 export const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 const APP_ROLE = 'nimbuspay_bench_app';
@@ -59,7 +59,10 @@ export interface Role {
   stop(): Promise<void>;
 }
 
-/** Starts `nimbuspay <role>` as its own process and waits until it answers on `readyPath`. */
+/** Every role a benchmark started (test/helpers/launcher.ts, as the fault tests start theirs). */
+const roles = new Launcher();
+
+/** Starts `nimbuspay <role>` as its own process and waits until it answers on `readyPath` (any status below 500). */
 export async function startRole(
   role: 'api' | 'sandbox-processor' | 'worker',
   env: Record<string, string>,
@@ -67,32 +70,22 @@ export async function startRole(
   readyPath: string,
   nodeArgs: string[] = [],
 ): Promise<Role> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main/cli.ts', role], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
-  });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${role} exited: ${stderr}`);
-    const ok = await fetch(`${url}${readyPath}`).then((r) => r.status < 500).catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`${role} did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const started = await roles.start({
+    name: role,
+    command: role,
+    nodeArgs,
+    ports: { role: port },
+    env: () => ({ NODE_ENV: 'production', ...env }),
+    ready: () => ({ url: `${url}${readyPath}`, accept: (status) => status < 500 }),
+    readyTimeoutMs: 60_000,
+  });
   return {
-    child,
+    child: started.child,
     url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      }),
+    async stop() {
+      await started.stop({ graceMs: 10_000 });
+    },
   };
 }
 

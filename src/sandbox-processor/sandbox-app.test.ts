@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitUntil } from '../../test/webhooks/helpers.js';
+
 import { buildSandboxProcessor } from './index.js';
+import { eventually } from '../../test/helpers/eventually.js';
 
 /**
  * Wire-level behaviour of the sandbox acquirer (the adapter's tests cover the normalized view). Durability across
@@ -225,7 +226,7 @@ describe('sandbox processor wire API', () => {
       req.end();
     });
     // the request arrived in full and is parked
-    await waitUntil(async () => ((await (await fetch(`http://127.0.0.1:${port}/_control`)).json()) as { held_requests: number }).held_requests >= 1, 30_000, 'the request parked');
+    await eventually(async () => ((await (await fetch(`http://127.0.0.1:${port}/_control`)).json()) as { held_requests: number }).held_requests >= 1, { timeoutMs: 30_000, what: 'the request parked' });
     await local.close();
     assert.match(await hanging, /^error /, 'the parked request was cut by the close, not answered');
   });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
-import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
+import { eventually, notYet } from '../../test/helpers/eventually.js';
+import {
+  sandboxQuery as sandboxQueryOn, silentLogger, startNotificationReceiver, startSandbox as startSandboxOn, type NotificationReceiver,
+} from '../../test/helpers/sandbox-processor-fixture.js';
 import { verifyProcessorNotification } from '../modules/processors/index.js';
 import { buildSandboxProcessor, type SandboxOptions } from './index.js';
 
@@ -15,7 +15,6 @@ import { buildSandboxProcessor, type SandboxOptions } from './index.js';
  */
 
 const SECRET = 'psk_test_durability';
-const logger = pino({ level: 'silent' });
 /** Everything a test started, closed in `after` whatever the outcome. */
 const closers: Array<() => Promise<unknown>> = [];
 let db: TestDatabase;
@@ -36,58 +35,21 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
 }
 
+/** A sandbox instance on this file's database, closed after the test whatever the outcome. */
 async function startSandbox(options: Partial<SandboxOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await buildSandboxProcessor({ logger, databaseUrl: db.ownerUrl, ...options });
-  closers.push(() => app.close());
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  const started = await startSandboxOn(db, options);
+  closers.push(() => started.app.close());
+  return started;
 }
 
-async function sandboxQuery<T>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: db.ownerUrl });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
+/** A receiver of the sandbox's pushes, closed after the test. */
+async function startReceiver(): Promise<NotificationReceiver> {
+  const receiver = await startNotificationReceiver();
+  closers.push(() => receiver.close());
+  return receiver;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  json: { id: string; type: string; created: number; data: Record<string, unknown> };
-}
-
-/** A real HTTP receiver on loopback, recording every push. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; server: Server }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      received.push({ headers: req.headers, rawBody, json: JSON.parse(rawBody) as Received['json'] });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notifications`, received, server };
-}
+const sandboxQuery = <T>(text: string, values: unknown[] = []): Promise<T[]> => sandboxQueryOn<T>(db, text, values);
 
 const card = (number: string) => ({ number, exp_month: 12, exp_year: new Date().getUTCFullYear() + 2, cvc: '123' });
 const authBody = (number: string, amount: number, capture = false) => ({ amount, currency: 'usd', capture, card: card(number) });
@@ -116,11 +78,11 @@ describe('sandbox processor durability', () => {
     const refund = await call(first.url, 'POST', '/v1/refunds', { authorization_id: auth2.body.id, amount: 400 }, keys.refund);
     const debit = await call(first.url, 'POST', '/v1/bank_debits', { amount: 700, currency: 'usd', account }, keys.debit);
     assert.deepEqual([open1.status, auth2.status, captured.status, refund.status, debit.status], [200, 200, 200, 200, 200]);
-    await waitFor(async () => ((await call(first.url, 'GET', `/v1/bank_debits/${debit.body.id}`)).body.status === 'settled' ? true : undefined));
+    await eventually(async () => ((await call(first.url, 'GET', `/v1/bank_debits/${debit.body.id}`)).body.status === 'settled' ? true : undefined));
     const credit = await call(first.url, 'POST', '/v1/bank_credits', { debit_id: debit.body.id, amount: 300 }, keys.credit);
     assert.equal(credit.status, 200);
     // Compared once nothing changes with time any more: the credit settles too.
-    await waitFor(async () => ((await call(first.url, 'GET', `/v1/bank_credits/${credit.body.id}`)).body.status === 'settled' ? true : undefined));
+    await eventually(async () => ((await call(first.url, 'GET', `/v1/bank_credits/${credit.body.id}`)).body.status === 'settled' ? true : undefined));
     const seen = {
       auth: (await call(first.url, 'GET', `/v1/authorizations/${open1.body.id}`)).body,
       auth2: (await call(first.url, 'GET', `/v1/authorizations/${auth2.body.id}`)).body,
@@ -190,11 +152,19 @@ describe('sandbox processor durability', () => {
     await first.app.close();
     const dueAtMs = Date.parse(debit.body.submitted_at) + settlementDelayMs;
     assert.ok(Date.now() < dueAtMs, 'the sandbox went down before the event came due');
-    await waitFor(() => (Date.now() > dueAtMs ? true : undefined), settlementDelayMs + 10_000);
-    assert.equal(receiver.received.length, 0, 'nobody pushed while the sandbox was down');
+    // The event comes due while the sandbox is down; its outbox row, not a quiet receiver, says nobody tried to push it.
+    const [owed] = await eventually(async () => {
+      const rows = await sandboxQuery<{ state: string; attempts: number; due: boolean }>(
+        'SELECT state, attempts, due_at <= now() AS due FROM sandbox_processor.notification_outbox WHERE debit_id = $1',
+        [debit.body.id],
+      );
+      return rows[0]?.due ? rows : notYet(rows);
+    }, { timeoutMs: settlementDelayMs + 10_000, what: 'the settlement event due' });
+    assert.deepEqual(owed, { state: 'pending', attempts: 0, due: true }, 'nobody pushed while the sandbox was down');
+    assert.equal(receiver.received.length, 0);
 
     await startSandbox(notifying);
-    const [event] = await waitFor(() => (receiver.received.length > 0 ? receiver.received : undefined));
+    const [event] = await eventually(() => (receiver.received.length > 0 ? receiver.received : undefined));
     const nowSec = Math.floor(Date.now() / 1000);
     const verdict = verifyProcessorNotification({ secret: SECRET, rawBody: event!.rawBody, header: event!.headers['processor-signature'] as string, nowSec });
     assert.equal(verdict.ok, true);
@@ -223,7 +193,7 @@ describe('sandbox processor durability', () => {
     );
     const ids = new Set(debits.map((d) => d.body.id as string));
     const expected = 8; // one event each, two for the late-return accounts
-    await waitFor(async () => {
+    await eventually(async () => {
       const [pending] = await sandboxQuery<{ n: number }>("SELECT count(*)::int AS n FROM sandbox_processor.notification_outbox WHERE state = 'pending'");
       return receiver.received.filter((r) => ids.has(r.json.data.debit_id as string)).length >= expected && pending!.n === 0 ? true : undefined;
     });
@@ -256,17 +226,11 @@ describe('sandbox processor durability', () => {
   it('two instances creating the schema at once both start', async () => {
     const fresh = await createTestDatabase();
     try {
-      const started = await Promise.allSettled([0, 1, 2].map(() => buildSandboxProcessor({ logger, databaseUrl: fresh.ownerUrl })));
+      const started = await Promise.allSettled([0, 1, 2].map(() => buildSandboxProcessor({ logger: silentLogger, databaseUrl: fresh.ownerUrl })));
       for (const s of started) if (s.status === 'fulfilled') await s.value.close();
       assert.deepEqual(started.map((s) => s.status), ['fulfilled', 'fulfilled', 'fulfilled']);
-      const versions = new pg.Client({ connectionString: fresh.ownerUrl });
-      await versions.connect();
-      try {
-        const rows = (await versions.query('SELECT version FROM sandbox_processor.schema_versions')).rows;
-        assert.deepEqual(rows, [{ version: 1 }], 'each step applied once');
-      } finally {
-        await versions.end();
-      }
+      const rows = await sandboxQueryOn<{ version: number }>(fresh, 'SELECT version FROM sandbox_processor.schema_versions');
+      assert.deepEqual(rows, [{ version: 1 }], 'each step applied once');
     } finally {
       await fresh.drop();
     }

@@ -4,16 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
+
 import {
-  bankData,
-  cardData,
-  startLocalStripe,
-  startWebhookReceiver,
-  WEBHOOK_SECRET,
-  type LocalStripe,
-  type WebhookReceiver,
+  bankData, cardData, failureOf, startLocalStripe, startWebhookReceiver, WEBHOOK_SECRET, type LocalStripe, type WebhookReceiver,
 } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { sandboxControl } from '../../test/helpers/sandbox-control.js';
 
 /**
  * ACH debits settling and failing after a delay, disputes, and signed webhooks received by a real HTTP server on
@@ -58,20 +54,11 @@ function debit(accountNumber: string, extra: Partial<Stripe.PaymentIntentCreateP
 }
 
 function eventFor(type: string, objectId: string): Promise<Stripe.Event> {
-  return waitFor(async () => receiver.events.find((e) => e.type === type && (e.data.object as { id: string }).id === objectId), 15_000);
+  return eventually(async () => receiver.events.find((e) => e.type === type && (e.data.object as { id: string }).id === objectId), { timeoutMs: 15_000 });
 }
 
 function typesFor(objectId: string): string[] {
   return receiver.events.filter((e) => (e.data.object as { id: string }).id === objectId).map((e) => e.type);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  assert.fail('expected the request to fail');
 }
 
 describe('ACH direct debit', () => {
@@ -163,9 +150,8 @@ describe('ACH direct debit', () => {
   it('000555555559 settles and is then disputed by itself', async () => {
     const pi = await debit('000555555559');
     await eventFor('payment_intent.succeeded', pi.id);
-    const disputed = await waitFor(async () =>
-      receiver.events.find((e) => e.type === 'charge.dispute.created' && (e.data.object as Stripe.Dispute).payment_intent === pi.id),
-    );
+    const disputed = await eventually(async () =>
+      receiver.events.find((e) => e.type === 'charge.dispute.created' && (e.data.object as Stripe.Dispute).payment_intent === pi.id), { timeoutMs: 15_000 });
     assert.equal((disputed.data.object as Stripe.Dispute).reason, 'debit_not_authorized');
   });
 
@@ -182,16 +168,16 @@ describe('webhook delivery', () => {
     receiver.failNext(2);
     const pi = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
     await eventFor('payment_intent.succeeded', pi.id);
-    await waitFor(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined));
+    await eventually(async () => ((await sandboxControl(local.baseUrl)).pending_webhooks === 0 ? true : undefined), { timeoutMs: 15_000 });
     const stored = (await stripe.events.list({ type: 'payment_intent.succeeded', limit: 100 })).data.find((e) => (e.data.object as { id: string }).id === pi.id);
     assert.equal(stored?.pending_webhooks, 0);
   });
 
   it('drop_webhooks: events are recorded but not sent', async () => {
-    await local.control({ drop_webhooks: true });
+    await sandboxControl(local.baseUrl, { drop_webhooks: true });
     const dropped = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
-    await waitFor(async () => ((await local.control()).pending_webhooks === 0 ? true : undefined));
-    await local.control({ drop_webhooks: false });
+    await eventually(async () => ((await sandboxControl(local.baseUrl)).pending_webhooks === 0 ? true : undefined), { timeoutMs: 15_000 });
+    await sandboxControl(local.baseUrl, { drop_webhooks: false });
     const sent = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
     await eventFor('payment_intent.succeeded', sent.id);
     assert.deepEqual(typesFor(dropped.id), []);
@@ -206,7 +192,8 @@ describe('durability', () => {
     let second: LocalStripe | undefined;
     try {
       const key = `restart-${randomUUID()}`;
-      const pi = await first.stripe.paymentIntents.create(
+      // the same debit under the same key, sent to the first server and replayed to the second
+      const sameDebit = (stripe: Stripe) => stripe.paymentIntents.create(
         {
           amount: 7_700,
           currency: 'usd',
@@ -217,6 +204,7 @@ describe('durability', () => {
         },
         { idempotencyKey: key },
       );
+      const pi = await sameDebit(first.stripe);
       assert.equal(pi.status, 'processing');
       await first.close();
       // A claim left `executing` by a process that died (as after kill -9) must not block its key forever.
@@ -234,17 +222,7 @@ describe('durability', () => {
       const settled = await eventFor('payment_intent.succeeded', pi.id);
       assert.equal((settled.data.object as Stripe.PaymentIntent).amount_received, 7_700);
       assert.equal((await second.stripe.paymentIntents.retrieve(pi.id)).status, 'succeeded');
-      const replay = await second.stripe.paymentIntents.create(
-        {
-          amount: 7_700,
-          currency: 'usd',
-          confirm: true,
-          allowed_payment_method_types: ['us_bank_account'],
-          payment_method_data: bankData('000123456789'),
-          mandate_data: { customer_acceptance: { type: 'offline' } },
-        },
-        { idempotencyKey: key },
-      );
+      const replay = await sameDebit(second.stripe);
       assert.equal(replay.id, pi.id);
       assert.equal(replay.lastResponse.headers['idempotent-replayed'], 'true');
       const orphanUse = await second.stripe.paymentIntents.create(

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
-import { cardData, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+
+import { cardData, failureOf, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { sandboxControl } from '../../test/helpers/sandbox-control.js';
 
 /** Card payments against the local server, driven only through the official SDK. */
 
@@ -31,15 +33,6 @@ function payWith(number: string, extra: Partial<Stripe.PaymentIntentCreateParams
     payment_method_data: cardData(number, card),
     ...extra,
   });
-}
-
-async function declineOf(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  assert.fail('expected the request to fail');
 }
 
 describe('successful test cards', () => {
@@ -81,7 +74,7 @@ describe('declining test cards', () => {
   ] as const;
   for (const [number, code, declineCode, message] of cases) {
     it(`${number} answers 402 ${code}${declineCode ? `/${declineCode}` : ''} with the failed PaymentIntent and charge`, async () => {
-      const err = await declineOf(payWith(number));
+      const err = await failureOf(payWith(number));
       assert.ok(err instanceof Stripe.errors.StripeCardError, `got ${err.constructor.name}`);
       assert.equal(err.statusCode, 402);
       assert.equal(err.type, 'StripeCardError');
@@ -109,20 +102,20 @@ describe('declining test cards', () => {
   }
 
   it('a Luhn-invalid number is a card_error incorrect_number, and no PaymentIntent is created', async () => {
-    const before = ((await local.control()).counts as Record<string, number>).payment_intent ?? 0;
-    const err = await declineOf(payWith('4242424242424241'));
+    const before = ((await sandboxControl(local.baseUrl)).counts as Record<string, number>).payment_intent ?? 0;
+    const err = await failureOf(payWith('4242424242424241'));
     assert.ok(err instanceof Stripe.errors.StripeCardError);
     assert.equal(err.code, 'incorrect_number');
     assert.equal(err.payment_intent, undefined);
-    assert.equal(((await local.control()).counts as Record<string, number>).payment_intent ?? 0, before);
+    assert.equal(((await sandboxControl(local.baseUrl)).counts as Record<string, number>).payment_intent ?? 0, before);
   });
 
   it('a past expiry year is invalid_expiry_year, a past month this year invalid_expiry_month, month 13 too', async () => {
     const year = new Date().getUTCFullYear();
-    assert.equal((await declineOf(payWith('4242424242424242', {}, { exp_year: year - 1 }))).code, 'invalid_expiry_year');
-    assert.equal((await declineOf(payWith('4242424242424242', {}, { exp_month: 13 }))).code, 'invalid_expiry_month');
+    assert.equal((await failureOf(payWith('4242424242424242', {}, { exp_year: year - 1 }))).code, 'invalid_expiry_year');
+    assert.equal((await failureOf(payWith('4242424242424242', {}, { exp_month: 13 }))).code, 'invalid_expiry_month');
     if (new Date().getUTCMonth() > 0) {
-      const err = await declineOf(payWith('4242424242424242', {}, { exp_year: year, exp_month: 1 }));
+      const err = await failureOf(payWith('4242424242424242', {}, { exp_year: year, exp_month: 1 }));
       assert.equal(err.code, 'invalid_expiry_month');
     }
   });
@@ -147,7 +140,7 @@ describe('manual capture and cancel', () => {
     const charge = captured.latest_charge as Stripe.Charge;
     assert.equal(charge.amount_captured, 1_000);
     assert.equal(charge.amount_refunded, 1_500);
-    const err = await declineOf(stripe.refunds.create({ payment_intent: pi.id, amount: 1_001 }));
+    const err = await failureOf(stripe.refunds.create({ payment_intent: pi.id, amount: 1_001 }));
     assert.ok(err instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(err.code, 'amount_too_large');
     const refund = await stripe.refunds.create({ payment_intent: pi.id });
@@ -156,10 +149,10 @@ describe('manual capture and cancel', () => {
 
   it('capturing twice, or more than authorized, is refused with the PaymentIntent attached', async () => {
     const pi = await payWith('4242424242424242', { capture_method: 'manual' });
-    const tooMuch = await declineOf(stripe.paymentIntents.capture(pi.id, { amount_to_capture: 2_501 }));
+    const tooMuch = await failureOf(stripe.paymentIntents.capture(pi.id, { amount_to_capture: 2_501 }));
     assert.equal(tooMuch.code, 'amount_too_large');
     await stripe.paymentIntents.capture(pi.id);
-    const again = await declineOf(stripe.paymentIntents.capture(pi.id));
+    const again = await failureOf(stripe.paymentIntents.capture(pi.id));
     assert.ok(again instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(again.statusCode, 400);
     assert.equal(again.code, 'payment_intent_unexpected_state');
@@ -174,12 +167,12 @@ describe('manual capture and cancel', () => {
     assert.ok(canceled.canceled_at);
     assert.equal((canceled.latest_charge as Stripe.Charge).refunded, true);
     const paid = await payWith('4242424242424242');
-    const err = await declineOf(stripe.paymentIntents.cancel(paid.id));
+    const err = await failureOf(stripe.paymentIntents.cancel(paid.id));
     assert.equal(err.code, 'payment_intent_unexpected_state');
   });
 
   it('a declined PaymentIntent can be canceled', async () => {
-    const err = await declineOf(payWith('4000000000000002'));
+    const err = await failureOf(payWith('4000000000000002'));
     const canceled = await stripe.paymentIntents.cancel(err.payment_intent!.id);
     assert.equal(canceled.status, 'canceled');
   });
@@ -194,13 +187,13 @@ describe('refunds', () => {
     assert.equal(first.charge, pi.latest_charge);
     assert.deepEqual(first.metadata, { r: '1' });
     await stripe.refunds.create({ payment_intent: pi.id, amount: 1_000 });
-    const tooLarge = await declineOf(stripe.refunds.create({ payment_intent: pi.id, amount: 501 }));
+    const tooLarge = await failureOf(stripe.refunds.create({ payment_intent: pi.id, amount: 501 }));
     assert.ok(tooLarge instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(tooLarge.code, 'amount_too_large');
     assert.equal(tooLarge.param, 'amount');
     const last = await stripe.refunds.create({ payment_intent: pi.id });
     assert.equal(last.amount, 500);
-    const done = await declineOf(stripe.refunds.create({ payment_intent: pi.id, amount: 1 }));
+    const done = await failureOf(stripe.refunds.create({ payment_intent: pi.id, amount: 1 }));
     assert.equal(done.code, 'charge_already_refunded');
     const list = await stripe.refunds.list({ payment_intent: pi.id, limit: 2 });
     assert.equal(list.object, 'list');
@@ -216,7 +209,7 @@ describe('refunds', () => {
 
   it('refunding a PaymentIntent that has not succeeded is refused', async () => {
     const pi = await payWith('4242424242424242', { capture_method: 'manual' });
-    const err = await declineOf(stripe.refunds.create({ payment_intent: pi.id }));
+    const err = await failureOf(stripe.refunds.create({ payment_intent: pi.id }));
     assert.ok(err instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(err.statusCode, 400);
     assert.match(err.message, /does not have a successful charge to refund/);
@@ -227,10 +220,10 @@ describe('refunds', () => {
     assert.equal(pi.status, 'succeeded');
     const refund = await stripe.refunds.create({ payment_intent: pi.id });
     assert.equal(refund.status, 'succeeded');
-    const failed = await waitFor(async () => {
+    const failed = await eventually(async () => {
       const r = await stripe.refunds.retrieve(refund.id);
       return r.status === 'failed' ? r : undefined;
-    });
+    }, { timeoutMs: 15_000 });
     assert.equal(failed.failure_reason, 'expired_or_canceled_card');
     const types = (await stripe.events.list({ limit: 20 })).data.filter((e) => (e.data.object as { id?: string }).id === refund.id).map((e) => e.type);
     assert.ok(types.includes('refund.failed'));
@@ -251,36 +244,36 @@ describe('search', () => {
     const none = await stripe.paymentIntents.search({ query: `metadata['nimbuspay_attempt_id']:'${attempt}' AND status:'canceled'` });
     assert.equal(none.data.length, 0);
 
-    await local.control({ search_lag_ms: 60_000 });
+    await sandboxControl(local.baseUrl, { search_lag_ms: 60_000 });
     try {
       const lagging = `att_lag_${Date.now()}`;
       await payWith('4242424242424242', { metadata: { nimbuspay_attempt_id: lagging } });
       const notYet = await stripe.paymentIntents.search({ query: `metadata['nimbuspay_attempt_id']:'${lagging}'` });
       assert.equal(notYet.data.length, 0, 'not yet indexed');
     } finally {
-      await local.control({ search_lag_ms: 0 });
+      await sandboxControl(local.baseUrl, { search_lag_ms: 0 });
     }
-    const bad = await declineOf(stripe.paymentIntents.search({ query: `metadata['x']:'y' OR status:'succeeded'` }));
+    const bad = await failureOf(stripe.paymentIntents.search({ query: `metadata['x']:'y' OR status:'succeeded'` }));
     assert.ok(bad instanceof Stripe.errors.StripeInvalidRequestError);
   });
 });
 
 describe('parameters, authentication and errors as Stripe sends them', () => {
   it('an unknown parameter is parameter_unknown, a missing one parameter_missing, and neither creates anything', async () => {
-    const unknown = await declineOf(
+    const unknown = await failureOf(
       stripe.paymentIntents.create({ amount: 1_000, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242'), bogus: 'x' } as Stripe.PaymentIntentCreateParams),
     );
     assert.ok(unknown instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(unknown.code, 'parameter_unknown');
     assert.equal(unknown.param, 'bogus');
-    const nested = await declineOf(
+    const nested = await failureOf(
       stripe.paymentIntents.create({ amount: 1_000, currency: 'usd', payment_method_data: { ...cardData('4242424242424242'), card: { number: '4242424242424242', exp_month: 1, exp_year: 2090, color: 'red' } } } as unknown as Stripe.PaymentIntentCreateParams),
     );
     assert.equal(nested.param, 'payment_method_data[card][color]');
-    const missing = await declineOf(stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams));
+    const missing = await failureOf(stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams));
     assert.equal(missing.code, 'parameter_missing');
     assert.equal(missing.param, 'amount');
-    const badInt = await declineOf(stripe.paymentIntents.create({ amount: 'ten', currency: 'usd' } as unknown as Stripe.PaymentIntentCreateParams));
+    const badInt = await failureOf(stripe.paymentIntents.create({ amount: 'ten', currency: 'usd' } as unknown as Stripe.PaymentIntentCreateParams));
     assert.equal(badInt.code, 'parameter_invalid_integer');
   });
 
@@ -296,7 +289,7 @@ describe('parameters, authentication and errors as Stripe sends them', () => {
   });
 
   it('a missing PaymentIntent is 404 resource_missing', async () => {
-    const err = await declineOf(stripe.paymentIntents.retrieve('pi_doesnotexist0000000000000'));
+    const err = await failureOf(stripe.paymentIntents.retrieve('pi_doesnotexist0000000000000'));
     assert.ok(err instanceof Stripe.errors.StripeInvalidRequestError);
     assert.equal(err.statusCode, 404);
     assert.equal(err.code, 'resource_missing');
@@ -304,7 +297,7 @@ describe('parameters, authentication and errors as Stripe sends them', () => {
 
   it('refuses a missing key, an unknown key and a live key with 401; accepts basic auth; echoes Request-Id and Stripe-Version', async () => {
     for (const apiKey of ['sk_live_abcdef123456', 'pk_test_abcdef123456']) {
-      const err = await declineOf(stripeClient(local.port, { apiKey }).paymentIntents.retrieve('pi_x'));
+      const err = await failureOf(stripeClient(local.port, { apiKey }).paymentIntents.retrieve('pi_x'));
       assert.ok(err instanceof Stripe.errors.StripeAuthenticationError, apiKey);
       assert.equal(err.statusCode, 401);
     }
@@ -323,7 +316,7 @@ describe('parameters, authentication and errors as Stripe sends them', () => {
   });
 
   it('the request log keeps headers and params, with card numbers cut to their last 4 digits and no CVC', async () => {
-    await local.control({ clear_requests: true });
+    await sandboxControl(local.baseUrl, { clear_requests: true });
     await payWith('5555555555554444', {}, { cvc: '987' });
     const [entry] = await local.requests();
     assert.equal(entry!.method, 'POST');

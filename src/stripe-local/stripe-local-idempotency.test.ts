@@ -4,8 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
-import { cardData, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+
+import { cardData, failureOf, startLocalStripe, stripeClient, type LocalStripe } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { sandboxControl } from '../../test/helpers/sandbox-control.js';
 
 /** Stripe's idempotency rules and the fault switches, seen through the official SDK. */
 
@@ -33,15 +35,6 @@ function params(attempt: string, number = '4242424242424242'): Stripe.PaymentInt
     payment_method_data: cardData(number),
     metadata: { nimbuspay_attempt_id: attempt },
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  assert.fail('expected the request to fail');
 }
 
 async function intentsFor(attempt: string): Promise<string[]> {
@@ -122,10 +115,10 @@ describe('idempotent requests', () => {
       await blocker.query('begin');
       await blocker.query('lock table stripe_local.objects in exclusive mode');
       const first = stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
-      await waitFor(async () => {
+      await eventually(async () => {
         const { rows } = await blocker.query(`select 1 from stripe_local.idempotency_keys where key = $1 and state = 'executing'`, [key]);
         return rows.length > 0 ? true : undefined;
-      });
+      }, { timeoutMs: 15_000 });
       const second = await failureOf(stripe.paymentIntents.create(params(attempt), { idempotencyKey: key }));
       assert.ok(second instanceof Stripe.errors.StripeAPIError);
       assert.equal(second.statusCode, 409);
@@ -147,10 +140,10 @@ describe('idempotent requests', () => {
       const attempt = randomUUID();
       const key = `key-${attempt}`;
       const first = await short.stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
-      const fresh = await waitFor(async () => {
+      const fresh = await eventually(async () => {
         const again = await short.stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
         return again.lastResponse.headers['idempotent-replayed'] === 'true' ? undefined : again;
-      }, 10_000, 100);
+      }, { timeoutMs: 10_000, intervalMs: 100 });
       assert.notEqual(fresh.id, first.id);
     } finally {
       await short.close();
@@ -162,7 +155,7 @@ describe('fault switches', () => {
   it('server_error: 500 api_error and nothing executed, so a retry with the key executes', async () => {
     const attempt = randomUUID();
     const key = `key-${attempt}`;
-    await local.control({ fail_next: { count: 1, mode: 'server_error', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(local.baseUrl, { fail_next: { count: 1, mode: 'server_error', path_prefix: '/v1/payment_intents' } });
     const err = await failureOf(stripe.paymentIntents.create(params(attempt), { idempotencyKey: key }));
     assert.ok(err instanceof Stripe.errors.StripeAPIError);
     assert.equal(err.statusCode, 500);
@@ -174,7 +167,7 @@ describe('fault switches', () => {
   });
 
   it('rate_limit: 429, which the SDK raises as StripeRateLimitError', async () => {
-    await local.control({ fail_next: { count: 1, mode: 'rate_limit' } });
+    await sandboxControl(local.baseUrl, { fail_next: { count: 1, mode: 'rate_limit' } });
     const err = await failureOf(stripe.paymentIntents.retrieve('pi_anything'));
     assert.ok(err instanceof Stripe.errors.StripeRateLimitError);
     assert.equal(err.statusCode, 429);
@@ -184,11 +177,11 @@ describe('fault switches', () => {
   it('lost_answer: executed and saved, the client times out, and a retry with the key gets the saved answer', async () => {
     const attempt = randomUUID();
     const key = `key-${attempt}`;
-    await local.control({ fail_next: { count: 1, mode: 'lost_answer', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(local.baseUrl, { fail_next: { count: 1, mode: 'lost_answer', path_prefix: '/v1/payment_intents' } });
     const impatient = stripeClient(local.port, { timeoutMs: 400 });
     const err = await failureOf(impatient.paymentIntents.create(params(attempt), { idempotencyKey: key }));
     assert.ok(err instanceof Stripe.errors.StripeConnectionError, err.constructor.name);
-    await waitFor(async () => ((await local.control()).held_requests === 0 ? true : undefined));
+    await eventually(async () => ((await sandboxControl(local.baseUrl)).held_requests === 0 ? true : undefined), { timeoutMs: 15_000 });
     const retry = await stripe.paymentIntents.create(params(attempt), { idempotencyKey: key });
     assert.equal(retry.lastResponse.headers['idempotent-replayed'], 'true');
     assert.deepEqual(await intentsFor(attempt), [retry.id]);
@@ -196,7 +189,7 @@ describe('fault switches', () => {
 
   it('connection_reset: executed and saved, then the socket is destroyed; the SDK retries once with the key and gets the replay', async () => {
     const attempt = randomUUID();
-    await local.control({ fail_next: { count: 1, mode: 'connection_reset', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(local.baseUrl, { fail_next: { count: 1, mode: 'connection_reset', path_prefix: '/v1/payment_intents' } });
     const pi = await stripe.paymentIntents.create(params(attempt));
     assert.equal(pi.lastResponse.headers['idempotent-replayed'], 'true');
     assert.deepEqual(await intentsFor(attempt), [pi.id]);
@@ -205,7 +198,7 @@ describe('fault switches', () => {
   it('lost_before: held and never executed; a retry with the key executes once', async () => {
     const attempt = randomUUID();
     const key = `key-${attempt}`;
-    await local.control({ fail_next: { count: 1, mode: 'lost_before', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(local.baseUrl, { fail_next: { count: 1, mode: 'lost_before', path_prefix: '/v1/payment_intents' } });
     const impatient = stripeClient(local.port, { timeoutMs: 400 });
     const err = await failureOf(impatient.paymentIntents.create(params(attempt), { idempotencyKey: key }));
     assert.ok(err instanceof Stripe.errors.StripeConnectionError);
@@ -216,23 +209,23 @@ describe('fault switches', () => {
   });
 
   it('latency_ms delays every API answer', async () => {
-    await local.control({ latency_ms: 1_000 });
+    await sandboxControl(local.baseUrl, { latency_ms: 1_000 });
     try {
       const err = await failureOf(stripeClient(local.port, { timeoutMs: 200 }).paymentIntents.retrieve('pi_x'));
       assert.ok(err instanceof Stripe.errors.StripeConnectionError);
     } finally {
-      await local.control({ latency_ms: 0 });
+      await sandboxControl(local.baseUrl, { latency_ms: 0 });
     }
-    const state = await local.control();
+    const state = await sandboxControl(local.baseUrl);
     assert.equal(state.latency_ms, 0);
     assert.equal(state.fail_next, null);
   });
 
   it('a closing server releases the answers it holds', async () => {
     const other = await startLocalStripe({ databaseUrl: db.ownerUrl });
-    await other.control({ fail_next: { count: 1, mode: 'lost_answer' } });
+    await sandboxControl(other.baseUrl, { fail_next: { count: 1, mode: 'lost_answer' } });
     const pending = failureOf(other.stripe.paymentIntents.create(params(randomUUID())));
-    await waitFor(async () => ((await other.control()).held_requests === 1 ? true : undefined));
+    await eventually(async () => ((await sandboxControl(other.baseUrl)).held_requests === 1 ? true : undefined), { timeoutMs: 15_000 });
     await other.close();
     assert.ok((await pending) instanceof Stripe.errors.StripeConnectionError);
   });

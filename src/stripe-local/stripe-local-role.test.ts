@@ -3,9 +3,10 @@ import { after, before, it } from 'node:test';
 import { pino } from 'pino';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { waitFor } from '../../test/payments/helpers.js';
+
 import { startStripeLocalRole } from '../main/stripe-local.js';
 import { cardData, startWebhookReceiver, stripeClient, WEBHOOK_SECRET, type WebhookReceiver } from './stripe-local.test-kit.js';
+import { eventually } from '../../test/helpers/eventually.js';
 
 /** The role as `npm start -- --processor=stripe-local` starts it: listening, reachable by the SDK, closable. */
 
@@ -36,7 +37,7 @@ it('listens, answers the SDK and signs its webhooks; close() stops it', async (t
   const port = Number(new URL(role.url).port);
   const pi = await stripeClient(port).paymentIntents.create({ amount: 700, currency: 'usd', confirm: true, payment_method_data: cardData('4242424242424242') });
   assert.equal(pi.status, 'succeeded');
-  await waitFor(async () => receiver.events.find((e) => e.type === 'payment_intent.succeeded' && (e.data.object as { id: string }).id === pi.id));
+  await eventually(async () => receiver.events.find((e) => e.type === 'payment_intent.succeeded' && (e.data.object as { id: string }).id === pi.id), { timeoutMs: 15_000 });
   await role.close();
   await assert.rejects(fetch(`${role.url}/_control`));
 });

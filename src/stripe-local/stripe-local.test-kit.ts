@@ -1,8 +1,10 @@
 /**
  * Test support for the local Stripe server's own tests (not a test file itself, and never used by production
  * code): a started server with an official SDK client pointed at it, and a webhook receiver on loopback that
- * verifies every delivery with the SDK's own `stripe.webhooks.constructEvent`.
+ * verifies every delivery with the SDK's own `stripe.webhooks.constructEvent`. Its `/_control` switches are set
+ * with test/helpers/sandbox-control.ts, as the sandbox processor's are.
  */
+import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -23,12 +25,21 @@ export function stripeClient(port: number, options: { apiKey?: string; timeoutMs
   });
 }
 
+/** The error a Stripe SDK call failed with; the test fails if the call succeeded. */
+export async function failureOf(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Stripe.errors.StripeError;
+  }
+  assert.fail('expected the request to fail');
+}
+
 export interface LocalStripe {
   app: FastifyInstance;
   port: number;
   baseUrl: string;
   stripe: Stripe;
-  control(body?: Record<string, unknown>): Promise<Record<string, unknown>>;
   requests(): Promise<Array<Record<string, any>>>;
   close(): Promise<void>;
 }
@@ -43,14 +54,6 @@ export async function startLocalStripe(options: Omit<StripeLocalOptions, 'logger
     port: bound,
     baseUrl,
     stripe: stripeClient(bound),
-    async control(body) {
-      const res = await fetch(`${baseUrl}/_control`, {
-        method: body ? 'POST' : 'GET',
-        ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-      });
-      if (!res.ok) throw new Error(`control answered ${res.status}: ${await res.text()}`);
-      return (await res.json()) as Record<string, unknown>;
-    },
     async requests() {
       const res = await fetch(`${baseUrl}/_control/requests`);
       return ((await res.json()) as { data: Array<Record<string, any>> }).data;

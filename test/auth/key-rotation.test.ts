@@ -10,7 +10,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { adminToken } from '../helpers/tenants.js';
 import { createKeyCache, issueAccessToken, maintainSigningKeys, rotateSigningKey } from '../../src/modules/auth/index.js';
 import { keyLifecycle } from '../../src/main/modules.js';
-import { waitUntil } from '../webhooks/helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 before(async () => {
@@ -142,7 +142,7 @@ describe('rotation needs no restart: another replica promotes and signs', () => 
     assert.equal(kidOf(token), rotated.kid);
     // An unknown kid refreshes the cache at most once a second, and earlier tests in this file may have just used
     // that second: the API must accept the token as soon as the limit lets it look (a refused try does not extend it).
-    await waitUntil(async () => (await verifies(token)) === 200, 15_000, 'the API verifying a token of a key it had never seen');
+    await eventually(async () => (await verifies(token)) === 200, { timeoutMs: 15_000, what: 'the API verifying a token of a key it had never seen' });
   });
 });
 

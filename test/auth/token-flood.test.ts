@@ -12,9 +12,10 @@ import { hashSecret } from '../../src/platform/crypto.js';
 import { Secret } from '../../src/platform/secret.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { CARDS, cardBody } from '../payments/helpers.js';
 import { describeFlood, percentile, standardLanes, startTokenFlood } from './flood.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 let merchant: TestTenant;
@@ -95,7 +96,7 @@ it('valid clients get tokens and payments succeed while 64 callers flood the tok
     await flood.done;
   });
   // the flood is up to speed once its answers are arriving
-  await waitUntil(() => flood.answered() >= 200, 60_000, 'the flood answering 200 requests');
+  await eventually(() => flood.answered() >= 200, { timeoutMs: 60_000, what: 'the flood answering 200 requests' });
 
   const during = { token: [] as number[], payment: [] as number[] };
   let token = '';

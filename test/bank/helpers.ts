@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { signProcessorNotification } from '../../src/modules/processors/index.js';
 import type { TestPlatform, TestResponse } from '../helpers/platform.js';
-import { ownerQuery, post, waitFor } from '../payments/helpers.js';
+import { ownerQuery, post } from '../payments/helpers.js';
+import { eventually, notYet } from '../helpers/eventually.js';
 
 export const SANDBOX_ROUTING = '110000000';
 /** ABA-valid, but not a routing number the sandbox rail serves: the debit is declined at submission. */
@@ -42,11 +43,11 @@ export async function getPayment(platform: TestPlatform, token: string, id: stri
 
 /** Waits until the payment matches (status and/or rail status). */
 export async function waitForTransfer(platform: TestPlatform, token: string, id: string, want: { status?: string; rail?: string }, timeoutMs = 15_000): Promise<any> {
-  return waitFor(async () => {
+  return eventually(async () => {
     const p = await getPayment(platform, token, id);
     const ok = (want.status === undefined || p.status === want.status) && (want.rail === undefined || p.bank_transfer?.rail_status === want.rail);
-    return ok ? p : undefined;
-  }, timeoutMs);
+    return ok ? p : notYet({ status: p.status, rail_status: p.bank_transfer?.rail_status });
+  }, { timeoutMs, what: `transfer ${id} ${JSON.stringify(want)}` });
 }
 
 /** Event types recorded for an object, oldest first, read through the events API. */
@@ -58,11 +59,6 @@ export async function eventTypes(platform: TestPlatform, token: string, objectId
 
 export function history(payment: any): string[] {
   return (payment.status_history as Array<{ to_status: string; rail_status: string | null }>).map((t) => `${t.to_status}/${t.rail_status}`);
-}
-
-export async function sandboxControl(platform: TestPlatform, body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(res.status, 200, await res.text());
 }
 
 /** Posts a notification to the inbound endpoint, signed like the processor does unless told otherwise. */

@@ -4,13 +4,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { ownerQuery, waitFor } from '../payments/helpers.js';
-import { ACCOUNTS, createTransfer, getPayment, history, sandboxControl, waitForTransfer } from './helpers.js';
+import { ownerQuery } from '../payments/helpers.js';
+import { ACCOUNTS, createTransfer, getPayment, history, waitForTransfer } from './helpers.js';
 import { bankTransfersDeps, createProcessor, keyRingFor, paymentsDeps } from '../../src/main/modules.js';
 import { pollBankRailJob, reconcileJob, submitBankTransfersJob } from '../../src/modules/payments/index.js';
 import { planLostDebitPoll, type BankRailSettings } from '../../src/modules/payments/bank-transfers.service.js';
 import { createMetrics, type Metrics } from '../../src/platform/metrics.js';
 import { runWorkerJobs, type RunningJobs } from '../../src/platform/worker-loop.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 // A bank debit the rail accepted, then forgot (a sandbox that lost its state, a processor incident). The worker's
 // processor URL points at a loopback rail in front of the real sandbox that can answer the sandbox's own
@@ -169,10 +171,10 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
     rail.forgetting = true;
     const created = await createTransfer(platform, tenant.token, ACCOUNTS.settles);
 
-    const flagged = await waitFor(async () => {
+    const flagged = await eventually(async () => {
       const r = await row(created.id);
       return r.attention_reason !== null ? r : undefined;
-    }, 15_000);
+    }, { timeoutMs: 15_000 });
     assert.equal(flagged.attention_reason, 'processor_lost_debit');
     assert.ok(flagged.rail_reference && flagged.submitted_at && flagged.attention_since);
     assert.ok(
@@ -182,10 +184,10 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
     const debitId = flagged.rail_reference;
 
     // Let it take a few backoff steps, up to the cap (200, 400, 800, 1600 ms).
-    const backedOff = await waitFor(async () => {
+    const backedOff = await eventually(async () => {
       const r = await row(created.id);
       return r.step >= 5 ? r : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     assert.equal(backedOff.status, 'processing', 'no status is guessed from "not found"');
     assert.equal(backedOff.rail_status, 'submitted');
     assert.equal(backedOff.attention_since!.getTime(), flagged.attention_since.getTime(), 'attention_since is when it was first flagged');
@@ -195,7 +197,7 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
     assert.deepEqual(history(seen), ['processing/pending', 'processing/submitted']);
     assert.equal(backedOff.updated_at.getTime(), flagged.updated_at.getTime(), 'flagging and backing off do not move updated_at');
 
-    assert.equal(await waitFor(async () => ((await gauge()) === 1 ? 1 : undefined), 15_000), 1);
+    assert.equal(await eventually(async () => ((await gauge()) === 1 ? 1 : undefined), { timeoutMs: 15_000 }), 1);
 
     rail.forgetting = false;
     const done = await waitForTransfer(platform, tenant.token, created.id, { status: 'succeeded' }, 20_000);
@@ -206,7 +208,7 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
     assert.equal(cleared.attention_reason, null);
     assert.equal(cleared.attention_since, null);
     assert.equal(cleared.step, 0);
-    assert.equal(await waitFor(async () => ((await gauge()) === 0 ? 0 : undefined), 15_000), 0);
+    assert.equal(await eventually(async () => ((await gauge()) === 0 ? 0 : undefined), { timeoutMs: 15_000 }), 0);
 
     // ---- the polls the rail saw, and the log lines they caused ----
     const lookups = rail.lookups.filter((l) => l.debitId === debitId);

@@ -4,10 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { signProcessorNotification } from '../../src/modules/processors/index.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import {
-  ACCOUNTS, NOTIFICATION_SECRET, createTransfer, debitOf, eventTypes, getPayment, history, notificationCount, sandboxControl,
-  sendNotification, waitForTransfer,
-} from './helpers.js';
+import { ACCOUNTS, NOTIFICATION_SECRET, createTransfer, debitOf, eventTypes, getPayment, history, notificationCount, sendNotification, waitForTransfer } from './helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
 
 // The inbound endpoint with notifications we craft and sign ourselves. The sandbox's own notifications are
 // dropped and polling is out of reach, so nothing but the requests in this file moves a transfer after submission.

@@ -2,8 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { ownerQuery, post, waitFor } from '../payments/helpers.js';
-import { ACCOUNTS, createTransfer, eventTypes, getPayment, history, notificationCount, sandboxControl, waitForTransfer } from './helpers.js';
+import { ownerQuery, post } from '../payments/helpers.js';
+import { ACCOUNTS, createTransfer, eventTypes, getPayment, history, notificationCount, waitForTransfer } from './helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Every notification is lost (sandbox drop_notifications): only the worker's rail polling can finish a transfer.
 
@@ -73,10 +75,10 @@ describe('bank rail polling: lost notifications never leave a transfer stuck', (
     const created = await createTransfer(platform, tenant.token, ACCOUNTS.settles);
     const settled = await waitForTransfer(platform, tenant.token, created.id, { status: 'succeeded' });
     const before = await pollSchedule(created.id);
-    await waitFor(async () => {
+    await eventually(async () => {
       const now = await pollSchedule(created.id);
       return now.next && before.next && now.next.getTime() > before.next.getTime() ? true : undefined;
-    }, 15_000);
+    }, { timeoutMs: 15_000 });
     const after = await getPayment(platform, tenant.token, created.id);
     assert.equal(after.updated_at, settled.updated_at);
   });
@@ -86,10 +88,10 @@ describe('bank rail polling: lost notifications never leave a transfer stuck', (
     let created: any;
     try {
       created = await createTransfer(platform, tenant.token, ACCOUNTS.settles);
-      const unknown = await waitFor(async () => {
+      const unknown = await eventually(async () => {
         const p = await getPayment(platform, tenant.token, created.id);
         return p.attempts[0]?.status === 'unknown' ? p : undefined;
-      }, 15_000);
+      }, { timeoutMs: 15_000 });
       assert.equal(unknown.status, 'processing');
       assert.equal(unknown.bank_transfer.rail_status, 'pending');
       assert.equal(unknown.attempts[0].operation, 'bank_debit');

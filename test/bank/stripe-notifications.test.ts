@@ -4,7 +4,9 @@ import Stripe from 'stripe';
 import { startTestPlatform, STRIPE_TEST_WEBHOOK_SECRET, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { createTransfer, debitOf, getPayment, history, notificationCount, waitForTransfer } from './helpers.js';
-import { waitFor } from '../payments/helpers.js';
+
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 /**
  * POST /v1/processor_notifications/stripe, driven by hand: the local Stripe server's own webhooks are switched off,
@@ -45,8 +47,7 @@ describe('Stripe webhook events', () => {
       env: { STRIPE_WEBHOOK_SECRETS: `${ROTATED_SECRET},${STRIPE_TEST_WEBHOOK_SECRET}`, BANK_EXPECTED_SETTLEMENT_MS: '600000' },
     });
     tenant = await createTenant(platform);
-    const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ drop_webhooks: true }) });
-    assert.equal(res.status, 200);
+    await sandboxControl(platform, { drop_webhooks: true });
   });
   after(async () => {
     await platform?.close();
@@ -59,10 +60,10 @@ describe('Stripe webhook events', () => {
     const pi = await stripeObject(`/v1/payment_intents/${debitId}`);
     assert.equal(pi.metadata.nimbuspay_attempt_id, attemptId);
     // Wait until the local server settled it, so the event carries the settled PaymentIntent.
-    const settledPi = await waitFor(async () => {
+    const settledPi = await eventually(async () => {
       const current = await stripeObject(`/v1/payment_intents/${debitId}`);
       return current.status === 'succeeded' ? current : undefined;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     assert.equal((await getPayment(platform, tenant.token, created.id)).bank_transfer.rail_status, 'submitted', 'nothing moved the transfer yet');
 
     const payload = eventOf('evt_local_settled_1', 'payment_intent.succeeded', settledPi);

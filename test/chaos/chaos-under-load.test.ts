@@ -6,10 +6,12 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { freePort, roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { createTenant } from '../helpers/tenants.js';
-import { createEndpoint, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { createEndpoint, startReceiver, type Receiver } from '../webhooks/helpers.js';
 import { SteadyLoad, tryHistogram } from './load.js';
-import { ChildRoles, waitHttpNotOk, waitHttpOk, type RoleProcess } from './processes.js';
+import { Launcher, waitReady, type LaunchedProcess } from '../helpers/launcher.js';
 import { answerProblems, committedEventIds, moneyProblems, processorProblems, readPlatformState, unresolved } from './invariants.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 /*
  * Chaos under load: the API, the worker and the sandbox processor run as separate OS processes (as in Kubernetes)
@@ -81,16 +83,6 @@ function sharedRoleEnv(): Record<string, string> {
   };
 }
 
-async function sandboxKnobs(url: string, knobs?: Record<string, unknown>): Promise<{ held_requests: number }> {
-  const res = await fetch(`${url}/_control`, {
-    method: knobs ? 'POST' : 'GET',
-    ...(knobs ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as { held_requests: number };
-}
-
 /** Ends every session the API and the worker hold on their database, as a PostgreSQL shutdown does. */
 async function terminateRoleSessions(db: TestDatabase): Promise<number> {
   const client = new pg.Client({ connectionString: db.ownerUrl });
@@ -107,8 +99,13 @@ async function terminateRoleSessions(db: TestDatabase): Promise<number> {
   }
 }
 
+/** Waits until `url` stops answering 200 (a readiness probe noticing an outage). */
+async function waitNotReady(url: string, what: string): Promise<void> {
+  await eventually(() => fetch(url, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status !== 200, () => true), { timeoutMs: 30_000, what });
+}
+
 test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processor taken away — no answered payment lost or duplicated, money invariants hold, every event delivered, nothing left processing', { timeout: 300_000 }, async (t) => {
-  const roles = new ChildRoles();
+  const roles = new Launcher();
   let platform: TestPlatform | undefined;
   let sandboxDb: TestDatabase | undefined;
   let proxy: Awaited<ReturnType<typeof startTcpProxy>> | undefined;
@@ -117,7 +114,7 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   // One hook, registered before anything can fail, in order: traffic, role processes, then what they used.
   t.after(async () => {
     await load?.stop();
-    await roles.killAll();
+    await roles.stopAll({ signal: 'SIGKILL' });
     await proxy?.close();
     await receiver?.close();
     await platform?.close();
@@ -144,28 +141,28 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
   const workerReadyz = `http://127.0.0.1:${ports.workerHealth}/readyz`;
-  const startSandbox = async (): Promise<RoleProcess> => {
+  const startSandbox = async (): Promise<LaunchedProcess> => {
     const role = roles.spawn('sandbox processor', 'sandbox-processor', roleProcessEnv(platform!, {
       SANDBOX_PROCESSOR_PORT: String(ports.sandbox),
       SANDBOX_DATABASE_URL: sandboxDb!.ownerUrl,
       SANDBOX_SETTLEMENT_DELAY_MS: String(TIMINGS.SANDBOX_SETTLEMENT_DELAY_MS),
       SANDBOX_NOTIFICATION_URL: `${apiUrl}/v1/processor_notifications/sandbox`,
     }));
-    await waitHttpOk(role, `${sandboxUrl}/_control`);
+    await waitReady(role, { url: `${sandboxUrl}/_control` });
     return role;
   };
-  const startApiRole = async (): Promise<RoleProcess> => {
+  const startApiRole = async (): Promise<LaunchedProcess> => {
     const role = roles.spawn('api', 'api', roleProcessEnv(platform!, {
       ...sharedRoleEnv(), PORT: String(ports.api), DATABASE_URL: viaProxy.href, SANDBOX_PROCESSOR_URL: sandboxUrl, NIMBUSPAY_PUBLIC_URL: apiUrl,
     }));
-    await waitHttpOk(role, `${apiUrl}/readyz`);
+    await waitReady(role, { url: `${apiUrl}/readyz` });
     return role;
   };
-  const startWorkerRole = async (): Promise<RoleProcess> => {
+  const startWorkerRole = async (): Promise<LaunchedProcess> => {
     const role = roles.spawn('worker', 'worker', roleProcessEnv(platform!, {
       ...sharedRoleEnv(), HEALTH_PORT: String(ports.workerHealth), DATABASE_URL: viaProxy.href, SANDBOX_PROCESSOR_URL: sandboxUrl,
     }));
-    await waitHttpOk(role, workerReadyz);
+    await waitReady(role, { url: workerReadyz });
     return role;
   };
   let [sandbox, api, worker] = await Promise.all([startSandbox(), startApiRole(), startWorkerRole()]);
@@ -173,27 +170,27 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   load = new SteadyLoad({ apiUrl, token: tenant.token, clients: 4, pauseMs: 50, backOffMs: 500, seed: SEED, requestTimeoutMs: 30_000 });
   load.start();
   const flowing = (since: number, what: string) =>
-    waitUntil(() => load!.answeredSince(since) >= PROGRESS_AFTER_RECOVERY, PROGRESS_DEADLINE_MS, `payments answered again after ${what}`);
+    eventually(() => load!.answeredSince(since) >= PROGRESS_AFTER_RECOVERY, { timeoutMs: PROGRESS_DEADLINE_MS, what: `payments answered again after ${what}` });
   await flowing(0, 'the start');
   phase('roles up, traffic flowing');
 
   // 1. PostgreSQL restarts under the API and the worker.
   const terminated = await terminateRoleSessions(platform.db);
   proxy.cut();
-  await waitHttpNotOk(`${apiUrl}/readyz`, 'the API noticing the database outage');
-  await waitHttpNotOk(workerReadyz, 'the worker noticing the database outage');
+  await waitNotReady(`${apiUrl}/readyz`, 'the API noticing the database outage');
+  await waitNotReady(workerReadyz, 'the worker noticing the database outage');
   proxy.restore();
-  await waitHttpOk(api, `${apiUrl}/readyz`);
-  await waitHttpOk(worker, workerReadyz);
+  await waitReady(api, { url: `${apiUrl}/readyz` });
+  await waitReady(worker, { url: workerReadyz });
   t.diagnostic(`database restart: ${terminated} sessions terminated`);
   await flowing(Date.now(), 'the database restart');
   phase('database restarted');
 
   // 2. The API is SIGKILLed while requests wait on the processor (between their two transactions), then restarted.
-  await sandboxKnobs(sandboxUrl, { latency_ms: 500 });
-  await waitUntil(async () => (await sandboxKnobs(sandboxUrl)).held_requests >= 2, 30_000, 'requests held at the processor');
+  await sandboxControl(sandboxUrl, { latency_ms: 500 });
+  await eventually(async () => (await sandboxControl(sandboxUrl)).held_requests >= 2, { timeoutMs: 30_000, what: 'requests held at the processor' });
   await api.kill9();
-  await sandboxKnobs(sandboxUrl, { latency_ms: 0 });
+  await sandboxControl(sandboxUrl, { latency_ms: 0 });
   api = await startApiRole();
   await flowing(Date.now(), 'the API restart');
   phase('API killed and restarted');
@@ -207,7 +204,7 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
       res.writeHead(200).end('ok');
     }, 300);
   });
-  await waitUntil(() => open >= 1, 30_000, 'a webhook delivery in flight');
+  await eventually(() => open >= 1, { timeoutMs: 30_000, what: 'a webhook delivery in flight' });
   await worker.kill9();
   receiver.respond((_req, res) => void res.writeHead(200).end('ok'));
   worker = await startWorkerRole();
@@ -215,11 +212,11 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   phase('worker killed and restarted');
 
   // 4. The processor is SIGKILLed holding requests, stays away while traffic hits it, and comes back.
-  await sandboxKnobs(sandboxUrl, { latency_ms: 500 });
-  await waitUntil(async () => (await sandboxKnobs(sandboxUrl)).held_requests >= 2, 30_000, 'requests held at the processor');
+  await sandboxControl(sandboxUrl, { latency_ms: 500 });
+  await eventually(async () => (await sandboxControl(sandboxUrl)).held_requests >= 2, { timeoutMs: 30_000, what: 'requests held at the processor' });
   await sandbox.kill9();
   const processorGone = Date.now();
-  await waitUntil(() => load!.ops.filter((op) => op.tries.some((tr) => tr.at > processorGone)).length >= 6, 30_000, 'traffic while the processor is away');
+  await eventually(() => load!.ops.filter((op) => op.tries.some((tr) => tr.at > processorGone)).length >= 6, { timeoutMs: 30_000, what: 'traffic while the processor is away' });
   sandbox = await startSandbox();
   await flowing(Date.now(), 'the processor coming back');
   phase('processor taken away and back');
@@ -233,10 +230,10 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   // Nothing stays processing (nor a refund pending, nor an attempt unknown) beyond the documented bounds.
   const convergedBy = Math.max(CARD_BOUND_MS, BANK_BOUND_MS) + BUSY_MACHINE_SLACK_MS;
   let left: string[] = [];
-  await waitUntil(async () => {
+  await eventually(async () => {
     left = unresolved(await readPlatformState(platform!.db.ownerUrl, tenant.tenantId));
     return left.length === 0;
-  }, convergedBy, 'convergence').catch(() => assert.fail(`still unresolved ${convergedBy} ms after the last fault: ${left.slice(0, 20).join('; ')}`));
+  }, { timeoutMs: convergedBy, what: 'convergence' }).catch(() => assert.fail(`still unresolved ${convergedBy} ms after the last fault: ${left.slice(0, 20).join('; ')}`));
 
   const state = await readPlatformState(platform.db.ownerUrl, tenant.tenantId);
   const statuses = new Map<string, number>();
@@ -250,11 +247,11 @@ test('chaos under load: PostgreSQL restarted, API and worker SIGKILLed, processo
   const events = await committedEventIds(platform.db.ownerUrl, tenant.tenantId);
   let missing: string[] = [];
   const deliveredBy = WEBHOOK_LEASE_MS + Math.max(...TIMINGS.WEBHOOK_RETRY_SCHEDULE_MS) + BUSY_MACHINE_SLACK_MS;
-  await waitUntil(() => {
+  await eventually(() => {
     const received = new Set(receiver!.requests.map((r) => r.headers['webhook-id']));
     missing = events.filter((id) => !received.has(id));
     return missing.length === 0;
-  }, deliveredBy, 'webhooks').catch(() => assert.fail(`${missing.length} of ${events.length} events never delivered: ${missing.slice(0, 10).join(', ')}`));
+  }, { timeoutMs: deliveredBy, what: 'webhooks' }).catch(() => assert.fail(`${missing.length} of ${events.length} events never delivered: ${missing.slice(0, 10).join(', ')}`));
   const verifier = new Webhook(endpoint.secret);
   for (const req of receiver.requests) verifier.verify(req.body, req.headers as Record<string, string>);
   t.diagnostic(`${events.length} events, ${receiver.requests.length} webhook requests received`);

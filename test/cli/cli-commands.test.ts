@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { writeProfile } from '../../src/cli/profile.js';
 import { cliEnv, root, runCli, tempConfigDir } from './cli-helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;
@@ -160,10 +161,10 @@ describe('nimbuspay CLI: payments against the platform', () => {
     const mine = 'req-my-tenant-000001';
     await platform.request('GET', '/v1/payments', { token: tenant.token, headers: { 'x-request-id': mine } });
     // The log is written in batches a moment after each answer: wait until it holds the request.
-    await waitUntil(async () => {
+    await eventually(async () => {
       const res = await platform.request('GET', '/v1/request_logs?limit=100', { token: tenant.token });
       return res.body.data.some((e: { request_id: string }) => e.request_id === mine);
-    }, 10_000, 'the request log to hold the request');
+    }, { timeoutMs: 10_000, what: 'the request log to hold the request' });
     const tail = await runCli(['logs', 'tail', '--limit', '100', '--json'], env);
     assert.equal(tail.code, 0, tail.stderr);
     const entries = (JSON.parse(tail.stdout) as { data: Array<{ request_id: string; route: string; status_code: number }> }).data;
@@ -190,10 +191,10 @@ describe('nimbuspay CLI: payments against the platform', () => {
       assert.equal(res.code, 0, `${type}: ${res.stderr}`);
       const created = (JSON.parse(res.stdout) as { created: Array<{ id: string; status: string }> }).created;
       assert.deepEqual(created.map((o) => o.status), statuses, type);
-      await waitUntil(async () => {
+      await eventually(async () => {
         const events = await platform.request('GET', `/v1/events?type=${type}&object_id=${created[created.length - 1]!.id}`, { token: tenant.token });
         return events.body.data.length === 1;
-      }, 10_000, `the ${type} event`);
+      }, { timeoutMs: 10_000, what: `the ${type} event` });
     }
     const bogus = await runCli(['trigger', 'payment.exploded'], env);
     assert.equal(bogus.code, 64);

@@ -2,11 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, getToken, type TestTenant } from '../helpers/tenants.js';
-import { emitEvent, waitUntil } from '../webhooks/helpers.js';
+import { emitEvent } from '../webhooks/helpers.js';
 import { sql } from 'kysely';
 import { withTenantTx } from '../../src/platform/db.js';
 import { recordEventAndFanOut } from '../../src/modules/webhooks/index.js';
 import { drainHandlers } from '../../src/platform/http/app.js';
+import { eventually } from '../helpers/eventually.js';
 
 const START = 'evt_00000000000000000000000000';
 let platform: TestPlatform;
@@ -38,10 +39,10 @@ async function feed(query: string, token = tenant.token): Promise<Feed> {
 async function caughtUpEnd(): Promise<Feed> {
   const last = await withTenantTx(platform.database.db, tenant.tenantId, async (tx) =>
     (await sql<{ id: string }>`SELECT id FROM events WHERE tenant_id = ${tenant.tenantId} AND xact_id IS NOT NULL ORDER BY xact_id DESC, id DESC LIMIT 1`.execute(tx)).rows[0]?.id);
-  return waitUntil(async () => {
+  return eventually(async () => {
     const f = await feed('');
     return f.data.length === 0 && f.next_cursor === (last ?? START) ? f : undefined;
-  }, 30_000, 'the feed end to catch up with the last event');
+  }, { timeoutMs: 30_000, what: 'the feed end to catch up with the last event' });
 }
 
 describe('event feed (GET /v1/events/feed)', () => {
@@ -86,7 +87,7 @@ describe('event feed (GET /v1/events/feed)', () => {
   it('long-polls: a waiting request answers as soon as an event is committed', async () => {
     const cursor = (await caughtUpEnd()).next_cursor;
     const waiting = feed(`cursor=${cursor}&wait=20`);
-    await waitUntil(async () => !(await drainHandlers(platform.api.app, 1)), 10_000, 'the feed request to be waiting');
+    await eventually(async () => !(await drainHandlers(platform.api.app, 1)), { timeoutMs: 10_000, what: 'the feed request to be waiting' });
     const id = await emitEvent(platform, tenant.tenantId, 'payment.canceled');
     const got = await waiting;
     assert.deepEqual(got.data.map((e) => e.id), [id]);
@@ -145,10 +146,10 @@ describe('event feed (GET /v1/events/feed)', () => {
     const cursor = START;
     const token = await getToken(platform, quiet.clientId, quiet.clientSecret);
     const waits = Array.from({ length: 5 }, () => platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=25`, { token }));
-    const refused = await waitUntil(async () => {
+    const refused = await eventually(async () => {
       const res = await platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=1`, { token });
       return res.status === 429 ? res : undefined;
-    }, 15_000, 'a sixth waiting request to be refused');
+    }, { timeoutMs: 15_000, what: 'a sixth waiting request to be refused' });
     assert.equal(refused.body.error.code, 'rate_limited');
     assert.equal(refused.headers.get('retry-after'), '1');
     const otherCursor = (await feed('', other.token)).next_cursor;
@@ -164,7 +165,7 @@ describe('event feed (GET /v1/events/feed)', () => {
     const cursor = (await caughtUpEnd()).next_cursor;
     const startedAt = Date.now();
     const waiting = platform.request('GET', `/v1/events/feed?cursor=${cursor}&wait=25`, { token: tenant.token });
-    await waitUntil(async () => !(await drainHandlers(platform.api.app, 1)), 10_000, 'the feed request to be waiting');
+    await eventually(async () => !(await drainHandlers(platform.api.app, 1)), { timeoutMs: 10_000, what: 'the feed request to be waiting' });
     closed = true;
     await platform.close();
     const res = await waiting;

@@ -7,8 +7,9 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { stopChild } from '../helpers/processes.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { emitEvent, waitUntil } from '../webhooks/helpers.js';
+import { emitEvent } from '../webhooks/helpers.js';
 import { cliEnv, runCli, spawnCli, tempConfigDir } from './cli-helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;
@@ -56,7 +57,7 @@ describe('nimbuspay listen --forward-to', () => {
     });
     const listen = spawnCli(['listen', '--forward-to', receiver.url, '--events', 'payment.*'], env);
     t.after(() => stopChild(listen.child, { signal: 'SIGKILL', graceMs: 1_000 }));
-    const secret = await waitUntil(() => /signing secret is (whsec_\S+)/.exec(listen.stdout())?.[1], 60_000, `listen to print its secret (stderr: ${listen.stderr()})`);
+    const secret = await eventually(() => /signing secret is (whsec_\S+)/.exec(listen.stdout())?.[1], { timeoutMs: 60_000, what: `listen to print its secret (stderr: ${listen.stderr()})` });
 
     // Another tenant's event must never reach this session.
     await emitEvent(platform, other.tenantId, 'payment.succeeded', { id: 'pay_not_yours' });
@@ -65,13 +66,13 @@ describe('nimbuspay listen --forward-to', () => {
     const paymentId = (JSON.parse(triggered.stdout) as { created: Array<{ id: string; status: string }> }).created[0]!;
     assert.equal(paymentId.status, 'succeeded');
 
-    const delivery = await waitUntil(() => receiver.received.find((r) => r.body.includes(paymentId.id) && r.body.includes('"payment.succeeded"')), 30_000, 'the event to be forwarded');
+    const delivery = await eventually(() => receiver.received.find((r) => r.body.includes(paymentId.id) && r.body.includes('"payment.succeeded"')), { timeoutMs: 30_000, what: 'the event to be forwarded' });
     const event = webhooks.verify<{ id: string; type: string; data: { object: { id: string; status: string } } }>(delivery.body, delivery.headers as Record<string, string>, secret);
     assert.equal(event.type, 'payment.succeeded');
     assert.equal(event.data.object.id, paymentId.id);
     assert.equal(delivery.headers['webhook-id'], event.id);
     assert.throws(() => webhooks.verify(delivery.body, delivery.headers as Record<string, string>, `whsec_${Buffer.alloc(24, 1).toString('base64')}`), 'another secret does not verify');
-    await waitUntil(() => listen.stdout().includes(`payment.succeeded [${event.id}]  <-- 204`), 10_000, 'listen to print the forwarded line');
+    await eventually(() => listen.stdout().includes(`payment.succeeded [${event.id}]  <-- 204`), { timeoutMs: 10_000, what: 'listen to print the forwarded line' });
     assert.ok(!receiver.received.some((r) => r.body.includes('pay_not_yours')));
 
     listen.child.kill('SIGINT');
@@ -90,14 +91,14 @@ describe('nimbuspay listen --forward-to', () => {
     });
     const listen = spawnCli(['listen', '--forward-to', receiver.url, '--wait', '2'], env);
     t.after(() => stopChild(listen.child, { signal: 'SIGKILL', graceMs: 1_000 }));
-    await waitUntil(() => /signing secret is whsec_/.test(listen.stdout()), 60_000, 'listen to start');
+    await eventually(() => /signing secret is whsec_/.test(listen.stdout()), { timeoutMs: 60_000, what: 'listen to start' });
     const first = await emitEvent(platform, tenant.tenantId, 'payment.processing');
-    await waitUntil(() => receiver.received.some((r) => r.body.includes(first)), 30_000, 'the first event');
+    await eventually(() => receiver.received.some((r) => r.body.includes(first)), { timeoutMs: 30_000, what: 'the first event' });
     proxy.cut();
     const during = [await emitEvent(platform, tenant.tenantId, 'payment.failed'), await emitEvent(platform, tenant.tenantId, 'refund.succeeded')];
-    await waitUntil(() => /Lost the connection/.test(listen.stderr()), 30_000, 'listen to notice the lost connection');
+    await eventually(() => /Lost the connection/.test(listen.stderr()), { timeoutMs: 30_000, what: 'listen to notice the lost connection' });
     proxy.restore();
-    await waitUntil(() => during.every((id) => receiver.received.some((r) => r.body.includes(id))), 60_000, 'the events committed while cut off');
+    await eventually(() => during.every((id) => receiver.received.some((r) => r.body.includes(id))), { timeoutMs: 60_000, what: 'the events committed while cut off' });
     const ids = receiver.received.map((r) => (JSON.parse(r.body) as { id: string }).id);
     assert.deepEqual(ids.filter((id) => [first, ...during].includes(id)), [first, ...during], 'each once, in order');
   });

@@ -8,9 +8,10 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant } from '../helpers/tenants.js';
 import { createStaffUser } from '../helpers/staff.js';
 import { startOidcProvider } from '../helpers/oidc-provider.js';
-import { createEndpoint, startReceiver, waitUntil } from '../webhooks/helpers.js';
+import { createEndpoint, startReceiver } from '../webhooks/helpers.js';
 import { CARDS, cardBody, post, waitForPaymentStatus } from '../payments/helpers.js';
 import { ensureConsoleBuilt } from '../../scripts/build-console.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The support console end to end: Debian's Chromium (scripts/ensure-chromium.sh installs it) driven by
 // playwright-core against the real platform (API + worker), a real webhook receiver, and a real OpenID Connect
@@ -101,13 +102,13 @@ test('support console: local login with TOTP, search, timeline, delivery retry w
   assert.ok(requestId, 'the API answered with its request id');
   await waitForPaymentStatus(platform, tenant.token, paymentId, 'succeeded');
   let failedDeliveryId = '';
-  await waitUntil(async () => {
+  await eventually(async () => {
     const res = await platform.request('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries?limit=100`, { token: tenant.token });
     const deliveries = (res.body?.data ?? []) as Array<{ id: string; status: string }>;
     if (deliveries.length === 0 || deliveries.some((d) => d.status === 'pending')) return false;
     failedDeliveryId = deliveries.find((d) => d.status === 'failed')?.id ?? '';
     return failedDeliveryId !== '';
-  }, 30_000, 'a webhook delivery failed (receiver answers 500)');
+  }, { timeoutMs: 30_000, what: 'a webhook delivery failed (receiver answers 500)' });
   const fx: Fixture = { platform, paymentId, requestId, failedDeliveryId, endpointId: endpoint.id, receiver };
 
   // ---- (a)–(d): a support operator with a local account and TOTP ----

@@ -1,10 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES, type ErrorCode } from '../../src/platform/errors.js';
-import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
-import { createTenant, type TestTenant } from '../helpers/tenants.js';
+import type { TestResponse } from '../helpers/platform.js';
 import { CARDS, cardBody, countRows, ownerQuery, post } from '../payments/helpers.js';
-import { createEndpoint, startReceiver, type Receiver } from '../webhooks/helpers.js';
+import { useTenantPlatform, useWebhookEndpoint } from '../helpers/tenant-platform.js';
 
 describe('ERROR_CODES', () => {
   it('every code has a status, a type and a one-sentence description saying what it means and how to fix it', () => {
@@ -19,20 +18,8 @@ describe('ERROR_CODES', () => {
 });
 
 describe('errors: precise codes, param, doc_url', () => {
-  let platform: TestPlatform;
-  let tenant: TestTenant;
-  let receiver: Receiver;
-  let endpointId: string;
-  before(async () => {
-    platform = await startTestPlatform();
-    tenant = await createTenant(platform);
-    receiver = await startReceiver();
-    endpointId = (await createEndpoint(platform, tenant.token, { url: receiver.url })).id;
-  });
-  after(async () => {
-    await receiver?.close();
-    await platform?.close();
-  });
+  const fx = useTenantPlatform();
+  const hooks = useWebhookEndpoint(fx);
 
   function assertError(res: TestResponse, status: number, code: ErrorCode, param?: string): void {
     assert.equal(res.status, status, res.text);
@@ -40,7 +27,7 @@ describe('errors: precise codes, param, doc_url', () => {
     assert.equal(error?.code, code, res.text);
     assert.equal(error.type, ERROR_CODES[code].type);
     assert.equal(error.param, param);
-    assert.equal(error.doc_url, `${platform.config.publicUrl}/docs/errors#${code}`);
+    assert.equal(error.doc_url, `${fx.platform.config.publicUrl}/docs/errors#${code}`);
     assert.match(error.request_id, /^req_/);
     assert.equal(res.headers.get('x-request-id'), error.request_id);
   }
@@ -68,18 +55,18 @@ describe('errors: precise codes, param, doc_url', () => {
   ];
   for (const [name, body, code, param, message] of cases) {
     it(`${name} → ${code} naming ${param}, nothing written`, async () => {
-      const before = [await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys')];
-      const res = await post(platform, tenant.token, '/v1/payments', body);
+      const before = [await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys')];
+      const res = await post(fx.platform, fx.tenant.token, '/v1/payments', body);
       assertError(res, 400, code, param);
       assert.match(res.body.error.message, message);
-      assert.deepEqual([await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys')], before);
+      assert.deepEqual([await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys')], before);
     });
   }
 
   it('a query integer out of range, a boolean given a string, an array listing a value twice', async () => {
-    assertError(await platform.request('GET', '/v1/payments?limit=101', { token: tenant.token }), 400, 'parameter_out_of_range', 'limit');
-    assertError(await platform.request('GET', '/v1/payments?limit=ten', { token: tenant.token }), 400, 'parameter_invalid_integer', 'limit');
-    const update = (body: unknown) => platform.request('POST', `/v1/webhook_endpoints/${endpointId}`, { token: tenant.token, body });
+    assertError(await fx.platform.request('GET', '/v1/payments?limit=101', { token: fx.tenant.token }), 400, 'parameter_out_of_range', 'limit');
+    assertError(await fx.platform.request('GET', '/v1/payments?limit=ten', { token: fx.tenant.token }), 400, 'parameter_invalid_integer', 'limit');
+    const update = (body: unknown) => fx.platform.request('POST', `/v1/webhook_endpoints/${hooks.endpointId}`, { token: fx.tenant.token, body });
     assertError(await update({ disabled: 'yes' }), 400, 'parameter_invalid_boolean', 'disabled');
     assertError(await update({ enabled_events: ['*', '*'] }), 400, 'parameter_invalid_array', 'enabled_events');
     assertError(await update({ enabled_events: '*' }), 400, 'parameter_invalid_array', 'enabled_events');
@@ -89,30 +76,30 @@ describe('errors: precise codes, param, doc_url', () => {
   });
 
   it('"amount": 20.00 (or 2e3, or exp_month 12.0) is not an integer: 400, and nothing is written', async () => {
-    const raw = (json: string) => platform.request('POST', '/v1/payments', {
-      token: tenant.token, rawBody: json, headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Math.random()}` },
+    const raw = (json: string) => fx.platform.request('POST', '/v1/payments', {
+      token: fx.tenant.token, rawBody: json, headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Math.random()}` },
     });
     const valid = JSON.stringify(cardBody(CARDS.visa));
-    const before = [await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')];
+    const before = [await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys'), await countRows(fx.platform, 'events')];
     const twenty = await raw(valid.replace('"amount":2000', '"amount":20.00'));
     assertError(twenty, 400, 'parameter_invalid_integer', 'amount');
     assert.match(twenty.body.error.message, /not 20\.00/);
     assertError(await raw(valid.replace('"amount":2000', '"amount":2e3')), 400, 'parameter_invalid_integer', 'amount');
     assertError(await raw(valid.replace('"amount":2000', '"amount": 2000.0 ')), 400, 'parameter_invalid_integer', 'amount');
     assertError(await raw(valid.replace('"exp_month":12', '"exp_month":12.0')), 400, 'parameter_invalid_integer', 'payment_method[card][exp_month]');
-    assert.deepEqual([await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')], before);
+    assert.deepEqual([await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys'), await countRows(fx.platform, 'events')], before);
     // capture and refund amounts too (every money-moving body)
-    const manual = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
-    const rawTo = (path: string, json: string) => platform.request('POST', path, {
-      token: tenant.token, rawBody: json, headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Math.random()}` },
+    const manual = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const rawTo = (path: string, json: string) => fx.platform.request('POST', path, {
+      token: fx.tenant.token, rawBody: json, headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Math.random()}` },
     });
     assertError(await rawTo(`/v1/payments/${manual.body.id}/capture`, '{"amount":10.00}'), 400, 'parameter_invalid_integer', 'amount');
-    const still = await platform.request('GET', `/v1/payments/${manual.body.id}`, { token: tenant.token });
+    const still = await fx.platform.request('GET', `/v1/payments/${manual.body.id}`, { token: fx.tenant.token });
     assert.equal(still.body.status, 'requires_capture', 'nothing captured');
-    const captured = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
-    const refundsBefore = await countRows(platform, 'refunds');
+    const captured = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa));
+    const refundsBefore = await countRows(fx.platform, 'refunds');
     assertError(await rawTo(`/v1/payments/${captured.body.id}/refunds`, '{"amount":1E2}'), 400, 'parameter_invalid_integer', 'amount');
-    assert.equal(await countRows(platform, 'refunds'), refundsBefore);
+    assert.equal(await countRows(fx.platform, 'refunds'), refundsBefore);
     // a decimal inside a string is text, not a number token
     const text = await raw(JSON.stringify(cardBody(CARDS.visa, { description: 'invoice 20.00 / 2e3', metadata: { 'v1.0': '1.5' } })));
     assert.equal(text.status, 201, text.text);
@@ -120,52 +107,52 @@ describe('errors: precise codes, param, doc_url', () => {
   });
 
   it('bodyless POSTs whose fields are all optional are {}: capture with no body and no Content-Type, cancel with an empty JSON body', async () => {
-    const first = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const first = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
     assert.equal(first.body.status, 'requires_capture');
-    const capture = await platform.request('POST', `/v1/payments/${first.body.id}/capture`, { token: tenant.token, headers: { 'idempotency-key': `cap-${first.body.id}` } });
+    const capture = await fx.platform.request('POST', `/v1/payments/${first.body.id}/capture`, { token: fx.tenant.token, headers: { 'idempotency-key': `cap-${first.body.id}` } });
     assert.equal(capture.status, 200, capture.text);
     assert.equal(capture.body.status, 'succeeded');
     assert.equal(capture.body.amount_captured, 2000);
-    const second = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
-    const cancel = await platform.request('POST', `/v1/payments/${second.body.id}/cancel`, {
-      token: tenant.token, rawBody: '', headers: { 'content-type': 'application/json', 'idempotency-key': `can-${second.body.id}` },
+    const second = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const cancel = await fx.platform.request('POST', `/v1/payments/${second.body.id}/cancel`, {
+      token: fx.tenant.token, rawBody: '', headers: { 'content-type': 'application/json', 'idempotency-key': `can-${second.body.id}` },
     });
     assert.equal(cancel.status, 200, cancel.text);
     assert.equal(cancel.body.status, 'canceled');
-    const rotate = await platform.request('POST', `/v1/webhook_endpoints/${endpointId}/rotate_secret`, { token: tenant.token });
+    const rotate = await fx.platform.request('POST', `/v1/webhook_endpoints/${hooks.endpointId}/rotate_secret`, { token: fx.tenant.token });
     assert.equal(rotate.status, 200, rotate.text);
     assert.match(rotate.body.secret, /^whsec_/);
   });
 
   it('an error stored under an Idempotency-Key replays with its doc_url, even one stored before errors had it', async () => {
-    const pay = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
+    const pay = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { capture_method: 'manual' }));
     const key = `over-${pay.body.id}`;
-    const over = await post(platform, tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
+    const over = await post(fx.platform, fx.tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
     assertError(over, 400, 'amount_too_large', 'amount');
     assert.match(over.body.error.message, /capturable amount \(2000\)/);
-    await ownerQuery(platform, "UPDATE idempotency_keys SET response_body = response_body #- '{error,doc_url}' WHERE key = $1", [key]);
-    const [stored] = await ownerQuery<{ body: any }>(platform, 'SELECT response_body AS body FROM idempotency_keys WHERE key = $1', [key]);
+    await ownerQuery(fx.platform, "UPDATE idempotency_keys SET response_body = response_body #- '{error,doc_url}' WHERE key = $1", [key]);
+    const [stored] = await ownerQuery<{ body: any }>(fx.platform, 'SELECT response_body AS body FROM idempotency_keys WHERE key = $1', [key]);
     assert.equal(stored!.body.error.doc_url, undefined, 'the stored answer is an old one now');
-    const replay = await post(platform, tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
+    const replay = await post(fx.platform, fx.tenant.token, `/v1/payments/${pay.body.id}/capture`, { amount: 2001 }, key);
     assert.equal(replay.status, 400, replay.text);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
     assert.equal(replay.body.error.code, 'amount_too_large');
-    assert.equal(replay.body.error.doc_url, `${platform.config.publicUrl}/docs/errors#amount_too_large`);
+    assert.equal(replay.body.error.doc_url, `${fx.platform.config.publicUrl}/docs/errors#amount_too_large`);
     assert.equal(replay.body.error.request_id, over.body.error.request_id);
   });
 
   it('a bodyless POST with required fields names the first missing one', async () => {
-    const before = await countRows(platform, 'idempotency_keys');
-    const res = await platform.request('POST', '/v1/payments', { token: tenant.token, headers: { 'idempotency-key': 'bodyless-create' } });
+    const before = await countRows(fx.platform, 'idempotency_keys');
+    const res = await fx.platform.request('POST', '/v1/payments', { token: fx.tenant.token, headers: { 'idempotency-key': 'bodyless-create' } });
     assertError(res, 400, 'parameter_missing', 'amount');
-    assert.equal(await countRows(platform, 'idempotency_keys'), before);
-    const array = await platform.request('POST', '/v1/payments', { token: tenant.token, rawBody: '[]', headers: { 'content-type': 'application/json', 'idempotency-key': 'array-create' } });
+    assert.equal(await countRows(fx.platform, 'idempotency_keys'), before);
+    const array = await fx.platform.request('POST', '/v1/payments', { token: fx.tenant.token, rawBody: '[]', headers: { 'content-type': 'application/json', 'idempotency-key': 'array-create' } });
     assertError(array, 400, 'parameter_invalid_object');
   });
 
   it('doc_url on the framework paths: an unknown route (404) and a wrong method (405)', async () => {
-    assertError(await platform.request('GET', '/v1/nope', { token: tenant.token }), 404, 'route_not_found');
-    const wrongMethod = await platform.request('PUT', '/v1/payments', { token: tenant.token });
+    assertError(await fx.platform.request('GET', '/v1/nope', { token: fx.tenant.token }), 404, 'route_not_found');
+    const wrongMethod = await fx.platform.request('PUT', '/v1/payments', { token: fx.tenant.token });
     assertError(wrongMethod, 405, 'method_not_allowed');
     assert.match(wrongMethod.headers.get('allow') ?? '', /GET/);
   });

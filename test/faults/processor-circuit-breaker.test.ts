@@ -1,24 +1,19 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, post, sandboxControl, waitFor } from '../payments/helpers.js';
+import { CARDS, cardBody, countRows, post } from '../payments/helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
+import { useTenantPlatform } from '../helpers/tenant-platform.js';
 
 describe('faults: the processor fails every request', () => {
-  let platform: TestPlatform;
-  let tenant: TestTenant;
-  before(async () => {
-    platform = await startTestPlatform();
-    tenant = await createTenant(platform);
-  });
-  after(async () => platform.close());
+  const fx = useTenantPlatform();
 
   it('payments fail with processing_error, then the circuit opens: new payments fail fast with 503 and nothing written', async () => {
-    await sandboxControl(platform, { error_rate: 1 });
+    await sandboxControl(fx.platform, { error_rate: 1 });
     try {
       let opened = false;
       for (let i = 0; i < 10 && !opened; i++) {
-        const res = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+        const res = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa));
         if (res.status === 503) {
           opened = true;
           assert.equal(res.body.error.code, 'processor_unavailable');
@@ -30,33 +25,33 @@ describe('faults: the processor fails every request', () => {
         }
       }
       assert.ok(opened, 'the circuit opened after consecutive failures');
-      const metrics = await platform.request('GET', '/metrics');
+      const metrics = await fx.platform.request('GET', '/metrics');
       assert.match(metrics.text, /^nimbuspay_processor_circuit_state\{[^}]*\} 2$/m);
       assert.match(metrics.text, /^nimbuspay_payments_total\{[^}]*status="failed",failure_code="processing_error"[^}]*\} [1-9]/m);
 
-      const before = [await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')];
+      const before = [await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys'), await countRows(fx.platform, 'events')];
       const key = 'circuit-open-retry-key';
-      const res = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa), key);
+      const res = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa), key);
       assert.equal(res.status, 503);
-      assert.deepEqual([await countRows(platform, 'payments'), await countRows(platform, 'idempotency_keys'), await countRows(platform, 'events')], before,
+      assert.deepEqual([await countRows(fx.platform, 'payments'), await countRows(fx.platform, 'idempotency_keys'), await countRows(fx.platform, 'events')], before,
         'nothing half-written, and the key is released so the client can retry it');
     } finally {
-      await sandboxControl(platform, { error_rate: 0 });
+      await sandboxControl(fx.platform, { error_rate: 0 });
     }
   });
 
   it('once the processor is back, a trial payment goes through after the half-open delay and the circuit closes', async () => {
     // The circuit is open from the previous case; answers are 503 until the delay (10 s) has passed.
-    const succeeded = await waitFor(async () => {
-      const res = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+    const succeeded = await eventually(async () => {
+      const res = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa));
       if (res.status === 503) return undefined;
       assert.equal(res.status, 201, res.text);
       return res.body;
-    }, 60_000, 500);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
     assert.equal(succeeded.status, 'succeeded');
-    const metrics = await platform.request('GET', '/metrics');
+    const metrics = await fx.platform.request('GET', '/metrics');
     assert.match(metrics.text, /^nimbuspay_processor_circuit_state\{[^}]*\} 0$/m);
-    const next = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
+    const next = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa));
     assert.equal(next.status, 201, next.text);
     assert.equal(next.body.status, 'succeeded');
   });

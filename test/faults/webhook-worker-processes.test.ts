@@ -1,44 +1,33 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
-import { freePort } from '../helpers/net.js';
 import { roleProcessEnv, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { createEndpoint, emitEvent, startReceiver, type Receiver } from '../webhooks/helpers.js';
 import { ownerQuery } from '../payments/helpers.js';
-import { stopChild } from '../helpers/processes.js';
+import { Launcher } from '../helpers/launcher.js';
+import { eventually } from '../helpers/eventually.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Long enough that a busy machine's stall does not time a loopback delivery out (a retry would be a second send). */
 const TIMEOUT_MS = 5_000;
 
 /** Every worker process this file started; the after hook stops them whatever happened. */
-const workers: ChildProcess[] = [];
+const workers = new Launcher();
 
 /** `nimbuspay worker` as its own OS process against the test database, as replicas run in Kubernetes. */
-async function spawnWorker(platform: TestPlatform): Promise<ChildProcess> {
-  const health = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'worker'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: roleProcessEnv(platform, {
-      HEALTH_PORT: String(health),
+async function startWorker(platform: TestPlatform): Promise<void> {
+  await workers.start({
+    name: 'worker',
+    command: 'worker',
+    ports: ['health'],
+    env: (ports) => roleProcessEnv(platform, {
+      HEALTH_PORT: String(ports.health),
       WORKER_POLL_INTERVAL_MS: '20',
       WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
       WEBHOOK_RETRY_SCHEDULE_MS: '100,200,400,800,1600',
     }),
+    ready: (ports) => ({ url: `http://127.0.0.1:${ports.health}/readyz` }),
   });
-  workers.push(child); // before anything can fail: the after hook stops it
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  await waitUntil(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited: ${stderr}`);
-    return fetch(`http://127.0.0.1:${health}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok).catch(() => false);
-  }, 90_000, 'worker ready');
-  return child;
 }
 
 describe('faults: webhook workers as separate processes', () => {
@@ -51,7 +40,7 @@ describe('faults: webhook workers as separate processes', () => {
     tenant = await createTenant(platform);
   });
   after(async () => {
-    await Promise.all(workers.map((w) => stopChild(w, { signal: 'SIGKILL' })));
+    await workers.stopAll({ signal: 'SIGKILL' });
     await receiver?.close();
     await platform?.close();
   });
@@ -59,14 +48,14 @@ describe('faults: webhook workers as separate processes', () => {
   it('three worker processes deliver each event exactly once, signed; a worker killed mid-delivery is replaced and the event re-sent with the same webhook-id', async () => {
     const endpoint = await createEndpoint(platform, tenant.token, { url: receiver.url });
     const verifier = new Webhook(endpoint.secret);
-    await Promise.all([0, 1, 2].map(() => spawnWorker(platform)));
+    await Promise.all([0, 1, 2].map(() => startWorker(platform)));
 
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await emitEvent(platform, tenant.tenantId));
     await receiver.waitFor((reqs) => new Set(reqs.map((r) => r.headers['webhook-id'])).size >= ids.length, 60_000);
     // Once every delivery is recorded as succeeded no worker can claim it again, and every send a worker made is an
     // attempt row: one attempt per event means nobody sent one twice (no sleeping while waiting for a duplicate).
-    await waitUntil(async () => (await ownerQuery<{ n: number }>(platform, "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'"))[0]!.n === 0, 30_000, 'every delivery recorded as succeeded');
+    await eventually(async () => (await ownerQuery<{ n: number }>(platform, "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status <> 'succeeded'"))[0]!.n === 0, { timeoutMs: 30_000, what: 'every delivery recorded as succeeded' });
     const [attempts] = await ownerQuery<{ n: number }>(platform, 'SELECT count(*)::int AS n FROM webhook_delivery_attempts');
     assert.equal(attempts!.n, ids.length, 'one delivery attempt per event');
     const deliveredIds = receiver.requests.map((r) => r.headers['webhook-id'] as string);
@@ -87,8 +76,8 @@ describe('faults: webhook workers as separate processes', () => {
     const slowId = await emitEvent(platform, tenant.tenantId);
     await receiver.waitFor((reqs) => reqs.length >= 1, 10_000);
     // whichever worker is sending it, kill them all but keep the platform's ability to deliver: start a fresh one
-    await Promise.all(workers.map((w) => stopChild(w, { signal: 'SIGKILL' })));
-    await spawnWorker(platform);
+    await workers.stopAll({ signal: 'SIGKILL' });
+    await startWorker(platform);
     await receiver.waitFor((reqs) => reqs.length >= 2, 60_000);
     assert.equal(receiver.requests[0]!.headers['webhook-id'], slowId);
     assert.equal(receiver.requests[1]!.headers['webhook-id'], slowId, 'the retry carries the same webhook-id');

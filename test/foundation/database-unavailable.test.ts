@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { isDatabaseUnavailable } from '../../src/platform/db.js';
+import { eventually } from '../helpers/eventually.js';
 
 // A database that goes away under a request (a restart, a failover) is a transient failure, not a bug: the API
 // answers 503 with Retry-After in the error model, never 500. The outage here is real: the request's own
@@ -33,14 +34,14 @@ describe('database unavailable', () => {
     // the request's session is waiting for the lock: terminate exactly that session, as a server shutdown does
     // Polled with pg_stat_clear_snapshot() first: inside the lock's transaction pg_stat_activity is read once and kept
     // for the transaction, so a first look taken before the request reached the lock would never see it waiting.
-    await waitUntil(async () => {
+    await eventually(async () => {
       await lock!.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await lock!.query(
         `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
       );
       return rows.length > 0;
-    }, 30_000, 'the request waiting on the lock');
+    }, { timeoutMs: 30_000, what: 'the request waiting on the lock' });
     const res = await pending;
     await lock.query('ROLLBACK');
     assert.equal(res.status, 503, res.text);

@@ -2,13 +2,14 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
-import { adminToken, createTenant, type TestTenant } from '../helpers/tenants.js';
+import { startTestPlatform, type TestResponse } from '../helpers/platform.js';
+import { adminToken } from '../helpers/tenants.js';
 import { CARDS, cardBody, countRows, post } from '../payments/helpers.js';
 import { supportClient } from '../support/helpers.js';
 import { createHttpApp, type HttpApp } from '../../src/platform/http/app.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { CONSOLE_CSP } from '../../src/main/console-static.js';
+import { useTenantPlatform } from '../helpers/tenant-platform.js';
 
 // Issue 12: every input answers a documented 4xx (never a 5xx, never a body outside the error model), and every
 // answer carries the security headers. Over real HTTP against the real platform; the HTTP parser's own errors over
@@ -89,15 +90,9 @@ function parseRawResponse(text: string): RawResponse {
 }
 
 describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 naming the param', () => {
-  let platform: TestPlatform;
-  let tenant: TestTenant;
-  before(async () => {
-    platform = await startTestPlatform();
-    tenant = await createTenant(platform);
-  });
-  after(async () => platform?.close());
+  const fx = useTenantPlatform();
 
-  const written = async () => Promise.all(['payments', 'idempotency_keys', 'events', 'tenants', 'webhook_endpoints'].map((t) => countRows(platform, t)));
+  const written = async () => Promise.all(['payments', 'idempotency_keys', 'events', 'tenants', 'webhook_endpoints'].map((t) => countRows(fx.platform, t)));
 
   const bodies: Array<[string, Record<string, unknown>, string | RegExp]> = [
     ['NUL in a body value', cardBody(CARDS.visa, { description: 'a\u0000b' }), 'description'],
@@ -110,14 +105,14 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
   for (const [name, body, param] of bodies) {
     it(`POST /v1/payments with ${name}: 400, nothing written`, async () => {
       const before = await written();
-      const res = await post(platform, tenant.token, '/v1/payments', body);
+      const res = await post(fx.platform, fx.tenant.token, '/v1/payments', body);
       assertErrorModel(res, 400, 'parameter_invalid_string', param as string);
       assert.deepEqual(await written(), before);
     });
   }
 
   it('a well-formed surrogate pair (an emoji) is stored as sent', async () => {
-    const res = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { description: 'paid \u{1F600}', metadata: { 'k\u{1F600}': '\u{1F600}' } }));
+    const res = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { description: 'paid \u{1F600}', metadata: { 'k\u{1F600}': '\u{1F600}' } }));
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.description, 'paid \u{1F600}');
     assert.deepEqual(res.body.metadata, { 'k\u{1F600}': '\u{1F600}' });
@@ -126,8 +121,8 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
   it('body bytes that are not UTF-8 are refused, not stored as U+FFFD', async (t) => {
     const body = Buffer.concat([Buffer.from(JSON.stringify(cardBody(CARDS.visa)).slice(0, -1) + ',"description":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     const before = await written();
-    const res = await rawExchange(t, platform.baseUrl, Buffer.concat([
-      Buffer.from(`POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tenant.token}\r\nIdempotency-Key: k-utf8\r\n`
+    const res = await rawExchange(t, fx.platform.baseUrl, Buffer.concat([
+      Buffer.from(`POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${fx.tenant.token}\r\nIdempotency-Key: k-utf8\r\n`
         + `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
       body,
     ]));
@@ -136,7 +131,7 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
   });
 
   it('NUL in a query filter, a cursor, a path id: 400 naming it', async () => {
-    const get = (path: string) => platform.request('GET', path, { token: tenant.token });
+    const get = (path: string) => fx.platform.request('GET', path, { token: fx.tenant.token });
     assertErrorModel(await get('/v1/payments?customer_reference=a%00b'), 400, 'parameter_invalid_string', 'customer_reference');
     assertErrorModel(await get('/v1/payments?starting_after=pay_%00'), 400, 'parameter_invalid_string', 'starting_after');
     assertErrorModel(await get('/v1/events?object_id=%00'), 400, 'parameter_invalid_string', 'object_id');
@@ -147,20 +142,20 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
   });
 
   it('admin, webhook, support, staff and OAuth routes refuse NUL the same way', async () => {
-    const admin = await adminToken(platform);
-    const support = await supportClient(platform, ['support:read']);
+    const admin = await adminToken(fx.platform);
+    const support = await supportClient(fx.platform, ['support:read']);
     const before = await written();
-    assertErrorModel(await platform.request('POST', '/v1/admin/tenants', { token: admin, body: { name: 'Acme\u0000' } }), 400, 'parameter_invalid_string', 'name');
-    assertErrorModel(await platform.request('POST', '/v1/webhook_endpoints', {
-      token: tenant.token, body: { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'], description: '\u0000' },
+    assertErrorModel(await fx.platform.request('POST', '/v1/admin/tenants', { token: admin, body: { name: 'Acme\u0000' } }), 400, 'parameter_invalid_string', 'name');
+    assertErrorModel(await fx.platform.request('POST', '/v1/webhook_endpoints', {
+      token: fx.tenant.token, body: { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'], description: '\u0000' },
     }), 400, 'parameter_invalid_string', 'description');
-    assertErrorModel(await platform.request('GET', '/v1/support/payments?processor_reference=x%00', { token: support.token }), 400, 'parameter_invalid_string', 'processor_reference');
-    assertErrorModel(await platform.request('GET', '/v1/support/search?q=%00', { token: support.token }), 400, 'parameter_invalid_string', 'q');
-    assertErrorModel(await platform.request('POST', '/v1/staff/login', { body: { email: 'a\u0000@example.com', password: 'x' } }), 400, 'parameter_invalid_string', 'email');
+    assertErrorModel(await fx.platform.request('GET', '/v1/support/payments?processor_reference=x%00', { token: support.token }), 400, 'parameter_invalid_string', 'processor_reference');
+    assertErrorModel(await fx.platform.request('GET', '/v1/support/search?q=%00', { token: support.token }), 400, 'parameter_invalid_string', 'q');
+    assertErrorModel(await fx.platform.request('POST', '/v1/staff/login', { body: { email: 'a\u0000@example.com', password: 'x' } }), 400, 'parameter_invalid_string', 'email');
     assert.deepEqual(await written(), before);
 
     // The token endpoint answers in RFC 6749's format (documented), still a 400 and never a 500.
-    const token = await platform.request('POST', '/oauth/token', {
+    const token = await fx.platform.request('POST', '/oauth/token', {
       rawBody: 'grant_type=client_credentials&client_id=a%00b&client_secret=x', headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     assert.equal(token.status, 400, token.text);
@@ -169,29 +164,29 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
   });
 
   it('times and numbers out of range are a 400 naming the param, never an invalid date or a bigint overflow', async () => {
-    const support = await supportClient(platform, ['support:read']);
+    const support = await supportClient(fx.platform, ['support:read']);
     const cases: Array<[string, string, string, string]> = [
-      [tenant.token, '/v1/events?created[gte]=999999999999', 'created[gte]', 'parameter_invalid_format'],
-      [tenant.token, '/v1/events?created[lte]=2025-02-30T00:00:00Z', 'created[lte]', 'parameter_invalid_format'],
-      [tenant.token, '/v1/events?created[gte]=2025-01-01T24:00:00Z', 'created[gte]', 'parameter_invalid_format'],
-      [tenant.token, '/v1/payments?created[gte]=100000000000000000000', 'created[gte]', 'parameter_out_of_range'],
-      [tenant.token, '/v1/payments?created[lte]=253402300800', 'created[lte]', 'parameter_out_of_range'],
-      [tenant.token, '/v1/payments?limit=1e300', 'limit', 'parameter_out_of_range'],
+      [fx.tenant.token, '/v1/events?created[gte]=999999999999', 'created[gte]', 'parameter_invalid_format'],
+      [fx.tenant.token, '/v1/events?created[lte]=2025-02-30T00:00:00Z', 'created[lte]', 'parameter_invalid_format'],
+      [fx.tenant.token, '/v1/events?created[gte]=2025-01-01T24:00:00Z', 'created[gte]', 'parameter_invalid_format'],
+      [fx.tenant.token, '/v1/payments?created[gte]=100000000000000000000', 'created[gte]', 'parameter_out_of_range'],
+      [fx.tenant.token, '/v1/payments?created[lte]=253402300800', 'created[lte]', 'parameter_out_of_range'],
+      [fx.tenant.token, '/v1/payments?limit=1e300', 'limit', 'parameter_out_of_range'],
       [support.token, '/v1/support/payments?created[lte]=999999999999', 'created[lte]', 'parameter_invalid_format'],
       [support.token, '/v1/support/payments?amount[gte]=1e30', 'amount[gte]', 'parameter_out_of_range'],
       [support.token, '/v1/support/requests?starting_after=9999999999999999999', 'starting_after', 'parameter_invalid_format'],
       [support.token, '/v1/support/audit_log?created[gte]=0001-01-01T00:00:00Z', 'created[gte]', 'parameter_invalid_format'],
     ];
-    for (const [token, path, param, code] of cases) assertErrorModel(await platform.request('GET', path, { token }), 400, code, param);
+    for (const [token, path, param, code] of cases) assertErrorModel(await fx.platform.request('GET', path, { token }), 400, code, param);
 
-    const endpoint = await post(platform, tenant.token, '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'] });
+    const endpoint = await post(fx.platform, fx.tenant.token, '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/hook', enabled_events: ['*'] });
     assert.equal(endpoint.status, 201, endpoint.text);
-    const replay = await post(platform, tenant.token, `/v1/webhook_endpoints/${endpoint.body.id}/replay`, { created_gte: '999999999999', created_lte: '1' });
+    const replay = await post(fx.platform, fx.tenant.token, `/v1/webhook_endpoints/${endpoint.body.id}/replay`, { created_gte: '999999999999', created_lte: '1' });
     assertErrorModel(replay, 400, 'parameter_invalid_format', 'created_gte');
 
     // the ends of the range still work
-    assert.equal((await platform.request('GET', '/v1/events?created[gte]=0&created[lte]=253402300799', { token: tenant.token })).status, 200);
-    assert.equal((await platform.request('GET', '/v1/events?created[lte]=9999-12-31T23:59:59.999Z', { token: tenant.token })).status, 200);
+    assert.equal((await fx.platform.request('GET', '/v1/events?created[gte]=0&created[lte]=253402300799', { token: fx.tenant.token })).status, 200);
+    assert.equal((await fx.platform.request('GET', '/v1/events?created[lte]=9999-12-31T23:59:59.999Z', { token: fx.tenant.token })).status, 200);
   });
 
   it('metadata keys: 1–40 characters, no square brackets, enforced and in the OpenAPI document', async () => {
@@ -204,13 +199,13 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
       [{ ok: 'v'.repeat(501) }, 'metadata[ok]', 'parameter_too_long'],
     ];
     for (const [metadata, param, code] of bad) {
-      assertErrorModel(await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata })), 400, code, param);
+      assertErrorModel(await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata })), 400, code, param);
     }
     assert.deepEqual(await written(), before);
-    const fine = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata: { ['k'.repeat(40)]: 'v'.repeat(500) } }));
+    const fine = await post(fx.platform, fx.tenant.token, '/v1/payments', cardBody(CARDS.visa, { metadata: { ['k'.repeat(40)]: 'v'.repeat(500) } }));
     assert.equal(fine.status, 201, fine.text);
 
-    const doc = (await platform.request('GET', '/openapi.json')).body;
+    const doc = (await fx.platform.request('GET', '/openapi.json')).body;
     const schema = doc.paths['/v1/payments'].post.requestBody.content['application/json'].schema;
     const metadata = schema.properties?.metadata ?? doc.components?.schemas?.[schema.$ref?.split('/').pop()]?.properties?.metadata;
     assert.equal(metadata.maxProperties, 50);
@@ -220,13 +215,7 @@ describe('inputs PostgreSQL cannot store, and numbers it cannot hold, are a 400 
 });
 
 describe('framework and Node errors answer in the error model, with a request id and the security headers', () => {
-  let platform: TestPlatform;
-  let tenant: TestTenant;
-  before(async () => {
-    platform = await startTestPlatform();
-    tenant = await createTenant(platform);
-  });
-  after(async () => platform?.close());
+  const fx = useTenantPlatform();
 
   const check = (res: RawResponse | TestResponse, status: number, code: string) => {
     assertErrorModel(res, status, code);
@@ -234,55 +223,55 @@ describe('framework and Node errors answer in the error model, with a request id
   };
 
   it('malformed percent-encoding in the path: 400', async () => {
-    check(await platform.request('GET', '/v1/payments/pay_%zz', { token: tenant.token }), 400, 'invalid_request');
-    check(await platform.request('GET', '/v1/nope/%E0%A4%A', {}), 400, 'invalid_request');
+    check(await fx.platform.request('GET', '/v1/payments/pay_%zz', { token: fx.tenant.token }), 400, 'invalid_request');
+    check(await fx.platform.request('GET', '/v1/nope/%E0%A4%A', {}), 400, 'invalid_request');
   });
 
   it('a 10 KB path parameter: 414; a URL over 8 KiB: 414', async () => {
-    check(await platform.request('GET', `/v1/payments/${'x'.repeat(10_000)}`, { token: tenant.token }), 414, 'uri_too_long');
-    check(await platform.request('GET', `/v1/payments?customer_reference=${'x'.repeat(9_000)}`, { token: tenant.token }), 414, 'uri_too_long');
+    check(await fx.platform.request('GET', `/v1/payments/${'x'.repeat(10_000)}`, { token: fx.tenant.token }), 414, 'uri_too_long');
+    check(await fx.platform.request('GET', `/v1/payments?customer_reference=${'x'.repeat(9_000)}`, { token: fx.tenant.token }), 414, 'uri_too_long');
   });
 
   it('oversized headers: 431, written by hand on the connection with a fresh request id', async (t) => {
-    const res = await rawExchange(t, platform.baseUrl, `GET /v1/payments HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const res = await rawExchange(t, fx.platform.baseUrl, `GET /v1/payments HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     check(res, 431, 'request_header_fields_too_large');
     assert.equal(res.headers.get('connection'), 'close');
   });
 
   it('bad characters in a header, a malformed request, a missing Host: 400', async (t) => {
-    check(await rawExchange(t, platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n'), 400, 'invalid_request');
-    check(await rawExchange(t, platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nHost: x\r\nBad Header: a\r\n\r\n'), 400, 'invalid_request');
-    check(await rawExchange(t, platform.baseUrl, 'HELLO\r\n\r\n'), 400, 'invalid_request');
-    check(await rawExchange(t, platform.baseUrl, 'POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), 400, 'invalid_request');
-    check(await rawExchange(t, platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nConnection: close\r\n\r\n'), 400, 'invalid_request');
+    check(await rawExchange(t, fx.platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n'), 400, 'invalid_request');
+    check(await rawExchange(t, fx.platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nHost: x\r\nBad Header: a\r\n\r\n'), 400, 'invalid_request');
+    check(await rawExchange(t, fx.platform.baseUrl, 'HELLO\r\n\r\n'), 400, 'invalid_request');
+    check(await rawExchange(t, fx.platform.baseUrl, 'POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), 400, 'invalid_request');
+    check(await rawExchange(t, fx.platform.baseUrl, 'GET /v1/payments HTTP/1.1\r\nConnection: close\r\n\r\n'), 400, 'invalid_request');
   });
 
   it('CONNECT: 405 (Node would drop the connection without a word)', async (t) => {
-    check(await rawExchange(t, platform.baseUrl, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), 405, 'method_not_allowed');
+    check(await rawExchange(t, fx.platform.baseUrl, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), 405, 'method_not_allowed');
   });
 
   it('413, 415, 404, 405 and 401 carry the same headers', async () => {
-    const big = await platform.request('POST', '/v1/payments', { token: tenant.token, rawBody: JSON.stringify({ pad: 'x'.repeat(70_000) }), headers: { 'content-type': 'application/json', 'idempotency-key': 'k-big' } });
+    const big = await fx.platform.request('POST', '/v1/payments', { token: fx.tenant.token, rawBody: JSON.stringify({ pad: 'x'.repeat(70_000) }), headers: { 'content-type': 'application/json', 'idempotency-key': 'k-big' } });
     check(big, 413, 'payload_too_large');
-    const text = await platform.request('POST', '/v1/payments', { token: tenant.token, rawBody: 'x', headers: { 'content-type': 'text/plain', 'idempotency-key': 'k-text' } });
+    const text = await fx.platform.request('POST', '/v1/payments', { token: fx.tenant.token, rawBody: 'x', headers: { 'content-type': 'text/plain', 'idempotency-key': 'k-text' } });
     check(text, 415, 'unsupported_media_type');
-    check(await platform.request('GET', '/v1/nothing-here', {}), 404, 'route_not_found');
-    check(await platform.request('PUT', '/v1/payments', { token: tenant.token }), 405, 'method_not_allowed');
-    const unauthenticated = await platform.request('GET', '/v1/payments', {});
+    check(await fx.platform.request('GET', '/v1/nothing-here', {}), 404, 'route_not_found');
+    check(await fx.platform.request('PUT', '/v1/payments', { token: fx.tenant.token }), 405, 'method_not_allowed');
+    const unauthenticated = await fx.platform.request('GET', '/v1/payments', {});
     check(unauthenticated, 401, 'authentication_required');
   });
 
   it('a /v1 success is no-store with the security headers; HSTS is absent in development', async () => {
-    const res = await platform.request('GET', '/v1/payments', { token: tenant.token });
+    const res = await fx.platform.request('GET', '/v1/payments', { token: fx.tenant.token });
     assert.equal(res.status, 200);
     assertSecurityHeaders(res.headers, 'GET /v1/payments');
     assert.equal(res.headers.get('strict-transport-security'), null);
-    const health = await platform.request('GET', '/healthz');
+    const health = await fx.platform.request('GET', '/healthz');
     assertSecurityHeaders(health.headers, '/healthz', { noStore: false });
   });
 
   it('/docs works under its own CSP: no script at all, its stylesheet from /docs itself, nothing from another host, no framing', async () => {
-    const docs = await fetch(`${platform.baseUrl}/docs/`);
+    const docs = await fetch(`${fx.platform.baseUrl}/docs/`);
     assert.equal(docs.status, 200);
     const html = await docs.text();
     const csp = docs.headers.get('content-security-policy') ?? '';
@@ -293,11 +282,11 @@ describe('framework and Node errors answer in the error model, with a request id
     assert.match(csp, /frame-ancestors 'none'/);
     const href = /<link rel="stylesheet" href="([^"]+)"/.exec(html)?.[1];
     assert.ok(href?.startsWith('/docs/'), 'the page loads its stylesheet from /docs itself');
-    assert.equal((await fetch(new URL(href!, `${platform.baseUrl}/docs/`))).status, 200);
+    assert.equal((await fetch(new URL(href!, `${fx.platform.baseUrl}/docs/`))).status, 200);
   });
 
   it('the console keeps its own CSP', async () => {
-    const res = await fetch(`${platform.baseUrl}/console/`);
+    const res = await fetch(`${fx.platform.baseUrl}/console/`);
     assert.equal(res.headers.get('content-security-policy'), CONSOLE_CSP);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
   });

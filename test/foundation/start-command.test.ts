@@ -4,14 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freeStartPorts, startCommandLauncher } from '../helpers/start-command.js';
+import { startCommandLauncher, type StartPorts } from '../helpers/start-command.js';
 
 const ADMIN_SECRET = 'start-test-admin-secret-0123456789';
 
 /** Every `nimbuspay start` this file spawned; the test's `t.after` stops whichever still runs, whatever failed. */
 const { startPlatform: launch, stopStarted: stopLeftovers } = startCommandLauncher();
 
-const startPlatform = (dataDir: string, ports: Awaited<ReturnType<typeof freeStartPorts>>) =>
+const startPlatform = (dataDir: string, ports?: StartPorts) =>
   launch({ dataDir, configDir: path.join(dataDir, 'cli-config'), ports, adminSecret: ADMIN_SECRET });
 
 async function adminToken(url: string): Promise<string> {
@@ -35,8 +35,7 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
     await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }).catch(() => {});
   });
   await chmod(dataDir, 0o755);
-  const ports = await freeStartPorts();
-  const first = await startPlatform(dataDir, ports);
+  const first = await startPlatform(dataDir);
   // How fast is a figure, not an assertion: a busy machine must not turn this red (startPlatform bounds it at 90 s).
   t.diagnostic(`first start ready in ${first.readyAfterMs} ms`);
   assert.match(first.output(), /NimbusPay is running/);
@@ -56,7 +55,7 @@ test('npm start: embedded PostgreSQL, ready, banner; data survives a restart; SI
   assert.equal(await first.stop(), 0, first.output());
   assert.deepEqual(postgresProcessesUsing(dataDir), [], 'no postgres left after SIGTERM');
 
-  const second = await startPlatform(dataDir, ports);
+  const second = await startPlatform(dataDir, first.ports);
   t.diagnostic(`restart ready in ${second.readyAfterMs} ms`);
   const again = await fetch(`${second.url}/v1/admin/tenants/${tenant.id}`, { headers: { authorization: `Bearer ${await adminToken(second.url)}` } });
   assert.equal(again.status, 200, 'the tenant survived the restart');

@@ -1,7 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { waitUntil } from '../webhooks/helpers.js';
+import { eventually } from './eventually.js';
 
 /** Still running: neither exited nor killed by a signal. */
 export function isRunning(child: ChildProcess): boolean {
@@ -80,7 +80,7 @@ export async function stopPostgresOn(dataDir: string): Promise<void> {
     } catch {
       return;
     }
-    const gone = await waitUntil(() => !isAlive(pid), graceMs, `postgres ${pid} stopping`).then(() => true, () => false);
+    const gone = await eventually(() => !isAlive(pid), { timeoutMs: graceMs, what: `postgres ${pid} stopping` }).then(() => true, () => false);
     if (gone) return;
   }
 }

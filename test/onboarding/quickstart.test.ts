@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freeStartPorts, root, startCommandLauncher } from '../helpers/start-command.js';
+import { root, startCommandLauncher } from '../helpers/start-command.js';
 
 const ADMIN_SECRET = 'quickstart-admin-secret-0123456789';
 const { startPlatform, stopStarted } = startCommandLauncher();
@@ -63,7 +63,7 @@ test('onboarding: the README quick start, pasted as is, against a fresh npm star
   assert.match(readmeBlock(readme, 'quickstart:platform'), /^npm ci && npm start\b/m);
   assert.equal(pkg.scripts.start, 'tsx src/main/cli.ts start');
 
-  const platform = await startPlatform({ dataDir, configDir, ports: await freeStartPorts(), adminSecret: ADMIN_SECRET });
+  const platform = await startPlatform({ dataDir, configDir, adminSecret: ADMIN_SECRET });
   const banner = platform.output();
   const publicUrl = platform.url.replace('127.0.0.1', 'localhost');
 

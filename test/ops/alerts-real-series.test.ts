@@ -6,15 +6,17 @@ import { withTenantTx } from '../../src/platform/db.js';
 import { flagLostDebit, clearLostDebitAttention } from '../../src/modules/payments/bank-transfers.repository.js';
 import { freePort } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, ownerQuery, post, sandboxControl } from '../payments/helpers.js';
+import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { ACCOUNTS, createTransfer } from '../bank/helpers.js';
-import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { createEndpoint, emitEvent, startReceiver, type Receiver } from '../webhooks/helpers.js';
 import { allSelectors, loadAlertGroups, OTHER_EXPORTER_SERIES, podMonitorJobs, rulesWithoutAnnotations, selectorProblems, type RuleGroup } from './support/alert-rules.js';
 import { labelledSamples, type TargetScrape } from './support/exposition.js';
 import { inputSeries, type Phase } from './support/promtool-input.js';
 import { promtoolTestFile, runPromtool, type ExpectedAlert, type PromtoolTestGroup } from './support/promtool.js';
 import { keepSending, tokenRequest } from './support/traffic.js';
 import { NAMESPACE, recordScrapes, sampleValue, startWatchedPlatform, type WatchedPlatform } from './support/watched-platform.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The alert rules (deploy/prometheus/alerts.yml) run by promtool on series built from the real platform's /metrics:
 // each scenario drives real traffic and faults, scrapes the api and the worker as the PodMonitors do, and
@@ -158,7 +160,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
       try {
         const lost = await Promise.all([1, 2].map(() => post(platform, ops.token, '/v1/payments', cardBody(CARDS.lostResponse))));
         for (const res of lost) assert.equal(res.body?.status, 'processing', res.text);
-        await waitUntil(async () => (await workerGauge('nimbuspay_payments_processing_oldest_age_seconds', { method: 'card' })) > 0, 60_000, 'worker sees the card payment processing');
+        await eventually(async () => (await workerGauge('nimbuspay_payments_processing_oldest_age_seconds', { method: 'card' })) > 0, { timeoutMs: 60_000, what: 'worker sees the card payment processing' });
         const fault = await record(12);
         scenarios.push({
           name: 'slow processor and lost answers',
@@ -241,16 +243,16 @@ describe('ops: alert rules on the series the platform really exports', () => {
           for (let i = 0; i < 50; i++) await emitEvent(platform, backlogTenant.tenantId);
         }));
         await emitEvent(platform, goneTenant.tenantId);
-        await waitUntil(async () => (await ownerQuery<{ n: number }>(platform, `SELECT count(*)::int AS n FROM webhook_endpoints WHERE status = 'disabled'`))[0]!.n === 6, 60_000, 'the six gone endpoints disabled');
+        await eventually(async () => (await ownerQuery<{ n: number }>(platform, `SELECT count(*)::int AS n FROM webhook_endpoints WHERE status = 'disabled'`))[0]!.n === 6, { timeoutMs: 60_000, what: 'the six gone endpoints disabled' });
         await withTenantTx(platform.database.db, shop.tenantId, (tx) => flagLostDebit(tx, shop.tenantId, transfer.id, {
           attentionSince: new Date(), backoffStep: 1, nextPollAt: new Date(Date.now() + 3_600_000),
         }));
-        await waitUntil(async () => (await apiGauge('nimbuspay_processor_circuit_state')) >= 1, 60_000, 'api circuit breaker open');
-        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_deliveries_pending')) > 1000, 60_000, 'webhook backlog above 1000');
+        await eventually(async () => (await apiGauge('nimbuspay_processor_circuit_state')) >= 1, { timeoutMs: 60_000, what: 'api circuit breaker open' });
+        await eventually(async () => (await workerGauge('nimbuspay_webhook_deliveries_pending')) > 1000, { timeoutMs: 60_000, what: 'webhook backlog above 1000' });
         // the gauge job refreshes every few seconds: a fault phase recorded before it has seen the six would replay
         // 0 and 6 in turn, and the `for: 5m` of the spike alert would never hold
-        await waitUntil(async () => (await workerGauge('nimbuspay_webhook_endpoints_disabled')) === 6, 60_000, 'six disabled endpoints counted');
-        await waitUntil(async () => (await workerGauge('nimbuspay_payments_needing_attention', { reason: 'processor_lost_debit' })) > 0, 60_000, 'lost debit counted');
+        await eventually(async () => (await workerGauge('nimbuspay_webhook_endpoints_disabled')) === 6, { timeoutMs: 60_000, what: 'six disabled endpoints counted' });
+        await eventually(async () => (await workerGauge('nimbuspay_payments_needing_attention', { reason: 'processor_lost_debit' })) > 0, { timeoutMs: 60_000, what: 'lost debit counted' });
         const fault = await record(12);
         const ns = { namespace: NAMESPACE };
         scenarios.push({
@@ -283,7 +285,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
       await lock.query('BEGIN; LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
       const reads = keepSending(8, async () => `list ${(await platform.request('GET', '/v1/payments?limit=1', { token: shop.token })).status}`);
       try {
-        await waitUntil(async () => (await apiGauge('nimbuspay_db_pool_connections', { state: 'waiting' })) > 0, 60_000, 'api pool queue');
+        await eventually(async () => (await apiGauge('nimbuspay_db_pool_connections', { state: 'waiting' })) > 0, { timeoutMs: 60_000, what: 'api pool queue' });
         const fault = await record(6);
         const [apiTarget] = watched.targets;
         scenarios.push({
@@ -310,8 +312,7 @@ describe('ops: alert rules on the series the platform really exports', () => {
         const res = await post(stripe.platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
         assert.equal(res.body?.status, 'processing', res.text);
         const notYet = { operation: 'get_operation_status', outcome: 'unavailable:not_yet_consistent' };
-        await waitUntil(async () => (sampleValue((await recordScrapes(stripe.targets, 1, 0)).slice(1), 'nimbuspay_processor_request_duration_seconds_count', notYet) ?? 0) > 0,
-          20_000, 'the worker looked the payment up too early for Stripe search');
+        await eventually(async () => (sampleValue((await recordScrapes(stripe.targets, 1, 0)).slice(1), 'nimbuspay_processor_request_duration_seconds_count', notYet) ?? 0) > 0, { timeoutMs: 20_000, what: 'the worker looked the payment up too early for Stripe search' });
         allScrapes.push(...(await recordScrapes(stripe.targets, 1, 0)));
       } finally {
         await stripe.close();

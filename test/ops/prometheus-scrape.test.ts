@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, post, sandboxControl } from '../payments/helpers.js';
-import { waitUntil } from '../webhooks/helpers.js';
+import { CARDS, cardBody, post } from '../payments/helpers.js';
+
 import { ALERTS_FILE, loadAlertGroups } from './support/alert-rules.js';
 import { startPrometheus } from './support/prometheus-server.js';
 import { keepSending } from './support/traffic.js';
 import { NAMESPACE, startWatchedPlatform } from './support/watched-platform.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 // A real Prometheus (Debian's) scrapes the running platform's api and worker every second and evaluates
 // deploy/prometheus/alerts.yml exactly as committed, `for:` durations included. Shortening `for:` in a copy would
@@ -31,10 +33,10 @@ test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without 
   const tenant = await createTenant(platform);
   const why = () => `prometheus log:\n${prometheus.log()}`;
 
-  await waitUntil(async () => {
+  await eventually(async () => {
     const { activeTargets } = await prometheus.api<{ activeTargets: Target[] }>('targets');
     return activeTargets.length === 2 && activeTargets.every((x) => x.health === 'up');
-  }, 30_000, 'both targets scraped and up');
+  }, { timeoutMs: 30_000, what: 'both targets scraped and up' });
   const { activeTargets } = await prometheus.api<{ activeTargets: Target[] }>('targets');
   assert.deepEqual(activeTargets.map((x) => [x.labels.job, x.labels.namespace]).sort(), [['api', NAMESPACE], ['worker', NAMESPACE]]);
 
@@ -46,7 +48,7 @@ test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without 
     const rules = groups.flatMap((g) => g.rules);
     return rules.length === names.length && rules.every((r) => Date.parse(r.lastEvaluation) > ms);
   };
-  await waitUntil(() => rulesEvaluatedSince(since + 2_000), 30_000, 'every rule evaluated after the healthy traffic');
+  await eventually(() => rulesEvaluatedSince(since + 2_000), { timeoutMs: 30_000, what: 'every rule evaluated after the healthy traffic' });
   const quiet = await prometheus.api<{ alerts: Alert[] }>('alerts');
   assert.deepEqual(quiet.alerts.map((a) => `${a.labels.alertname} ${a.state}`), [], `healthy platform; ${why()}`);
 
@@ -55,11 +57,11 @@ test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without 
   await sandboxControl(platform, { error_rate: 0.55 });
   const flaky = keepSending(2, async () => `payment ${(await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa))).status}`);
   try {
-    await waitUntil(async () => {
+    await eventually(async () => {
       const { alerts } = await prometheus.api<{ alerts: Alert[] }>('alerts');
       return alerts.some((a) => a.labels.alertname === 'NimbusPayProcessorErrorRate' && a.labels.operation === 'authorize'
         && a.labels.namespace === NAMESPACE && ['pending', 'firing'].includes(a.state));
-    }, 60_000, 'NimbusPayProcessorErrorRate pending for authorize');
+    }, { timeoutMs: 60_000, what: 'NimbusPayProcessorErrorRate pending for authorize' });
   } finally {
     await flaky.stop();
     await sandboxControl(platform, { error_rate: 0 });
@@ -68,11 +70,11 @@ test('ops: a real Prometheus scrapes the platform, evaluates alerts.yml without 
 
   // the worker goes away: Prometheus' own `up` for its target drops to 0, and both rules on it see that
   await watched.stopWorker();
-  await waitUntil(async () => {
+  await eventually(async () => {
     const { alerts } = await prometheus.api<{ alerts: Alert[] }>('alerts');
     const down = (name: string) => alerts.some((a) => a.labels.alertname === name && a.labels.job === 'worker' && a.labels.namespace === NAMESPACE);
     return down('NimbusPayTargetDown') && down('NimbusPayServiceUnavailable');
-  }, 30_000, 'NimbusPayTargetDown and NimbusPayServiceUnavailable pending for the worker');
+  }, { timeoutMs: 30_000, what: 'NimbusPayTargetDown and NimbusPayServiceUnavailable pending for the worker' });
   const { alerts } = await prometheus.api<{ alerts: Alert[] }>('alerts');
   assert.deepEqual(alerts.find((a) => a.labels.alertname === 'NimbusPayTargetDown')?.labels.pod, 'nimbuspay-worker-0');
 

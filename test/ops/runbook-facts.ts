@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestPlatform } from '../helpers/platform.js';
 import { createTenant } from '../helpers/tenants.js';
 import type { Exposition } from './support/exposition.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
 
 /** What the running code really exposes, to check runbook commands against. */
 export interface SystemFacts {
@@ -102,11 +103,6 @@ export async function declaredLogKeys(srcDir: string): Promise<Set<string>> {
  * Traffic that makes the platform write its usual lines: a refused and an accepted token request, payments
  * (one declined, one refunded), a client error, an unknown route; the worker runs meanwhile.
  */
-async function sandboxControl(platform: TestPlatform, knobs: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
-  if (res.status !== 200) throw new Error(`sandbox control failed: ${res.status}`);
-}
-
 export async function exerciseLogs(platform: TestPlatform): Promise<void> {
   const bad = await fetch(`${platform.baseUrl}/oauth/token`, {
     method: 'POST',

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { TestPlatform, TestResponse } from '../helpers/platform.js';
+import { eventually, notYet } from '../helpers/eventually.js';
 
 export const CARDS = {
   visa: '4242424242424242',
@@ -30,21 +31,11 @@ export function post(platform: TestPlatform, token: string, path: string, body: 
   return platform.request('POST', path, { token, body, headers: { 'idempotency-key': key } });
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 export async function waitForPaymentStatus(platform: TestPlatform, token: string, id: string, status: string, timeoutMs = 15_000): Promise<any> {
-  return waitFor(async () => {
+  return eventually(async () => {
     const res = await platform.request('GET', `/v1/payments/${id}?expand=attempts`, { token });
-    return res.body?.status === status ? res.body : undefined;
-  }, timeoutMs);
+    return res.body?.status === status ? res.body : notYet({ status: res.status, body: res.body });
+  }, { timeoutMs, what: `payment ${id} ${status}` });
 }
 
 /** Rows the owner connection sees in a table (bypasses RLS: used to prove "nothing was written"). */
@@ -63,8 +54,3 @@ export async function ownerQuery<T>(platform: TestPlatform, text: string, values
   }
 }
 
-/** Fault knobs of the sandbox processor (`POST /_control`): latency_ms, error_rate, stop_answering, drop_notifications. */
-export async function sandboxControl(platform: TestPlatform, knobs: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
-  if (res.status !== 200) throw new Error(`sandbox control failed: ${res.status}`);
-}

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { CARDS, cardBody, countRows, ownerQuery, post, sandboxControl } from './helpers.js';
+import { CARDS, cardBody, countRows, ownerQuery, post } from './helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
 
 describe('idempotency keys and concurrency on money-moving requests', () => {
   let platform: TestPlatform;

@@ -5,9 +5,10 @@ import pg from 'pg';
 import { startTestPlatform, type TestPlatform, type TestResponse } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { purgeIdempotencyKeys } from '../../src/platform/idempotency.repository.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { bankBody, ACCOUNTS } from '../bank/helpers.js';
 import { CARDS, cardBody, ownerQuery, post } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Expiry runs on the purge job's injected clock: "25 hours later" is a purge whose `now` is 25 hours ahead, so no
 // test waits and no row's created_at is rewritten.
@@ -198,11 +199,11 @@ describe('Idempotency-Key after its stored answer expired', () => {
     await locker.query('LOCK TABLE events IN SHARE MODE');
     const answer = send();
     try {
-      const pid = await waitUntil(async () => {
+      const pid = await eventually(async () => {
         // whoever waits on a lock this test holds: only the request's event insert can
         const rows = await locker.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))');
         return rows.rows[0]?.pid;
-      }, 15_000, 'the request waiting on the events lock');
+      }, { timeoutMs: 15_000, what: 'the request waiting on the events lock' });
       await locker.query('SELECT pg_cancel_backend($1)', [pid]);
     } finally {
       await locker.query('ROLLBACK');

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { cardBody, ownerQuery, post, waitFor, waitForPaymentStatus } from '../payments/helpers.js';
+import { cardBody, ownerQuery, post, waitForPaymentStatus } from '../payments/helpers.js';
 import { bankBody, waitForTransfer } from '../bank/helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 /**
  * One behavioural suite for every processor: the same request with each processor's instrument for a scenario (its
@@ -30,11 +32,6 @@ export interface ProcessorInstruments {
   recorded(platform: TestPlatform, processorReference: string): Promise<{ amount: number; captured: number; refunded: number }>;
 }
 
-async function control(platform: TestPlatform, body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${platform.sandboxUrl}/_control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(res.status, 200, await res.text());
-}
-
 export const SANDBOX_INSTRUMENTS: ProcessorInstruments = {
   answerLost: async () => '4000000000000408',
   nothingRecorded: async () => '4000000000000416',
@@ -52,11 +49,11 @@ export const SANDBOX_INSTRUMENTS: ProcessorInstruments = {
 
 export const STRIPE_INSTRUMENTS: ProcessorInstruments = {
   async answerLost(platform) {
-    await control(platform, { fail_next: { count: 1, mode: 'lost_answer', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(platform, { fail_next: { count: 1, mode: 'lost_answer', path_prefix: '/v1/payment_intents' } });
     return '4242424242424242';
   },
   async nothingRecorded(platform) {
-    await control(platform, { fail_next: { count: 1, mode: 'lost_before', path_prefix: '/v1/payment_intents' } });
+    await sandboxControl(platform, { fail_next: { count: 1, mode: 'lost_before', path_prefix: '/v1/payment_intents' } });
     return '4242424242424242';
   },
   insufficientFundsAccount: '000222222227',
@@ -220,11 +217,11 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
       const late = await transfer(instruments.lateReturnAccount);
       // The sandbox's late-return account returns by itself 200 ms after settling, so a busy machine may first see
       // the transfer already reversed; `reversed` is reachable only from a settled `succeeded` (the state machine).
-      await waitFor(async () => {
+      await eventually(async () => {
         const res = await platform.request('GET', `/v1/payments/${late.id}`, { token: tenant.token });
         const settledOrPast = (res.body.status === 'succeeded' && res.body.bank_transfer?.rail_status === 'settled') || res.body.status === 'reversed';
         return settledOrPast ? res.body : undefined;
-      }, 30_000);
+      }, { timeoutMs: 30_000 });
       await instruments.lateReturn(platform, { id: late.id, processorReference: (await referenceOf(late.id)).reference });
       const reversed = await waitForTransfer(platform, tenant.token, late.id, { status: 'reversed' }, 30_000);
       assert.equal(reversed.bank_transfer.return_code, 'R10');
@@ -232,10 +229,10 @@ export function processorBehaviourSuite(processor: ProcessorName, instruments: P
     });
 
     it('money invariants: nothing left processing, no processor object shared by two payments', async () => {
-      await waitFor(async () => {
+      await eventually(async () => {
         const rows = await ownerQuery<{ n: number }>(platform, "SELECT count(*)::int AS n FROM payments WHERE status = 'processing'");
         return rows[0]!.n === 0 ? true : undefined;
-      }, 60_000);
+      }, { timeoutMs: 60_000 });
       const shared = await ownerQuery(platform, 'SELECT processor_reference FROM payments WHERE processor_reference IS NOT NULL GROUP BY 1 HAVING count(*) > 1');
       assert.deepEqual(shared, []);
       const broken = await ownerQuery(platform, 'SELECT id FROM payments WHERE amount_refunded > amount_captured OR amount_captured > amount');

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import type { TestPlatform, TestResponse } from '../helpers/platform.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { ACCOUNTS, FOREIGN_ROUTING, bankBody, sendNotification } from '../bank/helpers.js';
-import { waitUntil } from '../webhooks/helpers.js';
+
 import { inFlight } from './invariants.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The operations a client, the processor and the worker apply to payments, as fast-check commands run against the
 // real API (and the real worker) in random order. The model only remembers which payments exist and the status last
@@ -113,12 +114,22 @@ abstract class OnPayment implements Cmd {
   abstract run(m: Model, r: Real): Promise<void>;
 }
 
-class Capture extends OnPayment {
-  protected override readonly aimAt = ['requires_capture'];
+/** A command on a payment that takes an amount: none, the whole, a part, or more than the payment. */
+abstract class OnPaymentWithAmount extends OnPayment {
   constructor(pick: number, aim: boolean, readonly choice: AmountChoice, readonly fraction: number) { super(pick, aim); }
+  protected amountOf(p: { amount: number }): number | undefined {
+    return amountFor(this.choice, p.amount, this.fraction);
+  }
+  protected labelWithAmount(name: string): string {
+    return this.label(name, `, ${this.choice}${this.choice === 'part' ? ` ${this.fraction.toFixed(2)}` : ''}`);
+  }
+}
+
+class Capture extends OnPaymentWithAmount {
+  protected override readonly aimAt = ['requires_capture'];
   override async run(m: Model, r: Real) {
     const p = await this.target(m, r);
-    const amount = amountFor(this.choice, p.amount, this.fraction);
+    const amount = this.amountOf(p);
     const res = await post(r.platform, r.token, `/v1/payments/${p.id}/capture`, amount === undefined ? {} : { amount });
     expectAnswer(r, res, [200, 202, 400, 402, 409], `${this} on ${p.id}`);
     if (res.status === 200 && res.body.status === 'succeeded') {
@@ -127,7 +138,7 @@ class Capture extends OnPayment {
     if (res.status === 200 || res.status === 202) p.status = res.body.status;
   }
   override toString(): string {
-    return this.label('Capture', `, ${this.choice}${this.choice === 'part' ? ` ${this.fraction.toFixed(2)}` : ''}`);
+    return this.labelWithAmount('Capture');
   }
 }
 
@@ -144,18 +155,17 @@ class Cancel extends OnPayment {
   }
 }
 
-class Refund extends OnPayment {
+class Refund extends OnPaymentWithAmount {
   protected override readonly aimAt = ['succeeded'];
-  constructor(pick: number, aim: boolean, readonly choice: AmountChoice, readonly fraction: number) { super(pick, aim); }
   override async run(m: Model, r: Real) {
     const p = await this.target(m, r);
-    const amount = amountFor(this.choice, p.amount, this.fraction);
+    const amount = this.amountOf(p);
     const res = await post(r.platform, r.token, `/v1/payments/${p.id}/refunds`, amount === undefined ? {} : { amount });
     expectAnswer(r, res, [201, 400, 409], `${this} on ${p.id}`);
     if (this.choice === 'more') assert.notEqual(res.status, 201, `${this}: refunded more than the payment`);
   }
   override toString(): string {
-    return this.label('Refund', `, ${this.choice}${this.choice === 'part' ? ` ${this.fraction.toFixed(2)}` : ''}`);
+    return this.labelWithAmount('Refund');
   }
 }
 
@@ -199,7 +209,7 @@ class ReconcileNow extends OnPayment {
 class Settle implements Cmd {
   check = () => true;
   async run(_m: Model, r: Real) {
-    await waitUntil(async () => (await inFlight(r.platform.db.ownerUrl, r.tenantId)) === 0, 30_000, 'nothing in flight');
+    await eventually(async () => (await inFlight(r.platform.db.ownerUrl, r.tenantId)) === 0, { timeoutMs: 30_000, what: 'nothing in flight' });
   }
   toString(): string {
     return 'Settle';

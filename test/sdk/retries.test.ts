@@ -1,38 +1,34 @@
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError, ConnectionError, IdempotencyError, InvalidRequestError, NimbusPay, RateLimitError, type PaymentCreateParams } from '@nimbuspay/sdk';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { ownerQuery, sandboxControl, waitFor } from '../payments/helpers.js';
+import { ownerQuery } from '../payments/helpers.js';
 import { card, startScriptedServer, type ScriptedAnswer, type ScriptedServer } from './helpers.js';
+import { sandboxControl } from '../helpers/sandbox-control.js';
+import { eventually } from '../helpers/eventually.js';
+import { useTenantPlatform } from '../helpers/tenant-platform.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const paymentParams: PaymentCreateParams = { amount: 2500, currency: 'usd', payment_method: { type: 'card', card: card() } };
 const apiError = (status: number, code: string, type = 'api_error') => ({ status, body: { error: { type, code, message: code, request_id: `req_${code}` } } });
 
 describe('sdk: a connection cut after the platform received a payment', () => {
-  let platform: TestPlatform;
-  let tenant: TestTenant;
-  before(async () => {
-    platform = await startTestPlatform();
-    tenant = await createTenant(platform);
-  });
-  after(async () => {
-    await sandboxControl(platform, { latency_ms: 0 }).catch(() => {});
-    await platform?.close();
+  const fx = useTenantPlatform({
+    beforeClose: async ({ platform }) => {
+      await sandboxControl(platform, { latency_ms: 0 }).catch(() => {});
+    },
   });
 
   it('is retried with the same Idempotency-Key: the SDK returns the one payment, and the database holds one', async (t) => {
-    const tcp = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(platform.baseUrl).port) });
+    const tcp = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(fx.platform.baseUrl).port) });
     t.after(() => tcp.close());
-    const np = new NimbusPay({ baseUrl: `http://127.0.0.1:${tcp.port}`, clientId: tenant.clientId, clientSecret: tenant.clientSecret, maxRetries: 6, retryDelayMs: 100 });
+    const np = new NimbusPay({ baseUrl: `http://127.0.0.1:${tcp.port}`, clientId: fx.tenant.clientId, clientSecret: fx.tenant.clientSecret, maxRetries: 6, retryDelayMs: 100 });
     await np.payments.list({ limit: 1 }); // the token first, so the cut hits the payment request only
     // the processor answers slowly: the payment request is inside the platform while the connection is cut
-    await sandboxControl(platform, { latency_ms: 700 });
+    await sandboxControl(fx.platform, { latency_ms: 700 });
     const pending = np.payments.create({ ...paymentParams, amount: 4321 });
-    const countPayments = async () => (await ownerQuery<{ id: string }>(platform, 'SELECT id FROM payments WHERE tenant_id = $1 AND amount = 4321', [tenant.tenantId]));
-    await waitFor(async () => ((await countPayments()).length > 0 ? true : undefined), 10_000, 10);
+    const countPayments = async () => (await ownerQuery<{ id: string }>(fx.platform, 'SELECT id FROM payments WHERE tenant_id = $1 AND amount = 4321', [fx.tenant.tenantId]));
+    await eventually(async () => ((await countPayments()).length > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 });
     tcp.cut();
     tcp.restore();
     const payment = await pending;
@@ -41,7 +37,7 @@ describe('sdk: a connection cut after the platform received a payment', () => {
     assert.equal(payment.id, rows[0]!.id);
     assert.equal(payment.status, 'succeeded');
     // the platform saw the cut request and at least one retry of it (answered 409 in flight, then the replay)
-    const creates = platform.logs.records().filter((r) => r.msg === 'request completed' && r.method === 'POST' && r.route === '/v1/payments' && r.tenant_id === tenant.tenantId);
+    const creates = fx.platform.logs.records().filter((r) => r.msg === 'request completed' && r.method === 'POST' && r.route === '/v1/payments' && r.tenant_id === fx.tenant.tenantId);
     assert.ok(creates.length >= 2, `${creates.length} POST /v1/payments logged`);
   });
 });

@@ -11,8 +11,9 @@ import { createRequestLogRecorder, purgeRequestLog } from '../../src/modules/sup
 import { freePort, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
-import { createEndpoint, startReceiver, waitUntil, type Receiver } from '../webhooks/helpers.js';
+import { createEndpoint, startReceiver, type Receiver } from '../webhooks/helpers.js';
 import { assertError, get, ok, supportClient, type SupportClient } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 let tenant: TestTenant;
@@ -42,10 +43,10 @@ describe('a failed webhook delivery on the timeline', () => {
     const created = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
     assert.equal(created.status, 201, created.text);
     const paymentId = created.body.id;
-    const failed = await waitUntil(async () => {
+    const failed = await eventually(async () => {
       const list = await ok(platform, agent.token, `/v1/support/webhook_deliveries?tenant=${tenant.tenantId}&endpoint=${endpoint.id}&status=failed`);
       return list.data[0];
-    }, 30_000, 'delivery failed');
+    }, { timeoutMs: 30_000, what: 'delivery failed' });
     assert.equal(failed.last_status_code, 500);
     assert.equal(failed.endpoint_url, receiver.url);
     assert.equal(failed.event_type, 'payment.succeeded');
@@ -72,10 +73,10 @@ describe('a failed webhook delivery on the timeline', () => {
     assert.equal(attempt.data.reconcile_count, 0);
 
     // the request that created the payment, with its Logs Insights link (the request log is written in batches)
-    const withRequest = await waitUntil(async () => {
+    const withRequest = await eventually(async () => {
       const t = await ok(platform, agent.token, `/v1/support/payments/${paymentId}/timeline`);
       return t.entries.find((e: any) => e.kind === 'request') ? t : undefined;
-    }, 30_000, 'request on the timeline');
+    }, { timeoutMs: 30_000, what: 'request on the timeline' });
     const request = withRequest.entries.find((e: any) => e.kind === 'request');
     assert.equal(request.data.request_id, created.headers.get('x-request-id'));
     assert.equal(request.data.route, '/v1/payments');
@@ -88,7 +89,7 @@ describe('a failed webhook delivery on the timeline', () => {
     receiver.respond((_req, res) => { res.writeHead(200).end('ok'); });
     const retried = await platform.request('POST', `/v1/support/webhook_deliveries/${failed.id}/retry`, { token: operator.token, body: { reason: 'receiver fixed, ticket 99' } });
     assert.equal(retried.status, 200, retried.text);
-    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/webhook_deliveries/${failed.id}`)).status === 'succeeded', 30_000, 'retried delivery succeeded');
+    await eventually(async () => (await ok(platform, agent.token, `/v1/support/webhook_deliveries/${failed.id}`)).status === 'succeeded', { timeoutMs: 30_000, what: 'retried delivery succeeded' });
     const after = await ok(platform, agent.token, `/v1/support/payments/${paymentId}/timeline`);
     const audit = after.entries.find((e: any) => e.kind === 'audit');
     assert.equal(audit.data.action, 'support.webhook_delivery.retry');
@@ -114,7 +115,7 @@ describe('request log', () => {
     });
     assert.equal(badClient.status, 401);
     const requestId = missing.headers.get('x-request-id')!;
-    const entry = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${requestId}`)).data[0], 30_000, 'request logged');
+    const entry = await eventually(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${requestId}`)).data[0], { timeoutMs: 30_000, what: 'request logged' });
     assert.equal(entry.route, '/v1/payments/:id');
     assert.equal(entry.method, 'GET');
     assert.equal(entry.status_code, 404);
@@ -124,13 +125,13 @@ describe('request log', () => {
     assert.equal(entry.client_id, tenant.clientId);
     assert.equal(entry.staff_id, null);
     assert.ok(entry.logs_insights_url.startsWith('https://eu-west-1.console.aws.amazon.com/'));
-    const oauth = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${badClient.headers.get('x-request-id')}`)).data[0], 30_000, 'token request logged');
+    const oauth = await eventually(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${badClient.headers.get('x-request-id')}`)).data[0], { timeoutMs: 30_000, what: 'token request logged' });
     assert.equal(oauth.route, '/oauth/token');
     assert.equal(oauth.error_code, 'invalid_client');
     const paid = await post(platform, tenant.token, '/v1/payments', cardBody(CARDS.visa));
     const refund = await post(platform, tenant.token, `/v1/payments/${paid.body.id}/refunds`, { amount: 100 });
     assert.equal(refund.status, 201, refund.text);
-    const refundRequest = await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${refund.headers.get('x-request-id')}`)).data[0], 30_000, 'refund request logged');
+    const refundRequest = await eventually(async () => (await ok(platform, agent.token, `/v1/support/requests?request_id=${refund.headers.get('x-request-id')}`)).data[0], { timeoutMs: 30_000, what: 'refund request logged' });
     assert.equal(refundRequest.route, '/v1/payments/:id/refunds');
     assert.equal(refundRequest.object_id, refund.body.id, 'a create names the object it created');
     const timeline = await ok(platform, agent.token, `/v1/support/payments/${paid.body.id}/timeline`);
@@ -178,10 +179,10 @@ describe('request log', () => {
 describe('health', () => {
   it('answers with the started worker, the processor, the backlog and the migrations', async () => {
     await ownerQuery(platform, "INSERT INTO worker_heartbeats VALUES ('gone:1', 'gone', now() - interval '3 days', now() - interval '2 days')");
-    const health = await waitUntil(async () => {
+    const health = await eventually(async () => {
       const h = await ok(platform, agent.token, '/v1/support/health');
       return h.workers.instances.some((w: any) => w.worker_id === 'gone:1') ? undefined : h;
-    }, 30_000, 'stale heartbeat removed');
+    }, { timeoutMs: 30_000, what: 'stale heartbeat removed' });
     assert.equal(health.object, 'system_health');
     assert.equal(health.environment, 'development');
     assert.equal(health.api.ready, true);

@@ -10,7 +10,7 @@ import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { CARDS, cardBody, ownerQuery, post } from '../payments/helpers.js';
 import { ACCOUNTS, bankBody } from '../bank/helpers.js';
 import { assertError, get, ok, supportClient, type SupportClient } from './helpers.js';
-import { waitUntil } from '../webhooks/helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 let platform: TestPlatform;
 let a: TestTenant;
@@ -189,7 +189,7 @@ describe('support search', () => {
   });
 
   it('finds the request a client sent (its own X-Request-Id) and the payment it created', async () => {
-    await waitUntil(async () => (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data.length > 0, 30_000, 'request logged');
+    await eventually(async () => (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data.length > 0, { timeoutMs: 30_000, what: 'request logged' });
     const hits = (await ok(platform, agent.token, `/v1/support/search?q=${requestId}`)).data;
     assert.equal(hits[0].type, 'request');
     assert.equal(hits[0].id, requestId);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { withTenantTx } from '../../src/platform/db.js';
 import { recordEventAndFanOut } from '../../src/modules/webhooks/index.js';
 import type { TestPlatform } from '../helpers/platform.js';
+import { eventually, notYet } from '../helpers/eventually.js';
 
 export interface ReceivedRequest {
   path: string;
@@ -45,11 +46,7 @@ export async function startReceiver(): Promise<Receiver> {
     requests,
     respond(r) { responder = r; },
     async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(requests)) {
-        if (Date.now() > deadline) throw new Error(`receiver: condition not met within ${timeoutMs} ms (${requests.length} requests received)`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(() => predicate(requests) || notYet(`${requests.length} requests received`), { timeoutMs, intervalMs: 10, what: 'receiver: condition' });
     },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
@@ -70,15 +67,9 @@ export async function emitEvent(
   );
 }
 
-/** Polls until `fn` answers something other than undefined or false, and returns it; fails after `timeoutMs`. */
-export async function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** `eventually` (test/helpers/eventually.ts) under the positional arguments the webhook and event tests use. */
+export function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  return eventually(fn, { timeoutMs, what });
 }
 
 export async function createEndpoint(

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../helpers/net.js';
-import { waitUntil } from '../../webhooks/helpers.js';
+
 import type { ScrapeTarget } from './exposition.js';
+import { eventually } from '../../helpers/eventually.js';
 
 /** Debian's `prometheus` package; CI installs it (deploy/validate.sh with CI=true). */
 export const PROMETHEUS_BINARY = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
@@ -76,10 +77,10 @@ export async function startPrometheus(targets: ScrapeTarget[], ruleFiles: string
     },
   };
   try {
-    await waitUntil(async () => {
+    await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${stderr}`);
       return fetch(`${url}/-/ready`).then((r) => r.ok).catch(() => false);
-    }, 30_000, 'prometheus ready');
+    }, { timeoutMs: 30_000, what: 'prometheus ready' });
   } catch (err) {
     await stop();
     throw err;

@@ -4,11 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import Stripe from 'stripe';
 import { createTestDatabase, type TestDatabase } from '../../../../test/helpers/database.js';
-import { waitFor } from '../../../../test/payments/helpers.js';
+
 import { TEST_ROUTING_NUMBER } from '../../../stripe-local/index.js';
 import { startLocalStripe, TEST_SECRET_KEY, type LocalStripe } from '../../../stripe-local/stripe-local.test-kit.js';
 import type { AuthorizeOutcome, BankDebitSnapshot, ProcessorAdapter, ProcessorCallReport } from '../processor-port.js';
 import { createStripeProcessorAdapter } from './stripe-processor-adapter.js';
+import { eventually } from '../../../../test/helpers/eventually.js';
+import { sandboxControl } from '../../../../test/helpers/sandbox-control.js';
 
 /**
  * The Stripe adapter through the official SDK against the local Stripe server over loopback HTTP: the exact
@@ -67,10 +69,10 @@ async function approvedAuthorization(number = '4242424242424242', capture = fals
 }
 
 async function debitStatus(reference: string, status: BankDebitSnapshot['status']): Promise<BankDebitSnapshot> {
-  return waitFor(async () => {
+  return eventually(async () => {
     const found = await adapter.getBankDebit(reference);
     return found.kind === 'found' && found.debit.status === status ? found.debit : undefined;
-  });
+  }, { timeoutMs: 15_000 });
 }
 
 async function settledDebit(amountMinor = 10_000n): Promise<string> {
@@ -97,7 +99,7 @@ function strings(value: unknown, out: Array<[string, string]> = [], key = ''): A
 
 describe('contract: the requests the adapter sends', () => {
   it('card authorize, capture, void, refund and their lookups are exactly the documented Stripe calls', async () => {
-    await local.control({ clear_requests: true });
+    await sandboxControl(local.baseUrl, { clear_requests: true });
     const reportsBefore = reports.length;
     const key = attempt('contract');
     const authorized = expectKind(await authorize('4242424242424242', { key, amountMinor: 2_000n }), 'approved');
@@ -161,7 +163,7 @@ describe('contract: the requests the adapter sends', () => {
   });
 
   it('an ACH debit, its status and a credit are a us_bank_account PaymentIntent, a retrieve and a Refund', async () => {
-    await local.control({ clear_requests: true });
+    await sandboxControl(local.baseUrl, { clear_requests: true });
     const key = attempt('ach');
     const debit = expectKind(await adapter.createBankDebit({ idempotencyKey: key, amountMinor: 10_000n, currency: 'USD', account: account('000123456789') }), 'approved');
     const pi = debit.processorReference;

@@ -4,11 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../../../../test/helpers/database.js';
 import { freePort } from '../../../../test/helpers/net.js';
-import { waitFor } from '../../../../test/payments/helpers.js';
+
 import { TEST_ROUTING_NUMBER } from '../../../stripe-local/index.js';
 import { startLocalStripe, TEST_SECRET_KEY, type LocalStripe } from '../../../stripe-local/stripe-local.test-kit.js';
 import type { CircuitStateName, OperationLookup, ProcessorAdapter, ProcessorCallReport } from '../processor-port.js';
 import { createStripeProcessorAdapter, type StripeProcessorAdapterOptions } from './stripe-processor-adapter.js';
+import { eventually } from '../../../../test/helpers/eventually.js';
+import { sandboxControl } from '../../../../test/helpers/sandbox-control.js';
 
 /**
  * The Stripe adapter when the wire misbehaves, against the local Stripe server's fault switches: which outcome each
@@ -80,12 +82,12 @@ function authorize(key: string, via: ProcessorAdapter = adapter, capture = false
 const lastReport = () => reports.at(-1)!;
 
 async function failNext(mode: string, pathPrefix: string, count = 1): Promise<void> {
-  await local.control({ fail_next: { count, mode, path_prefix: pathPrefix } });
+  await sandboxControl(local.baseUrl, { fail_next: { count, mode, path_prefix: pathPrefix } });
 }
 
 /** A held request is released once the adapter gave up on it; the next test starts with none. */
 async function noneHeld(): Promise<void> {
-  await waitFor(async () => ((await local.control()).held_requests === 0 ? true : undefined));
+  await eventually(async () => ((await sandboxControl(local.baseUrl)).held_requests === 0 ? true : undefined), { timeoutMs: 15_000 });
 }
 
 async function intentsOf(key: string): Promise<string[]> {
@@ -192,17 +194,17 @@ describe('faults on the PaymentIntent create', () => {
     const createdAt = new Date();
     const approved = expectKind(await authorize(key), 'approved');
     // Far longer than the two requests below take even on a busy machine.
-    await local.control({ search_lag_ms: 2_500 });
+    await sandboxControl(local.baseUrl, { search_lag_ms: 2_500 });
     try {
       const young = expectKind(await adapter.getOperationStatus({ idempotencyKey: key, operation: 'authorize', createdAt }), 'unavailable');
       assert.equal(young.reason, 'not_yet_consistent');
-      const found = await waitFor(async () => {
+      const found = await eventually(async () => {
         const status = await adapter.getOperationStatus({ idempotencyKey: key, operation: 'authorize', createdAt });
         return status.kind === 'found' ? status : undefined;
-      });
+      }, { timeoutMs: 15_000 });
       assert.equal(found.operation === 'authorize' && found.outcome.kind === 'approved' && found.outcome.processorReference, approved.processorReference);
     } finally {
-      await local.control({ search_lag_ms: 0 });
+      await sandboxControl(local.baseUrl, { search_lag_ms: 0 });
     }
   });
 
@@ -287,7 +289,7 @@ describe('circuit breaker', () => {
     assert.equal((await local.requests()).length, before);
 
     const key = attempt('trial');
-    await waitFor(async () => ((await authorize(key, guarded)).kind === 'approved' ? true : undefined));
+    await eventually(async () => ((await authorize(key, guarded)).kind === 'approved' ? true : undefined), { timeoutMs: 15_000 });
     assert.equal(guarded.circuitState(), 'closed');
     assert.deepEqual(states, ['open', 'half_open', 'closed']);
   });
