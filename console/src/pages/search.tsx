@@ -23,7 +23,7 @@ function SearchBox() {
   const hits = result.data?.data;
   // One payment: open it straight away (replacing the search in history, so Back does not bounce here again).
   useEffect(() => {
-    if (hits && hits.length === 1 && hits[0]!.type === 'payment') navigate(`/payments/${encodeURIComponent(hits[0]!.id)}`, { replace: true });
+    if (hits && hits.length === 1 && hits[0]!.type === 'payment') void navigate(`/payments/${encodeURIComponent(hits[0]!.id)}`, { replace: true });
   }, [hits, navigate]);
 
   return (
