@@ -6,9 +6,10 @@
 // Type information comes from the nearest tsconfig.json of each file (projectService): the root one for
 // src/, test/, bench/, scripts/, infra/, examples/ and packages/sdk/scripts; packages/sdk/tsconfig.json and
 // console/tsconfig.json for their sources.
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: [
       '**/node_modules/**',
