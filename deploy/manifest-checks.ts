@@ -38,13 +38,13 @@ export function parseAwsEnv(text: string, where: string): { values: AwsValues; f
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (!m) {
+    const [, key, value] = /^([A-Z0-9_]+)=(.*)$/.exec(line) ?? [];
+    if (key === undefined || value === undefined) {
       findings.push({ where, message: `not a KEY=value line: ${line}` });
       continue;
     }
-    keys.push(m[1]!);
-    values[m[1]!] = m[2]!;
+    keys.push(key);
+    values[key] = value;
   }
   if (keys.join(',') !== AWS_ENV_KEYS.join(',')) {
     findings.push({ where, message: `keys must be exactly ${AWS_ENV_KEYS.join(', ')} in that order (are ${keys.join(', ')})` });
@@ -290,7 +290,7 @@ export function albAnnotationFindings(ing: Obj, aws: AwsValues): Finding[] {
   try {
     listeners = JSON.parse(get('listen-ports') ?? '');
     if (!Array.isArray(listeners) || !listeners.every((l) => Object.keys(l).length === 1
-      && ['HTTP', 'HTTPS'].includes(Object.keys(l)[0]!) && Number.isInteger(Object.values(l)[0]))) throw new Error('shape');
+      && Object.keys(l).every((k) => ['HTTP', 'HTTPS'].includes(k)) && Number.isInteger(Object.values(l)[0]))) throw new Error('shape');
   } catch {
     fail(`listen-ports ${get('listen-ports')} is not a JSON list like [{"HTTPS": 443}]`);
     listeners = [];

@@ -170,13 +170,15 @@ function unknownFieldFindings(objects: K8sObject[], registry: Map<string, Schema
   const readFile = host.readFile.bind(host);
   host.readFile = (name) => (name === file ? text : readFile(name));
   const program = ts.createProgram([file], options, host);
-  const source = program.getSourceFile(file)!;
+  const source = program.getSourceFile(file);
+  if (!source) throw new Error(`the TypeScript program did not load ${file}`); // its host serves that file from memory
   const findings: Finding[] = [];
   for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
     const line = d.start === undefined ? -1 : source.getLineAndCharacterOfPosition(d.start).line - header.length;
     const owner = lineOwner[line];
+    const object = owner === undefined ? undefined : objects[owner];
     findings.push({
-      where: owner === undefined ? 'schema type check' : describeObject(objects[owner]!),
+      where: object === undefined ? 'schema type check' : describeObject(object),
       message: `schema (fields): ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
     });
   }

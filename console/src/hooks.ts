@@ -26,8 +26,7 @@ export function useApi<T>(path: string | null, query?: Record<string, string | u
       },
     );
     return () => { cancelled = true; };
-    // `key` captures path and query by value
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `key` captures path and query by value (deliberately not path and query themselves)
   }, [key, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   const current = state.key === key;
@@ -76,7 +75,7 @@ export function useFilterDraft<K extends string>(values: Record<K, string>): {
   field(key: K): { value: string; onChange(e: { currentTarget: { value: string } }): void };
 } {
   const [draft, setDraft] = useState<Record<string, string>>(values);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // reset when the values change by content, not by object identity (a new object every render)
   useEffect(() => setDraft(values), [JSON.stringify(values)]);
   const field = (key: K) => ({
     value: draft[key] ?? '',

@@ -9,7 +9,9 @@ import { SessionProvider } from './session';
 // System fonts only (Mantine's default stack): the console must work in a closed network, with no font CDN.
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 
-createRoot(document.getElementById('root')!).render(
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light">
       <BrowserRouter basename="/console">

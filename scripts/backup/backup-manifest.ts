@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
+import { queryOneRow } from './catalog.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'nimbuspay-logical-backup/1';
@@ -71,8 +72,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
 export async function computeFigures(client: pg.ClientBase, tables: Array<{ schema: string; name: string; qualified: string }>): Promise<Figures> {
   const rows: Record<string, number> = {};
   for (const t of tables) {
-    const { rows: r } = await client.query<{ n: string }>(`select count(*) as n from ${t.qualified}`);
-    rows[`${t.schema}.${t.name}`] = Number(r[0]!.n);
+    const { n } = await queryOneRow<{ n: string }>(client, `select count(*) as n from ${t.qualified}`);
+    rows[`${t.schema}.${t.name}`] = Number(n);
   }
   const payments: Record<string, PaymentTotals> = {};
   const p = await client.query<{ currency: string; count: string; amount: string; captured: string; refunded: string; reversed: string }>(

@@ -23,6 +23,14 @@ export interface SequenceInfo {
   column: string;
 }
 
+/** The one row of a query that returns exactly one (an aggregate, a settings read). */
+export async function queryOneRow<T extends pg.QueryResultRow>(client: pg.ClientBase, text: string, values?: unknown[]): Promise<T> {
+  const { rows } = await client.query<T>(text, values);
+  const [row] = rows;
+  if (rows.length !== 1 || row === undefined) throw new Error(`expected one row, got ${rows.length}: ${text}`);
+  return row;
+}
+
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
@@ -95,7 +103,8 @@ export async function orderedTables(client: pg.ClientBase, schemas: string[]): P
     });
   }
   for (const fk of fks.rows) {
-    const from = byOid.get(fk.from_oid)!;
+    const from = byOid.get(fk.from_oid);
+    if (!from) throw new Error(`foreign key ${fk.name} belongs to no table that was listed`); // conrelid = any(those tables)
     const to = byOid.get(fk.to_oid);
     if (!to) throw new Error(`${from.qualified} has foreign key ${fk.name} to ${fk.to_schema}.${fk.to_name}, outside the application schemas`);
     if (to === from) throw new Error(`${from.qualified} references itself (${fk.name}): the backup does not know how to order its rows`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { queryOneRow } from './catalog.js';
 import type { TestPlatform } from '../../test/helpers/platform.js';
 import { createTenant } from '../../test/helpers/tenants.js';
 
@@ -112,11 +113,11 @@ export async function waitForQuiet(platform: TestPlatform, data: DrillData, time
     let busy: number;
     try {
       await client.query("select set_config('app.cross_tenant', 'on', false)");
-      const { rows } = await client.query<{ busy: number }>(
+      ({ busy } = await queryOneRow<{ busy: number }>(
+        client,
         `select (select count(*) from payments where status = 'processing')::int
               + (select count(*) from webhook_deliveries where status = 'pending')::int as busy`,
-      );
-      busy = rows[0]!.busy;
+      ));
     } finally {
       await client.end();
     }

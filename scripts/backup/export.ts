@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { applicationSchemas, encryptedColumns, orderedTables, quoteIdent, type TableInfo } from './catalog.js';
+import { applicationSchemas, encryptedColumns, orderedTables, queryOneRow, quoteIdent, type TableInfo } from './catalog.js';
 import { computeFigures, MANIFEST_FORMAT, writeManifest, type Manifest, type ManifestTable } from './backup-manifest.js';
 
 export const KEY_REQUIRED =
@@ -65,7 +65,8 @@ export async function exportDatabase(options: { databaseUrl: string; outDir: str
     const migrations = await client.query<{ version: number; name: string; checksum: string }>(
       'select version, name, checksum from schema_migrations order by version',
     );
-    const meta = await client.query<{ db: string; version: string; snapshot: string }>(
+    const meta = await queryOneRow<{ db: string; version: string; snapshot: string }>(
+      client,
       'select current_database() as db, current_setting(\'server_version\') as version, pg_export_snapshot() as snapshot',
     );
     const entries: ManifestTable[] = [];
@@ -75,12 +76,16 @@ export async function exportDatabase(options: { databaseUrl: string; outDir: str
       entries.push({ schema: table.schema, name: table.name, file, columns: table.columns, rows: 0, sha256, bytes });
     }
     const figures = await computeFigures(client, tables);
-    for (const e of entries) e.rows = figures.rows[`${e.schema}.${e.name}`]!;
+    for (const e of entries) {
+      const rows = figures.rows[`${e.schema}.${e.name}`];
+      if (rows === undefined) throw new Error(`no row count for ${e.schema}.${e.name}`); // counted for the same tables
+      e.rows = rows;
+    }
     await client.query('commit');
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       created_at: new Date().toISOString(),
-      source: { database: meta.rows[0]!.db, server_version: meta.rows[0]!.version, snapshot: meta.rows[0]!.snapshot },
+      source: { database: meta.db, server_version: meta.version, snapshot: meta.snapshot },
       schema_migration_version: migrations.rows.at(-1)?.version ?? 0,
       migrations: migrations.rows,
       schemas,

@@ -24,7 +24,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createLogger } from '../../src/platform/logger.js';
 import { runMigrations } from '../../src/platform/migrations.js';
-import { applicationSchemas, orderedTables, ownedSequences, quoteIdent } from './catalog.js';
+import { applicationSchemas, orderedTables, ownedSequences, queryOneRow, quoteIdent } from './catalog.js';
 import { compareFigures, computeFigures, readManifest, type Manifest, type ManifestTable } from './backup-manifest.js';
 
 /** The migrator's own bookkeeping: filled by the migrations of the target, compared rather than loaded. */
@@ -101,10 +101,11 @@ export async function importDatabase(options: { databaseUrl: string; fromDir: st
     await assertEmpty(client);
     if (!options.keepTriggers) {
       // asked before migrating, so a refusal leaves the target as empty as it was
-      const { rows } = await client.query<{ ok: boolean }>(
+      const { ok } = await queryOneRow<{ ok: boolean }>(
+        client,
         "select current_setting('is_superuser') = 'on' or has_parameter_privilege('session_replication_role', 'SET') as ok",
       );
-      if (!rows[0]!.ok) {
+      if (!ok) {
         throw new Error('this role may not set session_replication_role (needs a superuser or GRANT SET ON PARAMETER session_replication_role): grant it, or load with --keep-triggers');
       }
     }
@@ -135,8 +136,8 @@ export async function importDatabase(options: { databaseUrl: string; fromDir: st
         const missing = entry.columns.filter((c) => !target.columns.includes(c));
         if (missing.length > 0) throw new ImportVerificationError([`${entry.schema}.${entry.name}: columns ${missing.join(', ')} do not exist in the target`]);
         if (entry.name === MIGRATIONS_TABLE) continue;
-        const present = await client.query<{ n: string }>(`select count(*) as n from ${target.qualified}`);
-        if (Number(present.rows[0]!.n) > 0) {
+        const present = await queryOneRow<{ n: string }>(client, `select count(*) as n from ${target.qualified}`);
+        if (Number(present.n) > 0) {
           // Rows the migrations seed (the payment state-machine table): they must be exactly what was exported.
           if ((await sha256OfTable(client, entry, target.orderBy)) !== entry.sha256) {
             throw new ImportVerificationError([`${entry.schema}.${entry.name}: seeded by the migrations with other rows than the export holds`]);

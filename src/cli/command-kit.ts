@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { NimbusPay, NimbusPayError } from '@nimbuspay/sdk';
 import { EXIT } from '../main/admin-cli.js';
 import { ProfileError, resolveConnection, type ProfileEnv } from './profile.js';
+import { table } from './text-table.js';
 
 // The pieces every integrator command shares: flags, the connection (flags > environment > profile), the SDK client,
 // output as tables or raw JSON, and exit codes that tell a typo from a refused credential from a server that is down.
@@ -36,6 +37,8 @@ export interface CommandContext {
   io: CliIo;
   flags: Flags;
   positionals: string[];
+  /** The positional argument declared under `name` in the command's `positionals` (their count is checked). */
+  positional(name: string): string;
   json: boolean;
   /** The SDK client on the resolved connection (made on first use: help and usage errors need none). */
   client(): NimbusPay;
@@ -78,6 +81,11 @@ export async function runCommand(name: string, command: Command, args: string[],
     io,
     flags: parsed.values,
     positionals: parsed.positionals,
+    positional(argName) {
+      const value = parsed.positionals[expected.indexOf(argName)];
+      if (value === undefined) throw new Error(`nimbuspay ${name} declares no positional argument ${argName}`);
+      return value;
+    },
     json,
     client() {
       np ??= connect(io.env, parsed.values);
@@ -121,13 +129,7 @@ export function toCliError(err: unknown): unknown {
 
 // ---- output -----------------------------------------------------------------------------------------------------
 
-export function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  if (rows.length === 0) return '(none)\n';
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
-  return line(columns.map((c) => c.toUpperCase())) + rows.map((r) => line(columns.map((c) => cell(r[c])))).join('');
-}
+export { table };
 
 export function fields(obj: Record<string, unknown>, keys: string[]): string {
   return keys.map((k) => {

@@ -40,14 +40,15 @@ Integrator commands (they call the API with a tenant's client credentials: \`nim
 `;
 
 function firstLine(usage: string): string {
-  return usage.split('\n')[0]!;
+  const end = usage.indexOf('\n');
+  return end === -1 ? usage : usage.slice(0, end);
 }
 
 function groupHelp(path: string, group: Exclude<Group, Command>): string {
   const lines = Object.entries(group.commands).map(([name, c]) => (isCommand(c)
     ? `  ${firstLine(c.usage)}\n      ${c.usage.split('\n')[1]?.trim() ?? ''}`
     : `  ${path} ${name} <command>\n      ${c.summary}`));
-  return `Usage: nimbuspay ${path} <command> [options]\n\n${group.summary[0]!.toUpperCase()}${group.summary.slice(1)}.\n\nCommands:\n${lines.join('\n')}\n\n${COMMON_OPTIONS_HELP}`
+  return `Usage: nimbuspay ${path} <command> [options]\n\n${group.summary.charAt(0).toUpperCase()}${group.summary.slice(1)}.\n\nCommands:\n${lines.join('\n')}\n\n${COMMON_OPTIONS_HELP}`
     + `\nRun \`nimbuspay ${path} <command> --help\` for a command's options.\n`;
 }
 

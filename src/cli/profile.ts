@@ -231,10 +231,11 @@ export function resolveConnection({ env, flags = {} }: { env: ProfileEnv; flags?
   const needProfile = explicitProfile || (flags.clientId === undefined && envId === undefined) || (flags.url === undefined && envUrl === undefined);
   const picked = needProfile ? pickProfile(env, flags.profile) : undefined;
 
-  const credentials = flags.clientId !== undefined
-    ? { id: flags.clientId, secret: flags.clientSecret!, fromProfile: false }
-    : envId !== undefined
-      ? { id: envId, secret: envSecret!, fromProfile: false }
+  // half a pair in the flags or the environment was refused above
+  const credentials = flags.clientId !== undefined && flags.clientSecret !== undefined
+    ? { id: flags.clientId, secret: flags.clientSecret, fromProfile: false }
+    : envId !== undefined && envSecret !== undefined
+      ? { id: envId, secret: envSecret, fromProfile: false }
       : picked && { id: picked.profile.client_id, secret: picked.profile.client_secret, fromProfile: true };
   const url = flags.url !== undefined
     ? { value: normalizeUrl(flags.url, '--url'), fromProfile: false }

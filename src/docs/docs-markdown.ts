@@ -13,8 +13,7 @@ export function slugify(text: string): string {
 markdown.core.ruler.push('heading_ids', (state) => {
   const seen = new Set<string>();
   const tokens = state.tokens;
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
+  for (const [i, token] of tokens.entries()) {
     if (token.type !== 'heading_open') continue;
     const text = tokens[i + 1]?.children?.map((c) => c.content).join('') ?? '';
     let id = slugify(text) || 'section';
@@ -42,10 +41,11 @@ export interface Heading {
 
 /** The h2 headings of rendered HTML, for the page's table of contents. */
 export function listHeadings(html: string): Heading[] {
-  return [...html.matchAll(/<h2 id="([^"]+)">([\s\S]*?)<\/h2>/g)].map((m) => ({
+  // both groups always take part in a match
+  return [...html.matchAll(/<h2 id="([^"]+)">([\s\S]*?)<\/h2>/g)].map(([, id = '', text = '']) => ({
     level: 2,
-    id: m[1]!,
-    text: m[2]!.replace(/<[^>]+>/g, ''),
+    id,
+    text: text.replace(/<[^>]+>/g, ''),
   }));
 }
 
@@ -58,13 +58,14 @@ const BLOCK = /^\{\{([a-z][a-z-]*)\}\}$/m;
 export function renderGuide(source: string, blocks: Readonly<Record<string, () => string>>): string {
   const parts = source.split(BLOCK);
   let html = '';
-  for (let i = 0; i < parts.length; i++) {
+  // split() with one capture group alternates text and block names: text at even indices, names at odd ones
+  for (const [i, part] of parts.entries()) {
     if (i % 2 === 0) {
-      html += renderMarkdown(parts[i]!);
+      html += renderMarkdown(part);
       continue;
     }
-    const block = blocks[parts[i]!];
-    if (!block) throw new Error(`unknown generated block {{${parts[i]}}}`);
+    const block = blocks[part];
+    if (!block) throw new Error(`unknown generated block {{${part}}}`);
     html += block();
   }
   return html;

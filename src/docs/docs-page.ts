@@ -22,7 +22,7 @@ export const DOCS_STYLESHEET_PATH = '/docs/assets/docs.css';
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c); // the pattern matches only ESCAPES' keys
 }
 
 function navigation(current: string): string {

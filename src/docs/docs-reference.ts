@@ -119,8 +119,9 @@ function collectOperations(doc: OpenApiDocument): Map<string, Entry[]> {
       if (!declared) continue;
       const operation = resolveOperation(doc, declared, pathParameters);
       const tag = operation.tags?.[0] ?? 'other';
-      if (!byTag.has(tag)) byTag.set(tag, []);
-      byTag.get(tag)!.push({ method, path, operation, anchor: operationAnchor(method, path, operation) });
+      const operations = byTag.get(tag) ?? [];
+      byTag.set(tag, operations);
+      operations.push({ method, path, operation, anchor: operationAnchor(method, path, operation) });
     }
   }
   for (const [tag, entries] of byTag) if (entries.length === 0) byTag.delete(tag);
@@ -240,8 +241,8 @@ export function renderReference(doc: OpenApiDocument): string {
   const names = Object.keys(components);
   if (names.length > 0) {
     body.push('<h2 id="schemas">Schemas</h2>');
-    for (const name of names) {
-      body.push(`<section id="${schemaAnchor(name)}"><h3>${escapeHtml(name)}</h3>${renderSchema(components[name]!, components)}</section>`);
+    for (const [name, schema] of Object.entries(components)) {
+      body.push(`<section id="${schemaAnchor(name)}"><h3>${escapeHtml(name)}</h3>${renderSchema(schema, components)}</section>`);
     }
     toc.push('<p><a href="#schemas">Schemas</a></p>');
   }

@@ -66,7 +66,7 @@ export function typeLabel(schema: JsonSchema): string {
   if (schema.const !== undefined) return `<code>${escapeHtml(JSON.stringify(schema.const))}</code>`;
   const variants = variantsOf(schema);
   if (variants) return variants.map(typeLabel).join(' | ');
-  if (schema.allOf?.length === 1) return typeLabel(schema.allOf[0]!);
+  if (schema.allOf?.length === 1 && schema.allOf[0]) return typeLabel(schema.allOf[0]);
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
   const label = types
     .map((t) => (t === 'array' && schema.items ? `array of ${typeLabel(schema.items)}` : escapeHtml(t)))
@@ -96,10 +96,12 @@ function describe(schema: JsonSchema): string {
 
 function mergeAllOf(schema: JsonSchema, components: Record<string, JsonSchema>): JsonSchema {
   if (!schema.allOf || schema.allOf.length < 2) return schema;
-  const merged: JsonSchema = { ...schema, allOf: undefined, properties: { ...schema.properties }, required: [...(schema.required ?? [])] };
+  const properties = { ...schema.properties };
+  const required = [...(schema.required ?? [])];
+  const merged: JsonSchema = { ...schema, allOf: undefined, properties, required };
   for (const part of schema.allOf.map((s) => resolveRef(s, components))) {
-    Object.assign(merged.properties!, part.properties);
-    merged.required!.push(...(part.required ?? []));
+    Object.assign(properties, part.properties);
+    required.push(...(part.required ?? []));
     merged.type ??= part.type;
   }
   return merged;
@@ -155,7 +157,7 @@ export function sampleFromSchema(input: JsonSchema, components: Record<string, J
   if (schema.enum?.length) return schema.enum[0];
   if (depth > MAX_DEPTH) return null;
   const variants = variantsOf(schema);
-  if (variants?.length) return sampleFromSchema(variants[0]!, components, depth + 1);
+  if (variants?.[0]) return sampleFromSchema(variants[0], components, depth + 1);
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   switch (type ?? (schema.properties ? 'object' : undefined)) {
     case 'object': {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { table } from '../cli/text-table.js';
 import { ConfigError, loadConfig, type EnvSource } from '../platform/config.js';
 
 export const ADMIN_USAGE = `
@@ -94,13 +95,6 @@ function apiClient(baseUrl: string, clientId: string, clientSecret: string): Adm
       throw new CliError(detail, res.status === 401 || res.status === 403 ? EXIT.noPermission : EXIT.apiError);
     },
   };
-}
-
-function table(rows: Array<Record<string, string>>, columns: string[]): string {
-  if (rows.length === 0) return '(none)\n';
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
-  return line(columns.map((c) => c.toUpperCase())) + rows.map((r) => line(columns.map((c) => r[c] ?? ''))).join('');
 }
 
 const fields = (obj: Record<string, unknown>, keys: string[]) =>

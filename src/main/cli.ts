@@ -18,12 +18,18 @@ Commands:
   --version           print the version
 ${INTEGRATOR_USAGE}${PROFILE_USAGE}${ADMIN_USAGE}${STAFF_USAGE}`;
 
-async function roleConfig(env: EnvSource, needsDatabase: boolean) {
-  const config = loadConfig(await withDevelopmentSecrets(env));
-  if (needsDatabase && !config.databaseUrl) {
+async function roleConfig(env: EnvSource) {
+  return loadConfig(await withDevelopmentSecrets(env));
+}
+
+/** A single role's config, with the database it needs. */
+async function databaseRoleConfig(env: EnvSource) {
+  const config = await roleConfig(env);
+  const { databaseUrl } = config;
+  if (!databaseUrl) {
     throw new ConfigError(['DATABASE_URL is required for a single role (use `nimbuspay start` for the embedded database)']);
   }
-  return config;
+  return { config, databaseUrl };
 }
 
 /**
@@ -50,9 +56,9 @@ async function main(argv: string[]): Promise<void> {
       return (await serverParts()).startAll(env, rest);
     case 'api': {
       const { createDb, startApi, installShutdown } = await serverParts();
-      const config = await roleConfig(env, true);
+      const { config, databaseUrl } = await databaseRoleConfig(env);
       const logger = createLogger({ level: config.logLevel, name: 'api' });
-      const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-api' });
+      const database = createDb({ connectionString: databaseUrl, max: config.dbPoolMax, applicationName: 'nimbuspay-api' });
       const api = await startApi({ config, logger, database });
       installShutdown([{ name: 'api', close: () => api.close() }, { name: 'database', close: () => database.close() }], config, logger);
       logger.info({ url: api.url, metrics: api.metricsUrl }, 'api listening');
@@ -60,16 +66,16 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'worker': {
       const { createDb, startWorker, installShutdown } = await serverParts();
-      const config = await roleConfig(env, true);
+      const { config, databaseUrl } = await databaseRoleConfig(env);
       const logger = createLogger({ level: config.logLevel, name: 'worker' });
-      const database = createDb({ connectionString: config.databaseUrl!, max: config.dbPoolMax, applicationName: 'nimbuspay-worker' });
+      const database = createDb({ connectionString: databaseUrl, max: config.dbPoolMax, applicationName: 'nimbuspay-worker' });
       const worker = await startWorker({ config, logger, database, healthServer: true });
       installShutdown([{ name: 'worker', close: () => worker.close() }, { name: 'database', close: () => database.close() }], config, logger);
       return;
     }
     case 'sandbox-processor': {
       const { startSandboxProcessorRole, installShutdown } = await serverParts();
-      const config = await roleConfig(env, false);
+      const config = await roleConfig(env);
       const logger = createLogger({ level: config.logLevel, name: 'sandbox-processor' });
       const sandbox = await startSandboxProcessorRole(config, logger);
       installShutdown([{ name: 'sandbox-processor', close: () => sandbox.close() }], config, logger);

@@ -47,9 +47,9 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
         + 'installed here: run `npm ci` (with dev dependencies) for `nimbuspay start`, or set DATABASE_URL and run a single role '
         + '(api, worker, migrate)', { cause: error });
     });
-    for (const event of events) {
+    for (const [event, had] of before) {
       for (const listener of process.listeners(event as NodeJS.Signals)) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+        if (!had.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
       }
     }
     return module.default;

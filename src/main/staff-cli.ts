@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { table } from '../cli/text-table.js';
 import { ConfigError, loadConfig, type Config, type EnvSource } from '../platform/config.js';
 import { createDb, type DbHandle } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
@@ -153,9 +154,7 @@ async function list(database: DbHandle, values: Record<string, string | boolean 
     io.out('(none)\n');
     return;
   }
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
-  io.out(line(columns.map((c) => c.toUpperCase())) + rows.map((r) => line(columns.map((c) => r[c]))).join('')
+  io.out(table(rows, columns)
     + (page.has_more ? `(more: --starting-after ${page.data[page.data.length - 1]?.id})\n` : ''));
 }
 

@@ -50,9 +50,9 @@ export const START_USAGE = 'nimbuspay start [--processor=sandbox|stripe-local]';
 
 export function parseStartArgs(args: readonly string[]): { processor: StartProcessor } {
   let processor: StartProcessor = 'sandbox';
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const value = arg.startsWith('--processor=') ? arg.slice('--processor='.length) : arg === '--processor' ? args[++i] : undefined;
+  const rest = [...args];
+  for (let arg = rest.shift(); arg !== undefined; arg = rest.shift()) {
+    const value = arg.startsWith('--processor=') ? arg.slice('--processor='.length) : arg === '--processor' ? rest.shift() : undefined;
     if (value === undefined) throw new ConfigError([`unknown argument "${arg}" (usage: ${START_USAGE})`]);
     if (value !== 'sandbox' && value !== 'stripe-local') throw new ConfigError([`--processor must be sandbox or stripe-local (got "${value}")`]);
     processor = value;
@@ -109,7 +109,8 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
   }
   const stopEmbedded: Closer = { name: 'postgres', close: async () => embedded?.stop() };
   closers.push(stopEmbedded);
-  await runMigrations({ connectionString: ownerUrl!, logger });
+  if (!ownerUrl) throw new ConfigError(['MIGRATION_DATABASE_URL is unset (the config defaults it to DATABASE_URL)']);
+  await runMigrations({ connectionString: ownerUrl, logger });
   if (embedded) await ensureAppLoginRole(embedded.ownerUrl, DEV_APP_ROLE, DEV_APP_PASSWORD);
 
   const database: DbHandle = createDb({ connectionString: appUrl, max: config.dbPoolMax, applicationName: 'nimbuspay' });
@@ -120,12 +121,14 @@ async function startRoles(config: Config, logger: Logger, closers: Closer[], gen
   let processorLine: string;
   if (stripeLocal) {
     if (!sandboxDatabaseUrl) throw new ConfigError(['SANDBOX_DATABASE_URL is required for the local Stripe server when DATABASE_URL is set']);
+    const [webhookSecret] = config.stripeWebhookSecrets;
+    if (webhookSecret === undefined) throw new ConfigError(['STRIPE_WEBHOOK_SECRETS is required for the local Stripe server']);
     const stripe = await startStripeLocalRole({
       host: config.host,
       port: config.sandboxProcessorPort,
       databaseUrl: sandboxDatabaseUrl,
       webhookUrl: `${config.publicUrl}/v1/processor_notifications/stripe`,
-      webhookSecret: config.stripeWebhookSecrets[0]!,
+      webhookSecret,
       settlementDelayMs: config.sandboxSettlementDelayMs,
       logger,
     });

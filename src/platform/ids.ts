@@ -45,7 +45,7 @@ function encodeRandom(): string {
     poolOffset = 0;
   }
   let out = '';
-  for (let i = poolOffset; i < poolOffset + 16; i++) out += ALPHABET[pool[i]! % 32];
+  for (let i = poolOffset; i < poolOffset + 16; i++) out += ALPHABET[pool.readUInt8(i) % 32];
   poolOffset += 16;
   return out;
 }

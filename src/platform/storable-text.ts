@@ -17,8 +17,8 @@ export function isStorableText(value: string): boolean {
  */
 export function findUnstorable(root: unknown, base: readonly string[] = []): string[] | undefined {
   const stack: Array<{ value: unknown; path: readonly string[] }> = [{ value: root, path: base }];
-  while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
     if (typeof value === 'string') {
       if (!isStorableText(value)) return [...path];
     } else if (Array.isArray(value)) {

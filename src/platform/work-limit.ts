@@ -58,8 +58,8 @@ export function createWorkLimit(options: WorkLimitOptions): WorkLimit {
         running++;
       } else {
         if (waiting.length >= options.maxQueued) {
-          if (options.order === 'fifo' || waiting.length === 0) throw new WorkLimitBusyError();
-          const oldest = waiting.shift()!;
+          const oldest = options.order === 'fifo' ? undefined : waiting.shift();
+          if (!oldest) throw new WorkLimitBusyError();
           clearTimeout(oldest.timer);
           oldest.refuse();
         }

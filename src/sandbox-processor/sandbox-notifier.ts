@@ -103,9 +103,9 @@ export function startSandboxNotifier(options: SandboxNotifierOptions): SandboxNo
       for (const [i, { row, next }] of decided.entries()) {
         const pushed = results[i];
         let final: OutboxAttempt = next;
-        if (pushed) {
+        if (pushed && next.rawBody !== null) { // pushed only when there was a body
           const attempts = next.attempts + 1;
-          const type = JSON.parse(next.rawBody!).type as string;
+          const type = JSON.parse(next.rawBody).type as string;
           if (pushed.ok) {
             final = { ...next, state: 'sent', attempts };
           } else if (attempts >= options.maxAttempts) {

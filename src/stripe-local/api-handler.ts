@@ -19,7 +19,8 @@ export interface StripeLocalDeps {
 }
 
 export function pathOf(request: FastifyRequest): string {
-  return request.url.split('?')[0]!;
+  const query = request.url.indexOf('?');
+  return query === -1 ? request.url : request.url.slice(0, query);
 }
 
 export function idempotencyKeyOf(request: FastifyRequest): string | null {

@@ -5,10 +5,14 @@ import { invalidRequest, type StripeLocalError } from './stripe-errors.js';
 function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') return undefined;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return bearer[1]!;
-  const basic = /^Basic\s+(\S+)\s*$/i.exec(header);
-  if (basic) return Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0]!;
+  const [, bearer] = /^Bearer\s+(\S+)\s*$/i.exec(header) ?? [];
+  if (bearer !== undefined) return bearer;
+  const [, basic] = /^Basic\s+(\S+)\s*$/i.exec(header) ?? [];
+  if (basic !== undefined) {
+    const user = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = user.indexOf(':');
+    return colon === -1 ? user : user.slice(0, colon);
+  }
   return '';
 }
 

@@ -1,5 +1,5 @@
 import { invalidRequest, resourceMissing, type StripeLocalError } from './stripe-errors.js';
-import { insertObject, lockObject, updateObject, type StripeObject } from './stripe-local-store.js';
+import { insertObject, lockObject, lockReferencedObject, updateObject, type StripeObject } from './stripe-local-store.js';
 import { deleteTasksFor } from './work-store.js';
 import { newStripeId, unixSeconds } from './stripe-ids.js';
 import { buildDispute } from './stripe-objects.js';
@@ -51,7 +51,9 @@ export async function capturePaymentIntent(
       }),
     );
   }
-  const charge = (await lockCharge(ctx, pi))!;
+  // a payment intent in requires_capture has its authorized charge
+  if (typeof pi.latest_charge !== 'string') throw new Error(`stripe-local: ${String(pi.id)} is in requires_capture without a charge`);
+  const charge = await lockReferencedObject(ctx.tx, 'charge', pi.latest_charge);
   // A partial capture releases the rest of the authorization: Stripe shows the released part as refunded.
   Object.assign(charge, {
     captured: true,

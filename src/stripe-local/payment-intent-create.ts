@@ -245,13 +245,16 @@ async function confirmCard(ctx: ServiceContext, pi: StripeObject, pm: StripeObje
 }
 
 async function confirmBankDebit(ctx: ServiceContext, pi: StripeObject, pm: StripeObject, input: CreatePaymentIntentInput): Promise<ApiResult> {
+  // a us_bank_account PaymentMethod by id is refused above, so a bank debit always comes with its details
+  if (!input.bank) throw new Error('stripe-local: a bank debit without payment_method_data');
+  const { bank } = input;
   const charge = buildCharge(pi, pm, { kind: 'pending' }, newStripeId('mandate'));
   await insertObject(ctx.tx, 'charge', charge, { rail: 'ach' });
   Object.assign(pi, { latest_charge: charge.id, status: 'processing' });
   await updateObject(ctx.tx, pi);
   await emit(ctx, 'payment_intent.processing', pi);
   await emit(ctx, 'charge.pending', charge);
-  const behaviour = bankBehaviour(input.bank!.account_number);
+  const behaviour = bankBehaviour(bank.account_number);
   // Only the outcome travels with the due task: the account number itself is never stored.
   if (behaviour.kind !== 'stay_processing') {
     await scheduleTask(ctx.tx, { kind: 'ach_settle', objectId: pi.id, dueInMs: ctx.settlementDelayMs, payload: { behaviour } });

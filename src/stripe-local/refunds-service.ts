@@ -1,5 +1,5 @@
 import { invalidRequest, resourceMissing } from './stripe-errors.js';
-import { findInternal, insertObject, listObjects, lockObject, updateObject } from './stripe-local-store.js';
+import { findInternal, insertObject, listObjects, lockObject, lockReferencedObject, updateObject } from './stripe-local-store.js';
 import { scheduleTask } from './work-store.js';
 import { buildRefund } from './stripe-objects.js';
 import { emit, fail, ok, type ServiceContext } from './service-context.js';
@@ -72,7 +72,7 @@ export async function createRefund(ctx: ServiceContext, input: CreateRefundInput
 export async function settleRefund(ctx: ServiceContext, refundId: string, outcome: 'succeeded' | 'failed'): Promise<void> {
   const refund = await lockObject(ctx.tx, 'refund', refundId);
   if (!refund || refund.status === outcome || refund.status === 'failed' || refund.status === 'canceled') return;
-  const charge = (await lockObject(ctx.tx, 'charge', refund.charge as string))!;
+  const charge = await lockReferencedObject(ctx.tx, 'charge', refund.charge as string);
   const before = { status: refund.status };
   refund.status = outcome;
   if (outcome === 'failed') {

@@ -18,7 +18,9 @@ export function parseSearchQuery(query: string): SearchClause[] {
         { param: 'query' },
       );
     }
-    return m[3] === 'status' ? { field: 'status', value: m[5]! } : { field: 'metadata', key: m[2]!, value: m[5]! };
+    // the key group takes part only in a metadata clause; the value group always does (it may be empty)
+    const [, , key, , , value = ''] = m;
+    return key === undefined ? { field: 'status', value } : { field: 'metadata', key, value };
   });
 }
 

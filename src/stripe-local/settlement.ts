@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { AUTOMATIC, type EventSink } from './stripe-events.js';
-import { lockObject, updateObject, withTransaction } from './stripe-local-store.js';
+import { lockObject, lockReferencedObject, updateObject, withTransaction } from './stripe-local-store.js';
 import { deleteTask, lockDueTasks, postponeTask, scheduleTask, type DueTask } from './work-store.js';
 import { newStripeId } from './stripe-ids.js';
 import { disputePaymentIntent } from './payment-intent-actions.js';
@@ -25,7 +25,7 @@ async function settleBankDebit(ctx: ServiceContext, task: DueTask): Promise<void
   const pi = await lockObject(ctx.tx, 'payment_intent', task.object_id);
   // Canceled (or otherwise moved on) since it was scheduled: nothing to settle.
   if (!pi || pi.status !== 'processing' || typeof pi.latest_charge !== 'string') return;
-  const charge = (await lockObject(ctx.tx, 'charge', pi.latest_charge))!;
+  const charge = await lockReferencedObject(ctx.tx, 'charge', pi.latest_charge);
   const behaviour = task.payload.behaviour as BankBehaviour;
   if (behaviour.kind === 'fail') {
     const paymentMethod = typeof pi.payment_method === 'string' ? await lockObject(ctx.tx, 'payment_method', pi.payment_method) : undefined;

@@ -18,10 +18,9 @@ export type StripeObjectKind = keyof typeof STRIPE_ID_PREFIXES;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function randomAlphanumeric(length: number): string {
-  const bytes = randomBytes(length);
   let out = '';
   // 256 % 62 skews a few characters slightly; ids only need to be unique, not uniform.
-  for (let i = 0; i < length; i++) out += ALPHANUMERIC[bytes[i]! % ALPHANUMERIC.length];
+  for (const byte of randomBytes(length)) out += ALPHANUMERIC[byte % ALPHANUMERIC.length];
   return out;
 }
 

@@ -74,7 +74,7 @@ export function createStripeLocalRuntime(): StripeLocalRuntime {
     try {
       return await Promise.race([work, closed]);
     } finally {
-      waiters.delete(wake!);
+      if (wake) waiters.delete(wake); // set: a promise's executor runs at once
     }
   }
 

@@ -80,7 +80,9 @@ export async function ensureStripeLocalSchema(pool: pg.Pool): Promise<string> {
         [randomBytes(32).toString('hex')],
       );
       const { rows } = await client.query<{ value: string }>(`select value from ${SCHEMA}.settings where name = 'fingerprint_key'`);
-      return rows[0]!.value;
+      const [row] = rows;
+      if (!row) throw new Error('stripe-local: the fingerprint key is missing right after it was inserted');
+      return row.value;
     } finally {
       await client.query('select pg_advisory_unlock($1)', [DDL_LOCK_KEY]);
     }
@@ -129,6 +131,13 @@ export async function findObject<T extends StripeObject>(q: Queryable, type: str
 export async function lockObject<T extends StripeObject>(tx: pg.PoolClient, type: string, id: string): Promise<T | undefined> {
   const { rows } = await tx.query<{ data: T }>(`select data from ${SCHEMA}.objects where id = $1 and type = $2 for update`, [id, type]);
   return rows[0]?.data;
+}
+
+/** lockObject for an object another one references (a payment intent's charge, a refund's charge): it must exist. */
+export async function lockReferencedObject<T extends StripeObject>(tx: pg.PoolClient, type: string, id: string): Promise<T> {
+  const object = await lockObject<T>(tx, type, id);
+  if (!object) throw new Error(`stripe-local: the referenced ${type} ${id} does not exist`);
+  return object;
 }
 
 export interface ListFilter {

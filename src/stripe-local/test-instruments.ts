@@ -149,7 +149,6 @@ export function bankBehaviour(accountNumber: string): BankBehaviour {
 /** ABA routing numbers carry a checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10). */
 export function isRoutingNumberValid(routing: string): boolean {
   if (!/^\d{9}$/.test(routing)) return false;
-  const d = [...routing].map(Number);
-  const sum = 3 * (d[0]! + d[3]! + d[6]!) + 7 * (d[1]! + d[4]! + d[7]!) + (d[2]! + d[5]! + d[8]!);
+  const sum = [...routing].reduce((total, digit, i) => total + Number(digit) * (i % 3 === 0 ? 3 : i % 3 === 1 ? 7 : 1), 0);
   return sum % 10 === 0;
 }

@@ -98,6 +98,7 @@ export async function recordWebhookAttempt(
 
 export async function countPendingWebhooks(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ n: string }>(`select count(*) as n from ${SCHEMA}.webhook_outbox where state = 'pending'`);
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- an aggregate without GROUP BY returns one row
   return Number(rows[0]!.n);
 }
 

@@ -28,7 +28,7 @@ function jobs(limit: ReturnType<typeof createWorkLimit>, n: number) {
     await gate.promise;
     return i;
   }));
-  runs.forEach((r) => r.catch(() => undefined)); // each is awaited or asserted below; none may go unhandled meanwhile
+  for (const r of runs) r.catch(() => undefined); // each is awaited or asserted below; none may go unhandled meanwhile
   return { started, gates, runs };
 }
 

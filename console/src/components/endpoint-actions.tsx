@@ -14,7 +14,7 @@ export function EndpointActions({ endpointId, status, onDone }: { endpointId: st
   const [notice, setNotice] = useState<string | undefined>();
   const gte = toUnixSeconds(from);
   const lte = toUnixSeconds(to);
-  const rangeValid = gte !== undefined && lte !== undefined && Number(gte) <= Number(lte);
+  const range = gte !== undefined && lte !== undefined && Number(gte) <= Number(lte) ? { gte, lte } : undefined;
   return (
     <>
       <Group gap="xs">
@@ -29,12 +29,13 @@ export function EndpointActions({ endpointId, status, onDone }: { endpointId: st
         title={`Replay events to ${endpointId}`}
         description="Sends again every event of this endpoint's subscriptions created in the range (UTC). The receiver gets the same event ids."
         confirmLabel="Replay"
-        extraValid={rangeValid}
+        extraValid={range !== undefined}
         onClose={() => setReplayOpen(false)}
         onConfirm={async (reason) => {
+          if (!range) throw new Error('Give a valid time range.'); // the dialog confirms only with one (extraValid)
           const res = await api.post<{ replayed: number }>(`/v1/support/webhook_endpoints/${encodeURIComponent(endpointId)}/replay`, {
             reason,
-            created: { gte: gte!, lte: lte! },
+            created: range,
           });
           setNotice(`Replay scheduled: ${res.replayed} event(s) queued for delivery.`);
           onDone?.();

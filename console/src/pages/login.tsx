@@ -63,7 +63,7 @@ export function LoginPage() {
         ...(totp.trim() ? { totp_code: totp.trim() } : {}),
       });
       signedIn(session);
-      navigate(returnTo, { replace: true });
+      void navigate(returnTo, { replace: true }); // a promise only under a data router; this app uses <BrowserRouter>
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(0, { type: 'api_error', code: 'client_error', message: String(e) });
       if (err.code === 'totp_required') {

@@ -23,7 +23,8 @@ function SearchBox() {
   const hits = result.data?.data;
   // One payment: open it straight away (replacing the search in history, so Back does not bounce here again).
   useEffect(() => {
-    if (hits && hits.length === 1 && hits[0]!.type === 'payment') navigate(`/payments/${encodeURIComponent(hits[0]!.id)}`, { replace: true });
+    const [only] = hits ?? [];
+    if (hits?.length === 1 && only?.type === 'payment') void navigate(`/payments/${encodeURIComponent(only.id)}`, { replace: true });
   }, [hits, navigate]);
 
   return (

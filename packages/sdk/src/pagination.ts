@@ -33,12 +33,14 @@ export class Page<T extends { id: string }> implements AsyncIterable<T> {
 
   /** The next page in the direction this list walks, or undefined after the last one. */
   async nextPage(): Promise<Page<T> | undefined> {
-    if (!this.has_more || this.data.length === 0) return undefined;
+    const newest = this.data[0];
+    const oldest = this.data[this.data.length - 1];
+    if (!this.has_more || !newest || !oldest) return undefined;
     if (this.#query.ending_before !== undefined) {
       // pages towards newer objects are still returned newest first: the next one ends before this one's newest
-      return this.#fetchPage({ ...this.#query, starting_after: undefined, ending_before: this.data[0]!.id });
+      return this.#fetchPage({ ...this.#query, starting_after: undefined, ending_before: newest.id });
     }
-    return this.#fetchPage({ ...this.#query, starting_after: this.data[this.data.length - 1]!.id });
+    return this.#fetchPage({ ...this.#query, starting_after: oldest.id });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

@@ -22,8 +22,8 @@ export const eventCommands: Record<string, Command> = {
     usage: 'events get EVENT_ID\n  Show one event with the object as it was when the event was recorded.',
     options: {},
     positionals: ['EVENT_ID'],
-    async run({ positionals, client, print }) {
-      const e = await client().events.retrieve(positionals[0]!);
+    async run({ positional, client, print }) {
+      const e = await client().events.retrieve(positional('EVENT_ID'));
       print(e, () => `${fields(e as Record<string, unknown>, ['id', 'type', 'created_at'])}data.object:\n${JSON.stringify(e.data.object, null, 2)}\n`);
     },
   },

@@ -14,16 +14,18 @@ const CREATE = `payments create --amount MINOR --currency CUR (--card NUMBER [--
 function paymentMethod(flags: Record<string, unknown>): PaymentCreateParams['payment_method'] {
   const card = stringFlag(flags as never, 'card');
   const account = stringFlag(flags as never, 'bank-account');
-  if ((card === undefined) === (account === undefined)) throw usageError('give --card or --bank-account', `Usage: nimbuspay ${CREATE}`);
-  if (card !== undefined) {
+  if (card !== undefined && account === undefined) {
     const exp = stringFlag(flags as never, 'exp') ?? `12/${new Date().getUTCFullYear() + 2}`;
     const m = /^(\d{1,2})\/(\d{4})$/.exec(exp);
     if (!m) throw usageError(`--exp must be MM/YYYY (got '${exp}')`, `Usage: nimbuspay ${CREATE}`);
     const cvc = stringFlag(flags as never, 'cvc') ?? (card.startsWith('34') || card.startsWith('37') ? '1234' : '123');
     return { type: 'card', card: { number: card, exp_month: Number(m[1]), exp_year: Number(m[2]), cvc } } as PaymentCreateParams['payment_method'];
   }
-  const routing = requiredFlag(flags as never, 'routing-number', CREATE);
-  return { type: 'bank_transfer', bank_account: { account_number: account!, routing_number: routing } } as PaymentCreateParams['payment_method'];
+  if (account !== undefined && card === undefined) {
+    const routing = requiredFlag(flags as never, 'routing-number', CREATE);
+    return { type: 'bank_transfer', bank_account: { account_number: account, routing_number: routing } } as PaymentCreateParams['payment_method'];
+  }
+  throw usageError('give --card or --bank-account', `Usage: nimbuspay ${CREATE}`);
 }
 
 export const paymentCommands: Record<string, Command> = {
@@ -58,9 +60,9 @@ export const paymentCommands: Record<string, Command> = {
     usage: 'payments get PAYMENT_ID [--expand attempts]\n  Show one payment.',
     options: { expand: { type: 'string' } },
     positionals: ['PAYMENT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       const expand = stringFlag(flags, 'expand');
-      const p = await client().payments.retrieve(positionals[0]!, expand ? { expand } as never : undefined);
+      const p = await client().payments.retrieve(positional('PAYMENT_ID'), expand ? { expand } as never : undefined);
       print(p, () => fields(p as Record<string, unknown>, PAYMENT_FIELDS));
     },
   },
@@ -84,10 +86,10 @@ export const paymentCommands: Record<string, Command> = {
     usage: 'payments capture PAYMENT_ID [--amount MINOR] [--idempotency-key KEY]\n  Capture an authorized payment (all of it without --amount).',
     options: { amount: { type: 'string' }, 'idempotency-key': { type: 'string' } },
     positionals: ['PAYMENT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       const amount = integerFlag(flags, 'amount', 'payments capture', { min: 1 });
       const key = stringFlag(flags, 'idempotency-key');
-      const p = await client().payments.capture(positionals[0]!, amount === undefined ? {} : { amount }, key ? { idempotencyKey: key } : {});
+      const p = await client().payments.capture(positional('PAYMENT_ID'), amount === undefined ? {} : { amount }, key ? { idempotencyKey: key } : {});
       print(p, () => fields(p as Record<string, unknown>, PAYMENT_FIELDS));
     },
   },
@@ -95,10 +97,10 @@ export const paymentCommands: Record<string, Command> = {
     usage: 'payments cancel PAYMENT_ID [--reason duplicate|fraudulent|requested_by_customer|abandoned] [--idempotency-key KEY]\n  Cancel (void) an authorized payment.',
     options: { reason: { type: 'string' }, 'idempotency-key': { type: 'string' } },
     positionals: ['PAYMENT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       const reason = stringFlag(flags, 'reason');
       const key = stringFlag(flags, 'idempotency-key');
-      const p = await client().payments.cancel(positionals[0]!, reason ? { cancellation_reason: reason } as never : {}, key ? { idempotencyKey: key } : {});
+      const p = await client().payments.cancel(positional('PAYMENT_ID'), reason ? { cancellation_reason: reason } as never : {}, key ? { idempotencyKey: key } : {});
       print(p, () => fields(p as Record<string, unknown>, PAYMENT_FIELDS));
     },
   },
@@ -106,12 +108,12 @@ export const paymentCommands: Record<string, Command> = {
     usage: 'payments refund PAYMENT_ID [--amount MINOR] [--reason duplicate|fraudulent|requested_by_customer] [--idempotency-key KEY]\n  Refund a payment (all of what is left without --amount).',
     options: { amount: { type: 'string' }, reason: { type: 'string' }, 'idempotency-key': { type: 'string' } },
     positionals: ['PAYMENT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       const amount = integerFlag(flags, 'amount', 'payments refund', { min: 1 });
       const reason = stringFlag(flags, 'reason');
       const key = stringFlag(flags, 'idempotency-key');
       const params = { ...(amount !== undefined ? { amount } : {}), ...(reason ? { reason } : {}) };
-      const r = await client().refunds.create(positionals[0]!, params as never, key ? { idempotencyKey: key } : {});
+      const r = await client().refunds.create(positional('PAYMENT_ID'), params as never, key ? { idempotencyKey: key } : {});
       print(r, () => fields(r as Record<string, unknown>, REFUND_FIELDS));
     },
   },

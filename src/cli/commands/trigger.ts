@@ -63,8 +63,8 @@ export const triggerCommand: Command = {
   usage: USAGE,
   options: {},
   positionals: ['EVENT_TYPE'],
-  async run({ positionals, client, print }) {
-    const type = positionals[0]!;
+  async run({ positional, client, print }) {
+    const type = positional('EVENT_TYPE');
     const trigger = TRIGGERS[type];
     if (!trigger) throw usageError(`cannot trigger '${type}'`, `Usage: nimbuspay ${USAGE}`);
     const created = await trigger.run(client());

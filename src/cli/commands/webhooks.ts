@@ -36,8 +36,8 @@ export const webhookEndpointCommands: Record<string, Command> = {
     usage: 'webhooks endpoints get ENDPOINT_ID\n  Show one endpoint.',
     options: {},
     positionals: ['ENDPOINT_ID'],
-    async run({ positionals, client, print }) {
-      const e = await client().webhookEndpoints.retrieve(positionals[0]!);
+    async run({ positional, client, print }) {
+      const e = await client().webhookEndpoints.retrieve(positional('ENDPOINT_ID'));
       print(e, () => fields(e as Record<string, unknown>, ENDPOINT_FIELDS));
     },
   },
@@ -45,7 +45,7 @@ export const webhookEndpointCommands: Record<string, Command> = {
     usage: 'webhooks endpoints update ENDPOINT_ID [--endpoint-url URL] [--events TYPE,TYPE] [--description TEXT] [--disable | --enable]\n  Change an endpoint; --disable pauses deliveries, --enable resumes them.',
     options: { 'endpoint-url': { type: 'string' }, events: { type: 'string' }, description: { type: 'string' }, disable: { type: 'boolean' }, enable: { type: 'boolean' } },
     positionals: ['ENDPOINT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       if (flags.disable && flags.enable) throw usageError('--disable and --enable exclude each other', 'Usage: nimbuspay webhooks endpoints update --help');
       const params = {
         ...(stringFlag(flags, 'endpoint-url') !== undefined ? { url: stringFlag(flags, 'endpoint-url') } : {}),
@@ -54,7 +54,7 @@ export const webhookEndpointCommands: Record<string, Command> = {
         ...(flags.disable ? { disabled: true } : flags.enable ? { disabled: false } : {}),
       };
       if (Object.keys(params).length === 0) throw usageError('nothing to change', 'Usage: nimbuspay webhooks endpoints update --help');
-      const e = await client().webhookEndpoints.update(positionals[0]!, params as never);
+      const e = await client().webhookEndpoints.update(positional('ENDPOINT_ID'), params as never);
       print(e, () => fields(e as Record<string, unknown>, ENDPOINT_FIELDS));
     },
   },
@@ -62,18 +62,18 @@ export const webhookEndpointCommands: Record<string, Command> = {
     usage: 'webhooks endpoints delete ENDPOINT_ID\n  Delete an endpoint (its pending deliveries are dropped).',
     options: {},
     positionals: ['ENDPOINT_ID'],
-    async run({ positionals, client, print }) {
-      const d = await client().webhookEndpoints.del(positionals[0]!);
-      print(d, () => `Deleted webhook endpoint ${positionals[0]}\n`);
+    async run({ positional, client, print }) {
+      const d = await client().webhookEndpoints.del(positional('ENDPOINT_ID'));
+      print(d, () => `Deleted webhook endpoint ${positional('ENDPOINT_ID')}\n`);
     },
   },
   'rotate-secret': {
     usage: 'webhooks endpoints rotate-secret ENDPOINT_ID [--expire-previous-after SECONDS]\n  New signing secret (printed once); the previous one keeps signing for SECONDS (default 86400).',
     options: { 'expire-previous-after': { type: 'string' } },
     positionals: ['ENDPOINT_ID'],
-    async run({ flags, positionals, client, print }) {
+    async run({ flags, positional, client, print }) {
       const s = integerFlag(flags, 'expire-previous-after', 'webhooks endpoints rotate-secret');
-      const e = await client().webhookEndpoints.rotateSecret(positionals[0]!, s === undefined ? {} : { expire_previous_after_seconds: s });
+      const e = await client().webhookEndpoints.rotateSecret(positional('ENDPOINT_ID'), s === undefined ? {} : { expire_previous_after_seconds: s });
       print(e, () => fields(e as Record<string, unknown>, ['id', 'url', 'previous_secret_expires_at', 'secret']) + secretNote);
     },
   },

@@ -16,20 +16,23 @@ export const MAX_URL_LENGTH = 8192;
 /**
  * Errors the router raises before a route is chosen (Fastify's `frameworkErrors`): no hook runs for them, so the
  * request id and security headers are set here, and the answer goes through the one error model like any other.
+ * Fastify ignores what this returns; the reply (a thenable) is sent, not awaited.
  */
 export function createFrameworkErrorHandler(options: SecurityHeaderOptions) {
   const security = baseSecurityHeaders(options);
-  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     void reply.headers({ 'x-request-id': request.id, ...security, 'content-security-policy': API_CSP });
     if (isNoStorePath(request.url.split('?')[0] ?? '/')) void reply.header('cache-control', 'no-store');
     if (error.code === 'FST_ERR_BAD_URL') {
-      return sendError(reply, 'invalid_request', 'The URL path has a malformed percent-encoding: encode each path segment with encodeURIComponent.');
+      void sendError(reply, 'invalid_request', 'The URL path has a malformed percent-encoding: encode each path segment with encodeURIComponent.');
+      return;
     }
     if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-      return sendError(reply, 'uri_too_long', `A path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters.`);
+      void sendError(reply, 'uri_too_long', `A path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters.`);
+      return;
     }
     request.log.error({ err: error }, 'router error');
-    return sendError(reply, 'internal_error', 'An internal error occurred. Quote the request_id when contacting support.');
+    void sendError(reply, 'internal_error', 'An internal error occurred. Quote the request_id when contacting support.');
   };
 }
 

@@ -94,7 +94,9 @@ export function registerInputGuard(app: AnyFastify): void {
       done(null, {});
       return;
     }
-    parseJson(request, text, (err: Error | null, parsed?: unknown) => {
+    // called with a callback, Fastify's parser answers through it and returns nothing (its type also allows the
+    // promise form)
+    void parseJson(request, text, (err: Error | null, parsed?: unknown) => {
       if (err) {
         done(err, undefined);
         return;

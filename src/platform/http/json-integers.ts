@@ -54,7 +54,8 @@ export function nonIntegerNumberTokens(text: string): Array<{ path: string[]; to
       const end = skipString(text, i);
       if (expectKey) {
         const raw = text.slice(i + 1, end - 1);
-        stack[stack.length - 1]!.key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
+        const top = stack[stack.length - 1]; // always there: a key is only expected inside an object
+        if (top) top.key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
         expectKey = false;
       }
       i = end;

@@ -47,8 +47,10 @@ export function finishDocument(doc: Json): Json {
     // shared responses and parameters no operation uses are left out (they stay available in sharedComponents)
     const used = JSON.stringify(doc.paths);
     for (const kind of ['responses', 'parameters'] as const) {
-      for (const name of Object.keys(components[kind] ?? {})) {
-        if (!used.includes(`"#/components/${kind}/${name}"`)) delete components[kind]![name];
+      const group = components[kind];
+      if (!group) continue;
+      for (const name of Object.keys(group)) {
+        if (!used.includes(`"#/components/${kind}/${name}"`)) delete group[name];
       }
     }
   }

@@ -49,6 +49,7 @@ export async function insertAuthorizationOnce(db: SandboxDb, operation: Operatio
       FROM recorded
     )
     SELECT count(*)::int4 AS recorded FROM recorded`.execute(db);
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- an aggregate without GROUP BY returns one row
   return result.rows[0]!.recorded === 1;
 }
 

@@ -61,5 +61,6 @@ export async function countRecords(q: SandboxQueryable): Promise<SandboxCounts> 
            (SELECT count(*) FROM sandbox_processor.refunds) AS refunds,
            (SELECT count(*) FROM sandbox_processor.bank_debits) AS bank_debits,
            (SELECT count(*) FROM sandbox_processor.bank_credits) AS bank_credits`.execute(q);
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- an aggregate without GROUP BY returns one row
   return result.rows[0]!;
 }
