@@ -4,7 +4,8 @@ import { Webhook } from 'standardwebhooks';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import type { Metrics } from '../../src/platform/metrics.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
-import { createEndpoint, emitEvent, startReceiver, waitUntil, type ReceivedRequest, type Receiver } from './helpers.js';
+import { createEndpoint, emitEvent, startReceiver, type ReceivedRequest, type Receiver } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 import { ownerQuery } from '../payments/helpers.js';
 
 let platform: TestPlatform;
@@ -57,7 +58,7 @@ describe('webhook delivery', () => {
     assert.equal(payload.type, 'payment.succeeded');
     assert.equal(payload.data.object.id, 'pay_signed');
     assert.throws(() => verify('whsec_' + Buffer.alloc(32, 1).toString('base64'), req), 'a different secret must not verify');
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 30_000, 'delivery succeeded');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', { timeoutMs: 30_000, what: 'delivery succeeded' });
     const [d] = await deliveries(endpoint.id);
     assert.equal(d!.event_id, eventId);
     assert.equal(d!.attempt_count, 1);
@@ -73,7 +74,7 @@ describe('webhook delivery', () => {
     await emitEvent(platform, tenant.tenantId, 'payment.succeeded');
     const refundEvent = await emitEvent(platform, tenant.tenantId, 'refund.succeeded');
     // The outbox decided at commit: one delivery, for the subscribed type; once it succeeded there is nothing else to send.
-    await waitUntil(async () => (await deliveries(endpoint.id)).every((d) => d.status === 'succeeded'), 30_000, 'delivery succeeded');
+    await eventually(async () => (await deliveries(endpoint.id)).every((d) => d.status === 'succeeded'), { timeoutMs: 30_000, what: 'delivery succeeded' });
     assert.deepEqual((await deliveries(endpoint.id)).map((d) => d.event_id), [refundEvent]);
     assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [refundEvent]);
   });
@@ -87,7 +88,7 @@ describe('webhook delivery', () => {
     await r.waitFor((reqs) => reqs.length === 3);
     assert.deepEqual(new Set(r.requests.map((q) => q.headers['webhook-id'])), new Set([eventId]));
     for (const req of r.requests) verify(endpoint.secret, req);
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 30_000, 'succeeded');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', { timeoutMs: 30_000, what: 'succeeded' });
     const [d] = await deliveries(endpoint.id);
     assert.deepEqual(d!.attempts.map((a: any) => a.status_code), [500, 500, 204]);
     assert.equal(d!.attempts[0].response_body, 'boom');
@@ -102,9 +103,9 @@ describe('webhook delivery', () => {
     const failingSince = async () => (await ownerQuery<{ failing_since: Date | null }>(platform,
       'SELECT failing_since FROM webhook_endpoints WHERE id = $1', [endpoint.id]))[0]!.failing_since;
     await emitEvent(platform, tenant.tenantId);
-    await waitUntil(async () => (await failingSince()) !== null, 30_000, 'failure clock started');
+    await eventually(async () => (await failingSince()) !== null, { timeoutMs: 30_000, what: 'failure clock started' });
     fail = false;
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 30_000, 'retry succeeded');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', { timeoutMs: 30_000, what: 'retry succeeded' });
     assert.equal(await failingSince(), null);
   });
 
@@ -113,7 +114,7 @@ describe('webhook delivery', () => {
     r.respond((_req, res) => { res.writeHead(503).end(); });
     const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
     const eventId = await emitEvent(platform, tenant.tenantId);
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'failed', 30_000, 'delivery failed');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.status === 'failed', { timeoutMs: 30_000, what: 'delivery failed' });
     assert.equal(r.requests.length, 5);
     const [d] = await deliveries(endpoint.id);
     assert.equal(d!.attempt_count, 5);
@@ -125,7 +126,7 @@ describe('webhook delivery', () => {
     assert.equal(retried.body.status, 'pending');
     await r.waitFor((reqs) => reqs.length === 6);
     assert.equal(r.requests[5]!.headers['webhook-id'], eventId);
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', 30_000, 'succeeded after retry');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.status === 'succeeded', { timeoutMs: 30_000, what: 'succeeded after retry' });
   });
 
   it('treats a redirect as a failure and never follows it', async () => {
@@ -136,7 +137,7 @@ describe('webhook delivery', () => {
     });
     const endpoint = await createEndpoint(platform, tenant.token, { url: r.url });
     await emitEvent(platform, tenant.tenantId);
-    await waitUntil(async () => (await deliveries(endpoint.id))[0]?.attempts.length >= 2, 30_000, 'two attempts');
+    await eventually(async () => (await deliveries(endpoint.id))[0]?.attempts.length >= 2, { timeoutMs: 30_000, what: 'two attempts' });
     assert.ok(r.requests.every((q) => q.path === '/hooks'), 'the redirect target was never called');
     const [d] = await deliveries(endpoint.id);
     assert.equal(d!.attempts[0].status_code, 302);
@@ -190,10 +191,10 @@ describe('webhook delivery', () => {
     // The compressed schedule would retry after ~50 ms; Retry-After: 1 pushes it to at least 1 s after the first
     // attempt. Measured on the platform's own attempt times (the next one is scheduled from the first's end), so a
     // slow first request cannot shrink the gap the way the receiver's arrival times could.
-    const [d] = await waitUntil(async () => {
+    const [d] = await eventually(async () => {
       const list = await deliveries(endpoint.id);
       return list[0]?.attempts.length >= 2 ? list : undefined;
-    }, 30_000, 'both attempts recorded');
+    }, { timeoutMs: 30_000, what: 'both attempts recorded' });
     const times = (d!.attempts as Array<{ attempted_at: string }>).map((a) => Date.parse(a.attempted_at)).sort((a, b) => a - b);
     assert.ok(times[1]! - times[0]! >= 1000, `second attempt came ${times[1]! - times[0]!} ms after the first`);
   });
@@ -218,7 +219,7 @@ describe('webhook delivery', () => {
 
     // the previous secret's expiry is a real instant: wait for it (state of the clock, not a guessed pause)
     const expiresAt = Date.parse(rotated.body.previous_secret_expires_at);
-    await waitUntil(() => Date.now() > expiresAt + 10, 30_000, 'previous secret expired');
+    await eventually(() => Date.now() > expiresAt + 10, { timeoutMs: 30_000, what: 'previous secret expired' });
     await emitEvent(platform, tenant.tenantId);
     await r.waitFor((reqs) => reqs.length === 2);
     const afterExpiry = r.requests[1]!;
@@ -278,10 +279,10 @@ describe('webhook delivery', () => {
     const committed = await emitEvent(platform, rollbackTenant.tenantId);
     await r.waitFor((reqs) => reqs.length === 1);
     // The endpoint's only delivery is the committed event's, and it succeeded: nothing else can ever be sent.
-    const only = await waitUntil(async () => {
+    const only = await eventually(async () => {
       const res = await platform.request('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries`, { token: rollbackTenant.token });
       return res.body.data.every((d: { status: string }) => d.status === 'succeeded') ? res.body.data as Array<{ event_id: string }> : undefined;
-    }, 30_000, 'delivery recorded');
+    }, { timeoutMs: 30_000, what: 'delivery recorded' });
     assert.deepEqual(only.map((d) => d.event_id), [committed]);
     assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [committed]);
     const events = await platform.request('GET', '/v1/events', { token: rollbackTenant.token });
@@ -289,7 +290,7 @@ describe('webhook delivery', () => {
   });
 
   it('exports attempt outcomes, delivery lag, backlog and disabled endpoints as metrics', async () => {
-    await waitUntil(async () => (await metrics.registry.getSingleMetricAsString('nimbuspay_webhook_endpoints_disabled')).includes('nimbuspay_webhook_endpoints_disabled{role="worker"} 1'), 30_000, 'disabled gauge');
+    await eventually(async () => (await metrics.registry.getSingleMetricAsString('nimbuspay_webhook_endpoints_disabled')).includes('nimbuspay_webhook_endpoints_disabled{role="worker"} 1'), { timeoutMs: 30_000, what: 'disabled gauge' });
     const text = await metrics.registry.metrics();
     assert.match(text, /nimbuspay_webhook_delivery_attempts_total\{outcome="delivered",role="worker"\} [1-9]/);
     assert.match(text, /nimbuspay_webhook_delivery_attempts_total\{outcome="failed",role="worker"\} [1-9]/);

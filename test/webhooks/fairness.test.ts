@@ -5,7 +5,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant } from '../helpers/tenants.js';
 import { withCrossTenantTx } from '../../src/platform/db.js';
 import { claimDueDeliveries } from '../../src/modules/webhooks/deliveries/deliveries.repository.js';
-import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from './helpers.js';
+import { createEndpoint, emitEvent, startReceiver, type Receiver } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 import { ownerQuery } from '../payments/helpers.js';
 
 const receivers: Receiver[] = [];
@@ -92,9 +93,8 @@ describe('delivery fairness and concurrency', () => {
     await r2.waitFor((reqs) => reqs.length >= 150, 60_000);
     await r3.waitFor((reqs) => reqs.length >= 150, 60_000);
     // Every delivery recorded succeeded: none can be claimed again, so the receivers have seen every send there is.
-    await waitUntil(async () => (await ownerQuery<{ n: number }>(platform,
-      "SELECT count(*)::int AS n FROM webhook_deliveries WHERE tenant_id = ANY($1) AND status <> 'succeeded'", [[t1.tenantId, t2.tenantId]]))[0]!.n === 0,
-    30_000, 'every delivery recorded');
+    await eventually(async () => (await ownerQuery<{ n: number }>(platform,
+      "SELECT count(*)::int AS n FROM webhook_deliveries WHERE tenant_id = ANY($1) AND status <> 'succeeded'", [[t1.tenantId, t2.tenantId]]))[0]!.n === 0, { timeoutMs: 30_000, what: 'every delivery recorded' });
     const ids = (r: Receiver) => r.requests.map((q) => String(q.headers['webhook-id']));
     assert.deepEqual(ids(r1).sort(), [...emitted1].sort(), 'endpoint 1: each event exactly once');
     assert.deepEqual(ids(r2).sort(), [...emitted1].sort(), 'endpoint 2: each event exactly once');
@@ -139,10 +139,10 @@ describe('crash recovery and prolonged failure', () => {
       assert.equal(r.requests.length, 0, 'nobody takes over a running lease');
       await r.waitFor((reqs) => reqs.length === 1, leaseMs + 30_000);
       assert.equal(r.requests[0]!.headers['webhook-id'], eventId);
-      await waitUntil(async () => {
+      await eventually(async () => {
         const res = await platform.request('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries`, { token: tenant.token });
         return res.body.data[0]?.status === 'succeeded';
-      }, 30_000, 'delivery recorded');
+      }, { timeoutMs: 30_000, what: 'delivery recorded' });
     }
   });
 

@@ -67,11 +67,6 @@ export async function emitEvent(
   );
 }
 
-/** `eventually` (test/helpers/eventually.ts) under the positional arguments the webhook and event tests use. */
-export function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  return eventually(fn, { timeoutMs, what });
-}
-
 export async function createEndpoint(
   platform: TestPlatform,
   token: string,

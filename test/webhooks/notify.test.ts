@@ -6,7 +6,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { createTenant, type TestTenant } from '../helpers/tenants.js';
 import { ownerQuery } from '../payments/helpers.js';
 import { WEBHOOK_LISTENER_APPLICATION_NAME } from '../../src/modules/webhooks/index.js';
-import { createEndpoint, emitEvent, startReceiver, waitUntil, type Receiver } from './helpers.js';
+import { createEndpoint, emitEvent, startReceiver, type Receiver } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The worker polls this rarely, so a delivery that arrives well before it was woken by NOTIFY.
 const POLL_INTERVAL_MS = 60_000;
@@ -56,8 +57,8 @@ async function sleepingDispatchers(): Promise<number> {
 async function settle(): Promise<void> {
   const eventId = await emitEvent(platform, tenant.tenantId);
   await receiver.waitFor((reqs) => reqs.some((q) => q.headers['webhook-id'] === eventId), 30_000);
-  await waitUntil(async () => (await deliveryStatus(eventId)) === 'succeeded', 30_000, 'settling delivery recorded');
-  await waitUntil(async () => (await sleepingDispatchers()) > 0, 30_000, 'dispatcher asleep, registered for notifications');
+  await eventually(async () => (await deliveryStatus(eventId)) === 'succeeded', { timeoutMs: 30_000, what: 'settling delivery recorded' });
+  await eventually(async () => (await sleepingDispatchers()) > 0, { timeoutMs: 30_000, what: 'dispatcher asleep, registered for notifications' });
 }
 
 /** Emits an event and answers how long its delivery took; fails if it had to wait for the poll. */
@@ -70,20 +71,20 @@ async function deliveredByNotify(): Promise<number> {
 
 describe('delivery wake-up by LISTEN/NOTIFY', () => {
   it('delivers a new event at once while the poll interval is 60 s', async (t) => {
-    await waitUntil(listenerPid, 30_000, 'listener connected');
+    await eventually(listenerPid, { timeoutMs: 30_000, what: 'listener connected' });
     await settle();
     const ms = await deliveredByNotify();
     t.diagnostic(`delivered ${ms} ms after the event was emitted (poll interval ${POLL_INTERVAL_MS} ms)`);
   });
 
   it('reconnects after its connection is terminated, and deliveries are woken by NOTIFY again', async (t) => {
-    const first = await waitUntil(listenerPid, 30_000, 'listener connected');
+    const first = await eventually(listenerPid, { timeoutMs: 30_000, what: 'listener connected' });
     const [terminated] = await ownerQuery<{ ok: boolean }>(platform, 'SELECT pg_terminate_backend($1) AS ok', [first]);
     assert.equal(terminated?.ok, true);
-    const second = await waitUntil(async () => {
+    const second = await eventually(async () => {
       const pid = await listenerPid();
       return pid !== undefined && pid !== first ? pid : undefined;
-    }, 30_000, 'listener reconnected');
+    }, { timeoutMs: 30_000, what: 'listener reconnected' });
     assert.notEqual(second, first);
     // the settling delivery may still be found by the short poll the worker falls back to while disconnected
     await settle();
@@ -95,7 +96,7 @@ describe('delivery wake-up by LISTEN/NOTIFY', () => {
     receiver.respond((_req, res) => { res.writeHead(400).end('no'); });
     const eventId = await emitEvent(platform, tenant.tenantId);
     // 1 + 4 attempts with the test schedule (50..400 ms): retries are due by the clock, found by the worker's timer
-    await waitUntil(async () => (await deliveryStatus(eventId)) === 'failed', 30_000, 'delivery failed');
+    await eventually(async () => (await deliveryStatus(eventId)) === 'failed', { timeoutMs: 30_000, what: 'delivery failed' });
     receiver.respond((_req, res) => { res.writeHead(200).end('ok'); });
     await settle();
     const [row] = await ownerQuery<{ id: string }>(platform, 'SELECT id FROM webhook_deliveries WHERE event_id = $1', [eventId]);
@@ -106,15 +107,15 @@ describe('delivery wake-up by LISTEN/NOTIFY', () => {
 
   it('stopping the worker does not wait out the poll interval', async () => {
     const worker = await platform.startWorker();
-    await waitUntil(async () => (await ownerQuery<{ n: number }>(platform,
+    await eventually(async () => (await ownerQuery<{ n: number }>(platform,
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND query ILIKE 'LISTEN%'`,
-      [WEBHOOK_LISTENER_APPLICATION_NAME]))[0]!.n === 2, 30_000, 'second listener connected');
+      [WEBHOOK_LISTENER_APPLICATION_NAME]))[0]!.n === 2, { timeoutMs: 30_000, what: 'second listener connected' });
     const startedAt = Date.now();
     await worker.close();
     assert.ok(Date.now() - startedAt < NOTIFY_DEADLINE_MS, `the worker stopped in ${Date.now() - startedAt} ms`);
-    await waitUntil(async () => (await ownerQuery<{ n: number }>(platform,
+    await eventually(async () => (await ownerQuery<{ n: number }>(platform,
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
-      [WEBHOOK_LISTENER_APPLICATION_NAME]))[0]!.n === 1, 10_000, 'its listener connection closed');
+      [WEBHOOK_LISTENER_APPLICATION_NAME]))[0]!.n === 1, { timeoutMs: 10_000, what: 'its listener connection closed' });
   });
 });
 
@@ -148,7 +149,7 @@ describe('producers notify only while a dispatcher sleeps (each notifying commit
         // Notifications reach a listener in commit order: once the marker sent after our commit is in, any
         // notification of our commit is in too.
         await client.query(`SELECT pg_notify('nimbuspay_test_marker', '')`);
-        await waitUntil(async () => received.slice(before).includes('nimbuspay_test_marker'), 10_000, 'marker received');
+        await eventually(async () => received.slice(before).includes('nimbuspay_test_marker'), { timeoutMs: 10_000, what: 'marker received' });
         return received.slice(before).filter((c) => c === 'webhook_deliveries').length;
       } finally {
         await client.end();
