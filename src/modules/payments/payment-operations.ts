@@ -28,7 +28,9 @@ export interface PaymentsDeps {
 }
 
 export function outcomeContext(deps: PaymentsDeps): OutcomeContext {
-  return { metrics: deps.metrics, firstReconcileDelayMs: deps.reconcileIntervalsMs[0]! };
+  const firstReconcileDelayMs = deps.reconcileIntervalsMs[0];
+  if (firstReconcileDelayMs === undefined) throw new Error('reconcileIntervalsMs is empty: an unknown outcome needs a first reconciliation delay');
+  return { metrics: deps.metrics, firstReconcileDelayMs };
 }
 
 /** The state machine's answer to "may this payment be captured / canceled / refunded now?", as the documented 409. */

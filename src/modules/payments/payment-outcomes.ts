@@ -185,7 +185,8 @@ export async function applyCardOutcome(
 export async function applyRefundOutcome(
   tx: Tx, ctx: OutcomeContext, tenantId: string, attempt: repo.AttemptRow, outcome: RefundOutcome | BankCreditOutcome | NotRecorded, latencyMs: number | null,
 ): Promise<repo.RefundRow> {
-  const refund = await repo.findRefund(tx, tenantId, attempt.refund_id!);
+  if (attempt.refund_id === null) throw new Error(`${attempt.operation} attempt ${attempt.id} has no refund_id (refund attempts are created with their refund)`);
+  const refund = await repo.findRefund(tx, tenantId, attempt.refund_id);
   if (!refund) throw new Error(`attempt ${attempt.id} has no refund`);
   if (outcome.kind === 'unknown') {
     await repo.markAttemptUnknown(tx, tenantId, attempt.id, ctx.firstReconcileDelayMs, { failure_message: outcome.message, latency_ms: latencyMs });

@@ -48,6 +48,19 @@ export function toBankTransferPaymentRow(row: StoredPaymentRow): BankTransferPay
   return payment;
 }
 
+/**
+ * The processor's reference for what a payment past `processing` rests on: the card authorization (set by the
+ * approval that moved it to requires_capture or succeeded) or the bank debit (set when the rail accepted it). Every
+ * capture, void and refund sends it to the processor; a payment in such a status without one is a broken invariant,
+ * an internal error here rather than a null sent to the processor.
+ */
+export function requireProcessorReference(payment: Pick<PaymentRow, 'id' | 'method' | 'status' | 'processor_reference'>): string {
+  if (payment.processor_reference === null) {
+    throw new Error(`${payment.method} payment ${payment.id} in status ${payment.status} has no processor reference (set when the processor approved it)`);
+  }
+  return payment.processor_reference;
+}
+
 const toPaymentRowIfFound = (row: StoredPaymentRow | undefined): PaymentRow | undefined => (row === undefined ? undefined : toPaymentRow(row));
 export type AttemptRow = Selectable<PaymentAttemptsTable>;
 export type RefundRow = Selectable<RefundsTable>;
@@ -93,15 +106,17 @@ export async function updatePayment(
 
 export async function listPayments(q: Queryable, tenantId: string, filter: ListPaymentsFilter): Promise<PaymentRow[]> {
   const w = pageWindow(filter);
+  const { cursor } = w;
+  const { status, customer_reference: customerReference, 'created[gte]': createdGte, 'created[lte]': createdLte } = filter;
   const rows = await q
     .selectFrom('payments')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
-    .$if(filter.status !== undefined, (qb) => qb.where('status', '=', filter.status!))
-    .$if(filter.customer_reference !== undefined, (qb) => qb.where('customer_reference', '=', filter.customer_reference!))
-    .$if(filter['created[gte]'] !== undefined, (qb) => qb.where('created_at', '>=', new Date(filter['created[gte]']! * 1000)))
-    .$if(filter['created[lte]'] !== undefined, (qb) => qb.where('created_at', '<', new Date((filter['created[lte]']! + 1) * 1000)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
+    .$call((qb) => (status === undefined ? qb : qb.where('status', '=', status)))
+    .$call((qb) => (customerReference === undefined ? qb : qb.where('customer_reference', '=', customerReference)))
+    .$call((qb) => (createdGte === undefined ? qb : qb.where('created_at', '>=', new Date(createdGte * 1000))))
+    .$call((qb) => (createdLte === undefined ? qb : qb.where('created_at', '<', new Date((createdLte + 1) * 1000))))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();
@@ -246,12 +261,13 @@ export async function completeRefund(
 
 export async function listRefunds(q: Queryable, tenantId: string, paymentId: string, page: { limit: number; starting_after?: string | undefined; ending_before?: string | undefined }): Promise<RefundRow[]> {
   const w = pageWindow(page);
+  const { cursor } = w;
   return q
     .selectFrom('refunds')
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('payment_id', '=', paymentId)
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();
@@ -340,7 +356,9 @@ export async function createCardPayment(q: Queryable, tenantId: string, c: NewCa
       ${p.id}, ${p.amount.toString()}::bigint, ${p.currency}, ${p.capture_method}, ${p.description}, ${JSON.stringify(p.metadata)}::jsonb,
       ${p.customer_reference}, ${p.card_brand}, ${p.card_last4}, ${p.card_exp_month}::smallint, ${p.card_exp_year}::smallint,
       ${p.card_fingerprint}, ${c.attemptId}, ${c.reconcileAfterMs}::int, ${c.transitionId}, ${c.eventId}, ${c.resourceJson}::jsonb)`.execute(q);
-  return res.rows[0]!;
+  const row = res.rows[0];
+  if (!row) throw new Error(`create_card_payment returned no row for payment ${p.id}`);
+  return row;
 }
 
 export interface CardAttemptSettlement {
@@ -387,5 +405,7 @@ export async function settleCardAttempt(q: Queryable, tenantId: string, s: CardA
       ${t?.amountCapturable?.toString() ?? null}::bigint, ${t?.amountCaptured?.toString() ?? null}::bigint,
       ${t?.transitionId ?? null}, ${t?.reason ?? null}, ${t?.eventId ?? null}, ${t?.eventType ?? null}, ${s.resourceJson ?? null}::jsonb,
       ${s.answer?.key ?? null}, ${s.answer?.status ?? null}::int)`.execute(q);
-  return res.rows[0]!;
+  const row = res.rows[0];
+  if (!row) throw new Error(`settle_card_attempt returned no row for attempt ${s.attemptId}`);
+  return row;
 }

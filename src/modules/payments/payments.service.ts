@@ -61,15 +61,19 @@ export async function createPayment(
     resourceJson: JSON.stringify(toPaymentResource(pending)),
   });
   if (created.outcome === 'resumed') {
-    const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPayment(tx, tenantId, created.payment_id!));
-    if (!resumed) throw new Error(`payment ${created.payment_id} created under the key is gone`);
+    const resumedId = created.payment_id;
+    if (resumedId === null) throw new Error('create_card_payment resumed a payment under the key but returned no payment_id');
+    const resumed = await withTenantTx(deps.db, tenantId, (tx) => repo.findPayment(tx, tenantId, resumedId));
+    if (!resumed) throw new Error(`payment ${resumedId} created under the key is gone`);
     return { outcome: 'resumed', payment: toPaymentResource(resumed) };
   }
   if (created.outcome !== 'created') {
     idempotency.acceptClaim({ ...created, outcome: created.outcome }); // throws: the key is not ours, and nothing was written
     throw new Error(`create_card_payment claimed the key but created nothing (${created.outcome})`);
   }
-  const payment: repo.PaymentRow = { ...pending, created_at: created.created_at!, updated_at: created.updated_at! };
+  const { created_at: createdAt, updated_at: updatedAt } = created;
+  if (createdAt === null || updatedAt === null) throw new Error(`create_card_payment created payment ${values.id} but returned no timestamps`);
+  const payment: repo.PaymentRow = { ...pending, created_at: createdAt, updated_at: updatedAt };
 
   const started = process.hrtime.bigint();
   const outcome = await deps.processor.authorize({
@@ -146,10 +150,12 @@ export async function listPayments(deps: PaymentsDeps, tenantId: string, filter:
 /** Capture (card, requires_capture): at most once, at most the authorized amount; the rest is released. */
 export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: string, amount: number | undefined): Promise<ChangedPayment> {
   if (!isId('payment', id)) throw notFound('payment', id);
-  const { payment, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
+  const { payment, authorizationReference, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.lockPaymentForUpdate(tx, tenantId, id);
     if (!payment) throw notFound('payment', id);
     requireOperationAllowed(payment, 'capture');
+    // checked before anything is written: a capture attempt that could never be sent must not be left open
+    const authorizationReference = repo.requireProcessorReference(payment);
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const captureMinor = amount === undefined ? payment.amount_capturable : BigInt(amount);
@@ -157,10 +163,10 @@ export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: s
       throw new AppError('amount_too_large', `Amount to capture (${captureMinor}) exceeds the capturable amount (${payment.amount_capturable}): send at most that, or omit amount to capture it all.`, { param: 'amount' });
     }
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'capture', amount: captureMinor, reconcileAfterMs: deps.inFlightMs });
-    return { payment, attempt };
+    return { payment, authorizationReference, attempt };
   });
   const started = process.hrtime.bigint();
-  const outcome = await deps.processor.capture({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference!, amountMinor: attempt.amount });
+  const outcome = await deps.processor.capture({ idempotencyKey: attempt.id, authorizationReference, amountMinor: attempt.amount });
   const latency = elapsedMs(started);
   const result = await applyCardOutcome(deps.db, outcomeContext(deps), tenantId, payment, attempt, outcome, latency);
   if (result.failure) throw new AppError('processor_declined', `The processor refused the capture: ${result.failure.message}`);
@@ -186,19 +192,21 @@ export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: st
       await recordPaymentEvent(tx, tenantId, updated, 'payment.canceled');
       return { kind: 'done' as const, payment: updated };
     }
+    // checked before anything is written: a void attempt that could never be sent must not be left open
+    const authorizationReference = repo.requireProcessorReference(payment);
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'void', amount: payment.amount_capturable, reconcileAfterMs: deps.inFlightMs });
-    return { kind: 'void' as const, payment, attempt };
+    return { kind: 'void' as const, payment, authorizationReference, attempt };
   });
   if (prepared.kind === 'done') {
     // counted once committed
     deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: prepared.payment.status, failure_code: '' });
     return { outcome: 'completed', payment: toPaymentResource(prepared.payment) };
   }
-  const { payment, attempt } = prepared;
+  const { payment, authorizationReference, attempt } = prepared;
   const started = process.hrtime.bigint();
-  const outcome = await deps.processor.voidAuthorization({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference! });
+  const outcome = await deps.processor.voidAuthorization({ idempotencyKey: attempt.id, authorizationReference });
   const latency = elapsedMs(started);
   const result = await applyCardOutcome(deps.db, outcomeContext(deps), tenantId, payment, attempt, outcome, latency);
   if (result.failure) throw new AppError('processor_declined', `The processor refused to void the authorization: ${result.failure.message}`);

@@ -29,10 +29,12 @@ export async function createRefund(deps: PaymentsDeps, tenantId: string, payment
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was refunded. Retry later with the same Idempotency-Key.');
   }
 
-  const { payment, refund, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
+  const { payment, processorReference, refund, attempt } = await withTenantTx(deps.db, tenantId, async (tx) => {
     const payment = await repo.lockPaymentForUpdate(tx, tenantId, paymentId);
     if (!payment) throw notFound('payment', paymentId);
     requireOperationAllowed(payment, 'refund');
+    // the card authorization or the bank debit the refund goes back through; checked before the amount is reserved
+    const processorReference = repo.requireProcessorReference(payment);
     const refundable = payment.amount_captured - payment.amount_refunded - payment.amount_reversed;
     if (refundable <= 0n) throw new AppError('invalid_state', 'This payment has nothing left to refund.');
     const amount = input.amount === undefined ? refundable : BigInt(input.amount);
@@ -55,13 +57,13 @@ export async function createRefund(deps: PaymentsDeps, tenantId: string, payment
       amount,
       reconcileAfterMs: deps.inFlightMs,
     });
-    return { payment, refund, attempt };
+    return { payment, processorReference, refund, attempt };
   });
 
   const outcome =
     payment.method === 'card'
-      ? await deps.processor.refund({ idempotencyKey: attempt.id, authorizationReference: payment.processor_reference!, amountMinor: refund.amount })
-      : await deps.processor.createBankCredit({ idempotencyKey: attempt.id, debitReference: payment.processor_reference!, amountMinor: refund.amount });
+      ? await deps.processor.refund({ idempotencyKey: attempt.id, authorizationReference: processorReference, amountMinor: refund.amount })
+      : await deps.processor.createBankCredit({ idempotencyKey: attempt.id, debitReference: processorReference, amountMinor: refund.amount });
   const updated = await withTenantTx(deps.db, tenantId, (tx) => applyRefundOutcome(tx, outcomeContext(deps), tenantId, attempt, outcome, null));
   return toRefundResource(updated);
 }

@@ -154,12 +154,17 @@ function toClaim(row: ClaimRow, describeBinding: RunIdempotentOptions['describeB
     case 'in_flight':
       return { kind: 'in_flight' };
     case 'replay':
-      return { kind: 'replay', status: row.response_status!, body: row.response_body };
-    case 'expired':
-      return {
-        kind: 'expired',
-        binding: describeBinding({ object: row.bound_object!, id: row.bound_id!, payment_id: row.bound_payment_id!, created_at: row.bound_created_at! }),
-      };
+      // a completed record always has its status (idempotency_keys CHECK: completed = response_status set)
+      if (row.response_status === null) throw new Error('claim_idempotency_key answered replay without a response status');
+      return { kind: 'replay', status: row.response_status, body: row.response_body };
+    case 'expired': {
+      // `expired` means object_created_under_key found the object, whose columns are all set
+      const { bound_object: object, bound_id: id, bound_payment_id: paymentId, bound_created_at: createdAt } = row;
+      if (object === null || id === null || paymentId === null || createdAt === null) {
+        throw new Error('claim_idempotency_key answered expired without the object created under the key');
+      }
+      return { kind: 'expired', binding: describeBinding({ object, id, payment_id: paymentId, created_at: createdAt }) };
+    }
   }
 }
 
