@@ -139,9 +139,11 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
       ({ payload } = await jwtVerify(
         token,
         async (header: JWTHeaderParameters) => {
-          const key = await keys.verificationKey(header.kid);
+          const { kid } = header;
+          if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey();
+          const key = await keys.verificationKey(kid);
           if (!key) throw new joseErrors.JWKSNoMatchingKey();
-          verifiedWith = { key, kid: header.kid! };
+          verifiedWith = { key, kid };
           return key;
         },
         {
@@ -160,8 +162,11 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
     }
     // jose bounds iat (not older than the lifetime, not in the future) and exp (not past) but not how far ahead exp
     // is: a token minted with a year-long exp by a leaked or misconfigured signer would live for a year.
+    const { exp, iat } = payload;
+    if (exp === undefined || iat === undefined) throw new Error('jose accepted a token without the exp and iat it was told to require');
+    if (!verifiedWith) throw new Error('jose accepted a token without asking for its verification key');
     const nowSeconds = Math.floor(nowMs() / 1000);
-    if (payload.exp! - payload.iat! > settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS || payload.exp! > nowSeconds + settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS) {
+    if (exp - iat > settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS || exp > nowSeconds + settings.ttlSeconds + CLOCK_TOLERANCE_SECONDS) {
       throw invalidToken('token lifetime exceeds the maximum');
     }
     const { client_id: clientId, scope, tenant_id: tenantId, jti, sub } = payload as Record<string, unknown>;
@@ -173,7 +178,7 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
       clientId, tenantId: (tenantId as string | undefined) ?? null, scopes: new Set(scope.split(' ').filter(Boolean)), tokenId: jti,
       actor: Object.freeze({ type: 'client' as const, id: clientId }),
     });
-    return { auth, ...verifiedWith!, exp: payload.exp!, iat: payload.iat! };
+    return { auth, ...verifiedWith, exp, iat };
   }
 
   return async (token: string): Promise<AuthContext> => {
@@ -183,7 +188,10 @@ export function createAccessTokenVerifier(keys: KeyCache, settings: TokenSetting
       verified.delete(token);
     }
     const entry = await verifyFully(token);
-    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
     verified.set(token, entry);
     return entry.auth;
   };

@@ -64,7 +64,8 @@ export async function reserveAttempt(db: Db, clientId: string, source: string, p
            (select locked_until from client_auth_source_failures where source = ${source}) as address_locked_until,
            (select locked_until from client_auth_failures where client_id = ${clientId} and source = ${source}) as client_locked_until
   `.execute(db);
-  const row = rows[0]!;
+  const row = rows[0];
+  if (!row) throw new Error('the attempt-reservation statement returned no row (a FROM-less select always returns one)');
   if (!row.address_window) return { reserved: false, by: 'address', lockedUntil: row.address_locked_until };
   if (!row.client_window) return { reserved: false, by: 'client', lockedUntil: row.client_locked_until };
   return { reserved: true, clientWindow: row.client_window, addressWindow: row.address_window };

@@ -53,10 +53,11 @@ export async function maintainSigningKeys(db: Db, keyRing: KeyRing, life: KeyLif
     const keys = await repo.listPublishedKeys(tx);
     const active = keys.find((k) => k.status === 'active');
     const due = keys.filter((k) => k.status === 'next' && k.activate_after !== null && k.activate_after <= now);
+    // the latest key due to activate, if any is due
+    const next = due.at(-1);
     if (!active && !keys.some((k) => k.status === 'next')) {
       await repo.insertKey(tx, { ...(await newKeyRow(keyRing)), status: 'active', activate_after: null, activated_at: now });
-    } else if (due.length > 0) {
-      const next = due[due.length - 1]!;
+    } else if (next !== undefined) {
       if (active) {
         const retireAfter = new Date(now.getTime() + life.signingCacheTtlMs + (life.tokenTtlSeconds + life.clockToleranceSeconds) * 1000);
         await repo.markRetiring(tx, active.kid, now, retireAfter);
@@ -83,7 +84,9 @@ export async function rotateSigningKey(db: Db, keyRing: KeyRing, life: KeyLifecy
   });
   await maintainSigningKeys(db, keyRing, life, now);
   const all = await repo.listAllKeys(db);
-  return summary(all.find((k) => k.kid === row.kid)!);
+  const rotated = all.find((k) => k.kid === row.kid);
+  if (!rotated) throw new Error(`signing key ${row.kid} inserted by this rotation is not listed`);
+  return summary(rotated);
 }
 
 export async function listSigningKeys(db: Db): Promise<SigningKeySummary[]> {

@@ -23,11 +23,13 @@ export async function listEvents(q: Queryable, tenantId: string, filters: EventF
     if (types.length === 0) return [];
     query = query.where('type', 'in', types);
   }
+  const { createdGte, createdLte, objectId } = filters;
+  const { cursor } = w;
   return query
-    .$if(filters.createdGte !== undefined, (qb) => qb.where('created_at', '>=', filters.createdGte!))
-    .$if(filters.createdLte !== undefined, (qb) => qb.where('created_at', '<=', filters.createdLte!))
-    .$if(filters.objectId !== undefined, (qb) => qb.where('object_id', '=', filters.objectId!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$call((qb) => (createdGte === undefined ? qb : qb.where('created_at', '>=', createdGte)))
+    .$call((qb) => (createdLte === undefined ? qb : qb.where('created_at', '<=', createdLte)))
+    .$call((qb) => (objectId === undefined ? qb : qb.where('object_id', '=', objectId)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();

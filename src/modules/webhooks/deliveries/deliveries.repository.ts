@@ -174,10 +174,12 @@ export async function listEndpointDeliveries(
   page: PageQuery,
 ): Promise<DeliveryRow[]> {
   const w = pageWindow(page);
+  const { status } = filters;
+  const { cursor } = w;
   return tenantDeliveries(q, tenantId)
     .where('d.endpoint_id', '=', endpointId)
-    .$if(filters.status !== undefined, (qb) => qb.where('d.status', '=', filters.status!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('d.id', w.op, w.cursor!))
+    .$call((qb) => (status === undefined ? qb : qb.where('d.status', '=', status)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('d.id', w.op, cursor)))
     .orderBy('d.id', w.order)
     .limit(w.take)
     .execute();

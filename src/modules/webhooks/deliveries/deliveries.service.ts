@@ -71,7 +71,8 @@ export async function retryDeliveryInTx(tx: Tx, tenantId: string, deliveryId: st
   }
   await repo.requeueDelivery(tx, tenantId, deliveryId);
   const row = await repo.findDelivery(tx, tenantId, deliveryId);
-  return toDeliveryResource(row!, await repo.listAttempts(tx, tenantId, [deliveryId]));
+  if (!row) throw new Error(`webhook delivery ${deliveryId} locked and requeued in this transaction is gone (or its event is)`);
+  return toDeliveryResource(row, await repo.listAttempts(tx, tenantId, [deliveryId]));
 }
 
 /**

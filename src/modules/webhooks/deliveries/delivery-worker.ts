@@ -265,7 +265,8 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     });
     wake = undefined;
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort!);
+    // always set: the Promise executor above runs synchronously
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 
   async function drain(): Promise<void> {

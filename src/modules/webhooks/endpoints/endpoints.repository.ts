@@ -11,11 +11,12 @@ export async function insertEndpoint(tx: Tx, tenantId: string, row: Omit<Inserta
 
 export async function listEndpoints(q: Queryable, tenantId: string, page: PageQuery): Promise<EndpointRow[]> {
   const w = pageWindow(page);
+  const { cursor } = w;
   return q
     .selectFrom('webhook_endpoints')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();

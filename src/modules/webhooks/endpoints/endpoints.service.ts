@@ -148,7 +148,8 @@ export async function enableEndpointInTx(tx: Tx, tenantId: string, endpointId: s
   if (!before) return undefined;
   if (before.status === 'enabled') throw new AppError('invalid_state', 'The webhook endpoint is already enabled.');
   const after = await repo.updateEndpoint(tx, tenantId, endpointId, { status: 'enabled', disabled_reason: null, failing_since: null });
-  return { before, after: after! };
+  if (!after) throw new Error(`webhook endpoint ${endpointId} locked in this transaction was not updated`);
+  return { before, after };
 }
 
 export async function deleteEndpoint(db: Db, tenantId: string, endpointId: string) {
