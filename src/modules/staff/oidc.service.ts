@@ -6,6 +6,7 @@ import { STAFF_ROLES, type StaffRole } from '../../platform/http/scopes.js';
 import type { Logger } from '../../platform/logger.js';
 import * as repo from './staff.repository.js';
 import { hashToken, openSession, type LiveSession, type RequestMeta, type StaffDeps } from './staff-sessions.js';
+import { emailLocalPart } from './staff-users.service.js';
 
 export const CALLBACK_PATH = '/v1/staff/sso/callback';
 const FLOW_TTL_MS = 10 * 60_000;
@@ -131,13 +132,15 @@ export async function finishSso(
     throw new SsoError('sso_failed', `code exchange failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const issuer = deps.config.staffOidcIssuer!;
+  const issuer = deps.config.staffOidcIssuer;
+  // createOidcClient gives no client (so no SSO route reaches here) when the issuer is not configured.
+  if (!issuer) throw new Error('SSO callback handled without STAFF_OIDC_ISSUER configured: there should be no OIDC client');
   const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
   const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : undefined;
   if (!subject || !email) throw new SsoError('sso_failed', 'the identity provider returned no subject or no email');
   const role = roleFromClaim(claims[deps.config.staffOidcRolesClaim], deps.config.staffOidcRoleMap);
   if (!role) throw new SsoError('no_role', `no console role in the '${deps.config.staffOidcRolesClaim}' claim`);
-  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : email.split('@')[0]!;
+  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : emailLocalPart(email);
 
   const opened = await withCrossTenantTx(deps.db, async (tx) => {
     let user = await repo.findStaffUserBySubject(tx, issuer, subject);
@@ -145,7 +148,7 @@ export async function finishSso(
     if (sameEmail && sameEmail.id !== user?.id) return { error: new SsoError('account_conflict', `email ${email} belongs to another staff account`) };
     if (user) {
       if (user.status !== 'active') return { error: new SsoError('disabled', 'this staff account is disabled') };
-      user = (await repo.updateStaffUser(tx, user.id, { role, email, display_name: name }))!;
+      user = await repo.updateExistingStaffUser(tx, user.id, { role, email, display_name: name });
     } else {
       user = await repo.insertStaffUser(tx, {
         id: newId('staffUser'), email, display_name: name, role, password_hash: null, totp_secret_enc: null, oidc_issuer: issuer, oidc_subject: subject, created_at: deps.now(),

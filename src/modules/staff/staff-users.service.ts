@@ -41,6 +41,12 @@ export function toStaffUserResource(row: repo.StaffUserRow): StaffUserResource {
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
+/** What comes before the first '@' (the whole string when there is none): a default display name. */
+export function emailLocalPart(email: string): string {
+  const at = email.indexOf('@');
+  return at === -1 ? email : email.slice(0, at);
+}
+
 const generatePassword = (): string => randomBytes(18).toString('base64url');
 
 export interface CreatedStaffUser {
@@ -68,7 +74,7 @@ export async function createStaffUser(
       const inserted = await repo.insertStaffUser(tx, {
         id: newId('staffUser'),
         email,
-        display_name: input.displayName?.trim() || email.split('@')[0]!,
+        display_name: input.displayName?.trim() || emailLocalPart(email),
         role: input.role,
         password_hash: passwordHash,
         totp_secret_enc: totpSecret ? deps.keyRing.encrypt('staff-totp', totpSecret) : null,
@@ -98,7 +104,7 @@ export async function disableStaffUser(deps: StaffUsersDeps, id: string, reason:
   return withCrossTenantTx(deps.db, async (tx) => {
     const before = await repo.lockStaffUser(tx, id);
     if (!before) throw notFound('staff_user', id);
-    const row = (await repo.updateStaffUser(tx, id, { status: 'disabled' }))!;
+    const row = await repo.updateExistingStaffUser(tx, id, { status: 'disabled' });
     const revoked = await repo.revokeUserSessions(tx, id, deps.now());
     await recordAudit(tx, {
       actor, action: 'staff_user.disable', targetId: id, reason, details: { sessions_revoked: revoked, previous_status: before.status }, requestId: actor.requestId,

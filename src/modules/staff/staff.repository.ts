@@ -37,10 +37,11 @@ export async function lockStaffUser(tx: Tx, id: string): Promise<StaffUserRow | 
 }
 
 export async function listStaffUsers(q: Queryable, page: { limit: number; starting_after?: string | undefined }): Promise<StaffUserRow[]> {
+  const { starting_after: startingAfter } = page;
   return q
     .selectFrom('staff_users')
     .selectAll()
-    .$if(page.starting_after !== undefined, (qb) => qb.where('id', '<', page.starting_after!))
+    .$call((qb) => (startingAfter === undefined ? qb : qb.where('id', '<', startingAfter)))
     .orderBy('id', 'desc')
     .limit(page.limit + 1)
     .execute();
@@ -55,6 +56,13 @@ export async function updateStaffUser(
   }>,
 ): Promise<StaffUserRow | undefined> {
   return tx.updateTable('staff_users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** updateStaffUser for an account the caller has already read in this transaction: staff users are never deleted. */
+export async function updateExistingStaffUser(tx: Queryable, id: string, set: Parameters<typeof updateStaffUser>[2]): Promise<StaffUserRow> {
+  const row = await updateStaffUser(tx, id, set);
+  if (row === undefined) throw new Error(`staff user ${id}, read earlier in this transaction, was not found by its update (staff users are never deleted)`);
+  return row;
 }
 
 export async function insertSession(

@@ -117,8 +117,9 @@ export function registerRequestLog(app: HttpApp, recorder: RequestLogRecorder): 
   // say it. It wins over the path's id (a refund created under /v1/payments/:id/refunds is the refund's request).
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.method === 'POST' && reply.statusCode === 201 && typeof payload === 'string' && isLogged(request)) {
-      const match = CREATED_ID.exec(payload);
-      if (match) createdIds.set(request, match[1]!);
+      // The pattern's one capture group is not optional, so a match always has it.
+      const createdId = CREATED_ID.exec(payload)?.[1];
+      if (createdId !== undefined) createdIds.set(request, createdId);
     }
     return payload;
   });

@@ -39,33 +39,36 @@ export interface PaymentFilter {
 
 export async function listPayments(q: Queryable, f: PaymentFilter, page: PageQuery): Promise<Array<WithTenantName<PaymentRow>>> {
   const w = pageWindow(page);
+  const { tenantId, amountGte, amountLte, currency, customerReference, cardLast4, processorReference, requestId } = f;
+  const { gte, before } = f.created;
+  const { cursor } = w;
   const rows = await q
     .selectFrom('payments as p')
     .innerJoin('tenants as t', 't.id', 'p.tenant_id')
     .selectAll('p')
     .select('t.name as tenant_name')
-    .$if(f.tenantId !== undefined, (qb) => qb.where('p.tenant_id', '=', f.tenantId!))
+    .$call((qb) => (tenantId === undefined ? qb : qb.where('p.tenant_id', '=', tenantId)))
     .$if(f.status !== undefined, (qb) => qb.where('p.status', '=', f.status as PaymentRow['status']))
     .$if(f.method !== undefined, (qb) => qb.where('p.method', '=', f.method as PaymentRow['method']))
-    .$if(f.amountGte !== undefined, (qb) => qb.where('p.amount', '>=', BigInt(f.amountGte!)))
-    .$if(f.amountLte !== undefined, (qb) => qb.where('p.amount', '<=', BigInt(f.amountLte!)))
-    .$if(f.currency !== undefined, (qb) => qb.where('p.currency', '=', f.currency!.toLowerCase()))
-    .$if(f.created.gte !== undefined, (qb) => qb.where('p.created_at', '>=', f.created.gte!))
-    .$if(f.created.before !== undefined, (qb) => qb.where('p.created_at', '<', f.created.before!))
-    .$if(f.customerReference !== undefined, (qb) => qb.where('p.customer_reference', '=', f.customerReference!))
-    .$if(f.cardLast4 !== undefined, (qb) => qb.where('p.card_last4', '=', f.cardLast4!))
-    .$if(f.processorReference !== undefined, (qb) => qb.where((eb) => eb.or([
-      eb('p.processor_reference', '=', f.processorReference!),
-      eb('p.id', 'in', eb.selectFrom('payment_attempts').select('payment_id').where('processor_reference', '=', f.processorReference!)),
-    ])))
-    .$if(f.requestId !== undefined, (qb) => qb.where((eb) => {
-      const touched = eb.selectFrom('api_requests').select('object_id').where('request_id', '=', f.requestId!).where('object_id', 'is not', null);
+    .$call((qb) => (amountGte === undefined ? qb : qb.where('p.amount', '>=', BigInt(amountGte))))
+    .$call((qb) => (amountLte === undefined ? qb : qb.where('p.amount', '<=', BigInt(amountLte))))
+    .$call((qb) => (currency === undefined ? qb : qb.where('p.currency', '=', currency.toLowerCase())))
+    .$call((qb) => (gte === undefined ? qb : qb.where('p.created_at', '>=', gte)))
+    .$call((qb) => (before === undefined ? qb : qb.where('p.created_at', '<', before)))
+    .$call((qb) => (customerReference === undefined ? qb : qb.where('p.customer_reference', '=', customerReference)))
+    .$call((qb) => (cardLast4 === undefined ? qb : qb.where('p.card_last4', '=', cardLast4)))
+    .$call((qb) => (processorReference === undefined ? qb : qb.where((eb) => eb.or([
+      eb('p.processor_reference', '=', processorReference),
+      eb('p.id', 'in', eb.selectFrom('payment_attempts').select('payment_id').where('processor_reference', '=', processorReference)),
+    ]))))
+    .$call((qb) => (requestId === undefined ? qb : qb.where((eb) => {
+      const touched = eb.selectFrom('api_requests').select('object_id').where('request_id', '=', requestId).where('object_id', 'is not', null);
       return eb.or([
         eb('p.id', 'in', touched as never),
         eb('p.id', 'in', eb.selectFrom('refunds').select('payment_id').where('id', 'in', touched as never)),
       ]);
-    }))
-    .$if(w.cursor !== undefined, (qb) => qb.where('p.id', w.op, w.cursor!))
+    })))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('p.id', w.op, cursor)))
     .orderBy('p.id', w.order)
     .limit(w.take)
     .execute();
@@ -87,17 +90,20 @@ export interface RefundFilter { tenantId?: string | undefined; status?: string |
 
 export async function listRefunds(q: Queryable, f: RefundFilter, page: PageQuery): Promise<Array<WithTenantName<RefundRow>>> {
   const w = pageWindow(page);
+  const { tenantId, paymentId } = f;
+  const { gte, before } = f.created;
+  const { cursor } = w;
   return q
     .selectFrom('refunds as r')
     .innerJoin('tenants as t', 't.id', 'r.tenant_id')
     .selectAll('r')
     .select('t.name as tenant_name')
-    .$if(f.tenantId !== undefined, (qb) => qb.where('r.tenant_id', '=', f.tenantId!))
+    .$call((qb) => (tenantId === undefined ? qb : qb.where('r.tenant_id', '=', tenantId)))
     .$if(f.status !== undefined, (qb) => qb.where('r.status', '=', f.status as RefundRow['status']))
-    .$if(f.paymentId !== undefined, (qb) => qb.where('r.payment_id', '=', f.paymentId!))
-    .$if(f.created.gte !== undefined, (qb) => qb.where('r.created_at', '>=', f.created.gte!))
-    .$if(f.created.before !== undefined, (qb) => qb.where('r.created_at', '<', f.created.before!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('r.id', w.op, w.cursor!))
+    .$call((qb) => (paymentId === undefined ? qb : qb.where('r.payment_id', '=', paymentId)))
+    .$call((qb) => (gte === undefined ? qb : qb.where('r.created_at', '>=', gte)))
+    .$call((qb) => (before === undefined ? qb : qb.where('r.created_at', '<', before)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('r.id', w.op, cursor)))
     .orderBy('r.id', w.order)
     .limit(w.take)
     .execute();
@@ -117,18 +123,21 @@ export interface RequestFilter {
 
 export async function listRequests(q: Queryable, f: RequestFilter, page: PageQuery): Promise<ApiRequestRow[]> {
   const w = pageWindow(page);
+  const { tenantId, route, method, statusClass, requestId, objectId } = f;
+  const { gte, before } = f.created;
+  const { cursor } = w;
   return q
     .selectFrom('api_requests')
     .selectAll()
-    .$if(f.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', f.tenantId!))
-    .$if(f.route !== undefined, (qb) => qb.where('route', '=', f.route!))
-    .$if(f.method !== undefined, (qb) => qb.where('method', '=', f.method!))
-    .$if(f.statusClass !== undefined, (qb) => qb.where('status_code', '>=', f.statusClass! * 100).where('status_code', '<', f.statusClass! * 100 + 100))
-    .$if(f.requestId !== undefined, (qb) => qb.where('request_id', '=', f.requestId!))
-    .$if(f.objectId !== undefined, (qb) => qb.where('object_id', '=', f.objectId!))
-    .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
-    .$if(f.created.before !== undefined, (qb) => qb.where('created_at', '<', f.created.before!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, BigInt(w.cursor!)))
+    .$call((qb) => (tenantId === undefined ? qb : qb.where('tenant_id', '=', tenantId)))
+    .$call((qb) => (route === undefined ? qb : qb.where('route', '=', route)))
+    .$call((qb) => (method === undefined ? qb : qb.where('method', '=', method)))
+    .$call((qb) => (statusClass === undefined ? qb : qb.where('status_code', '>=', statusClass * 100).where('status_code', '<', statusClass * 100 + 100)))
+    .$call((qb) => (requestId === undefined ? qb : qb.where('request_id', '=', requestId)))
+    .$call((qb) => (objectId === undefined ? qb : qb.where('object_id', '=', objectId)))
+    .$call((qb) => (gte === undefined ? qb : qb.where('created_at', '>=', gte)))
+    .$call((qb) => (before === undefined ? qb : qb.where('created_at', '<', before)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, BigInt(cursor))))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();
@@ -222,12 +231,14 @@ export interface DeliveryFilter { tenantId?: string | undefined; endpointId?: st
 
 export async function listDeliveries(q: Queryable, f: DeliveryFilter, page: PageQuery): Promise<DeliveryRow[]> {
   const w = pageWindow(page);
+  const { tenantId, endpointId, eventId } = f;
+  const { cursor } = w;
   return deliveries(q)
-    .$if(f.tenantId !== undefined, (qb) => qb.where('d.tenant_id', '=', f.tenantId!))
-    .$if(f.endpointId !== undefined, (qb) => qb.where('d.endpoint_id', '=', f.endpointId!))
+    .$call((qb) => (tenantId === undefined ? qb : qb.where('d.tenant_id', '=', tenantId)))
+    .$call((qb) => (endpointId === undefined ? qb : qb.where('d.endpoint_id', '=', endpointId)))
     .$if(f.status !== undefined, (qb) => qb.where('d.status', '=', f.status as DeliveryRow['status']))
-    .$if(f.eventId !== undefined, (qb) => qb.where('d.event_id', '=', f.eventId!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('d.id', w.op, w.cursor!))
+    .$call((qb) => (eventId === undefined ? qb : qb.where('d.event_id', '=', eventId)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('d.id', w.op, cursor)))
     .orderBy('d.id', w.order)
     .limit(w.take)
     .execute();
@@ -265,16 +276,19 @@ export interface AuditFilter { actorId?: string | undefined; action?: string | u
 
 export async function listAudit(q: Queryable, f: AuditFilter, page: PageQuery): Promise<AuditRow[]> {
   const w = pageWindow(page);
+  const { actorId, action, tenantId, targetId } = f;
+  const { gte, before } = f.created;
+  const { cursor } = w;
   return q
     .selectFrom('audit_log')
     .selectAll()
-    .$if(f.actorId !== undefined, (qb) => qb.where('actor_id', '=', f.actorId!))
-    .$if(f.action !== undefined, (qb) => qb.where('action', '=', f.action!))
-    .$if(f.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', f.tenantId!))
-    .$if(f.targetId !== undefined, (qb) => qb.where('target_id', '=', f.targetId!))
-    .$if(f.created.gte !== undefined, (qb) => qb.where('created_at', '>=', f.created.gte!))
-    .$if(f.created.before !== undefined, (qb) => qb.where('created_at', '<', f.created.before!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$call((qb) => (actorId === undefined ? qb : qb.where('actor_id', '=', actorId)))
+    .$call((qb) => (action === undefined ? qb : qb.where('action', '=', action)))
+    .$call((qb) => (tenantId === undefined ? qb : qb.where('tenant_id', '=', tenantId)))
+    .$call((qb) => (targetId === undefined ? qb : qb.where('target_id', '=', targetId)))
+    .$call((qb) => (gte === undefined ? qb : qb.where('created_at', '>=', gte)))
+    .$call((qb) => (before === undefined ? qb : qb.where('created_at', '<', before)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();

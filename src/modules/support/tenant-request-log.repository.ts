@@ -15,17 +15,19 @@ export interface TenantRequestFilter {
 /** The tenant's own request log, newest first (the row id is the cursor). */
 export async function listTenantRequests(q: Queryable, tenantId: string, f: TenantRequestFilter, page: PageQuery): Promise<ApiRequestRow[]> {
   const w = pageWindow(page);
+  const { status, statusClass, method, route, objectId, createdGte } = f;
+  const { cursor } = w;
   return q
     .selectFrom('api_requests')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .$if(f.status !== undefined, (qb) => qb.where('status_code', '=', f.status!))
-    .$if(f.statusClass !== undefined, (qb) => qb.where('status_code', '>=', f.statusClass! * 100).where('status_code', '<', f.statusClass! * 100 + 100))
-    .$if(f.method !== undefined, (qb) => qb.where('method', '=', f.method!))
-    .$if(f.route !== undefined, (qb) => qb.where('route', '=', f.route!))
-    .$if(f.objectId !== undefined, (qb) => qb.where('object_id', '=', f.objectId!))
-    .$if(f.createdGte !== undefined, (qb) => qb.where('created_at', '>=', f.createdGte!))
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, BigInt(w.cursor!)))
+    .$call((qb) => (status === undefined ? qb : qb.where('status_code', '=', status)))
+    .$call((qb) => (statusClass === undefined ? qb : qb.where('status_code', '>=', statusClass * 100).where('status_code', '<', statusClass * 100 + 100)))
+    .$call((qb) => (method === undefined ? qb : qb.where('method', '=', method)))
+    .$call((qb) => (route === undefined ? qb : qb.where('route', '=', route)))
+    .$call((qb) => (objectId === undefined ? qb : qb.where('object_id', '=', objectId)))
+    .$call((qb) => (createdGte === undefined ? qb : qb.where('created_at', '>=', createdGte)))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, BigInt(cursor))))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();

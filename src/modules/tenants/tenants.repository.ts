@@ -20,10 +20,11 @@ export async function findTenantByName(q: Queryable, name: string): Promise<Tena
 
 export async function listTenants(q: Queryable, page: PageQuery): Promise<TenantRow[]> {
   const w = pageWindow(page);
+  const { cursor } = w;
   return q
     .selectFrom('tenants')
     .selectAll()
-    .$if(w.cursor !== undefined, (qb) => qb.where('id', w.op, w.cursor!))
+    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, cursor)))
     .orderBy('id', w.order)
     .limit(w.take)
     .execute();
