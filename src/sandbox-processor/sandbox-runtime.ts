@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { openSockets } from '../platform/open-sockets.js';
 
 /** Fault-injection knobs, changed at runtime through `POST /_control`. */
 export interface SandboxKnobs {
@@ -37,7 +37,7 @@ export function createSandboxRuntime(initial: { latencyMs: number; errorRate: nu
   let closing = false;
   const holds = new Map<NodeJS.Timeout, (elapsed: boolean) => void>();
   const parked = new Set<(answering: boolean) => void>();
-  const sockets = new Set<Socket>();
+  const sockets = openSockets();
 
   return {
     knobs,
@@ -67,12 +67,7 @@ export function createSandboxRuntime(initial: { latencyMs: number; errorRate: nu
         parked.clear();
       }
     },
-    trackSockets(server) {
-      server.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-    },
+    trackSockets: (server) => sockets.track(server),
     shutdown() {
       closing = true;
       for (const [timer, resolve] of holds) {
@@ -82,9 +77,7 @@ export function createSandboxRuntime(initial: { latencyMs: number; errorRate: nu
       holds.clear();
       for (const resume of parked) resume(false);
       parked.clear();
-      // A parked or held request keeps its keep-alive socket busy; http.Server.close() would wait for it forever.
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+      sockets.destroyAll();
     },
   };
 }

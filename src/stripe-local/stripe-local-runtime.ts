@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { openSockets } from '../platform/open-sockets.js';
 import type { FastifyRequest } from 'fastify';
 
 /** Fault modes of `fail_next`; see the control API in stripe-local-app.ts. */
@@ -59,7 +59,7 @@ export function createStripeLocalRuntime(): StripeLocalRuntime {
   const requestLog: RequestLogEntry[] = [];
   const faults = new WeakMap<FastifyRequest, FaultMode>();
   const waiters = new Set<() => void>();
-  const sockets = new Set<Socket>();
+  const sockets = openSockets();
   let held = 0;
   let closing = false;
 
@@ -125,19 +125,12 @@ export function createStripeLocalRuntime(): StripeLocalRuntime {
     },
     heldRequests: () => held,
     isClosing: () => closing,
-    trackSockets(server) {
-      server.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-    },
+    trackSockets: (server) => sockets.track(server),
     shutdown() {
       closing = true;
       for (const wake of waiters) wake();
       waiters.clear();
-      // A held request keeps its keep-alive socket busy; http.Server.close() would wait for it forever.
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+      sockets.destroyAll();
     },
   };
 }

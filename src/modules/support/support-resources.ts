@@ -1,7 +1,8 @@
 import type { Config } from '../../platform/config.js';
 import { toPaymentResource, toRefundResource, type PaymentRow, type RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
-import type { AuditRow, DeliveryAttemptRow, DeliveryRow, NoteRow, WithTenantName } from './support.repository.js';
+import type { DeliveryAttemptRow } from '../webhooks/index.js';
+import type { AuditRow, DeliveryRow, NoteRow, WithTenantName } from './support.repository.js';
 import type { AuditEntry, Note, RequestLogEntry, SupportDelivery, SupportPayment, SupportRefund } from './support.schema.js';
 
 // Support's mappers. Payments and refunds go through the tenant API's own mappers, so support sees exactly the

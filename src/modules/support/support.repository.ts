@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
-import type { AuditLogTable, SupportNotesTable, WebhookDeliveryAttemptsTable } from '../../platform/db-schema.js';
+import type { AuditLogTable, SupportNotesTable } from '../../platform/db-schema.js';
 import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import { toPaymentRow, type PaymentRow, type RefundRow } from '../payments/index.js';
 import type { ApiRequestRow } from './request-log.repository.js';
@@ -17,7 +17,6 @@ function withTenantName({ tenant_name, ...row }: Parameters<typeof toPaymentRow>
 export type { TenantRow, ApiClientRow as ClientRow } from '../tenants/index.js';
 export type AuditRow = Selectable<AuditLogTable>;
 export type NoteRow = Selectable<SupportNotesTable>;
-export type DeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;
 /** `before` is exclusive. */
 export interface CreatedRange { gte?: Date | undefined; before?: Date | undefined }
 
@@ -252,18 +251,6 @@ export async function findDelivery(q: Queryable, id: string): Promise<DeliveryRo
 export async function deliveriesOfEvents(q: Queryable, tenantId: string, eventIds: string[]): Promise<DeliveryRow[]> {
   if (eventIds.length === 0) return [];
   return deliveries(q).where('d.tenant_id', '=', tenantId).where('d.event_id', 'in', eventIds).orderBy('d.id').execute();
-}
-
-export async function deliveryAttempts(q: Queryable, tenantId: string, deliveryIds: string[]): Promise<DeliveryAttemptRow[]> {
-  if (deliveryIds.length === 0) return [];
-  return q
-    .selectFrom('webhook_delivery_attempts')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('delivery_id', 'in', deliveryIds)
-    .orderBy('attempted_at')
-    .orderBy('id')
-    .execute();
 }
 
 export async function findEndpointTenant(q: Queryable, endpointId: string): Promise<string | undefined> {

@@ -4,6 +4,7 @@ import { notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import { toPage, type PageQuery } from '../../platform/pagination.js';
 import * as tenants from '../tenants/index.js';
+import { listDeliveryAttempts } from '../webhooks/index.js';
 import type { Actor } from '../../platform/http/scopes.js';
 import { parseTimeFilter } from '../events/index.js';
 import * as repo from './support.repository.js';
@@ -163,7 +164,7 @@ export async function getDelivery(deps: ReadDeps, id: string): Promise<SupportDe
 export async function deliveryDetail(tx: Tx, id: string): Promise<SupportDeliveryDetail> {
   const row = await repo.findDelivery(tx, id);
   if (!row) throw notFound('webhook_delivery', id);
-  const attempts = await repo.deliveryAttempts(tx, row.tenant_id, [id]);
+  const attempts = await listDeliveryAttempts(tx, row.tenant_id, [id]);
   return { ...toSupportDelivery(row), attempts: attempts.map(toDeliveryAttempt) };
 }
 

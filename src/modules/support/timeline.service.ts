@@ -3,6 +3,7 @@ import { notFound } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import * as supportRepo from './support.repository.js';
 import * as repo from './timeline.repository.js';
+import { listDeliveryAttempts } from '../webhooks/index.js';
 import { logsInsightsUrl, toDeliveryAttempt, toSupportPayment, toSupportRefund } from './support-resources.js';
 import type { ReadDeps } from './support.service.js';
 import type { SupportPayment, TimelineEntry } from './support.schema.js';
@@ -47,7 +48,7 @@ export async function paymentTimeline(deps: ReadDeps, id: string): Promise<{ obj
     const events = await repo.events(tx, tenantId, objectIds);
     for (const e of events) add(e.created_at, 'event', e.id, `${e.type} (${e.object_id})`, { type: e.type, object_id: e.object_id });
     const deliveries = await supportRepo.deliveriesOfEvents(tx, tenantId, events.map((e) => e.id));
-    const attempts = await supportRepo.deliveryAttempts(tx, tenantId, deliveries.map((d) => d.id));
+    const attempts = await listDeliveryAttempts(tx, tenantId, deliveries.map((d) => d.id));
     for (const d of deliveries) {
       add(d.created_at, 'webhook_delivery', d.id, `${d.event_type} to ${d.endpoint_url}: ${d.status} after ${d.attempt_count} attempt(s)`, {
         event_id: d.event_id, event_type: d.event_type, endpoint_id: d.endpoint_id, endpoint_url: d.endpoint_url, status: d.status,
