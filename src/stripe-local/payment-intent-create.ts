@@ -2,6 +2,7 @@ import { cardError, invalidRequest, parameterMissing } from './stripe-errors.js'
 import { findObject, insertObject, updateObject, type StripeObject } from './stripe-local-store.js';
 import { scheduleTask } from './work-store.js';
 import { newStripeId } from './stripe-ids.js';
+import { abaChecksumValid } from '../platform/aba-routing.js';
 import {
   buildBankPaymentMethod,
   buildCardPaymentMethod,
@@ -17,7 +18,6 @@ import {
   cardBehaviourOfFingerprint,
   checkRawCard,
   type CardBehaviour,
-  isRoutingNumberValid,
   type RawCard,
 } from './test-instruments.js';
 
@@ -140,7 +140,7 @@ function preparePaymentMethodData(pmd: Obj, types: string[]): Partial<CreatePaym
   for (const field of ['account_number', 'routing_number']) {
     if (bank[field] === undefined) throw parameterMissing(`payment_method_data[us_bank_account][${field}]`);
   }
-  if (!isRoutingNumberValid(bank.routing_number as string)) {
+  if (!abaChecksumValid(bank.routing_number as string)) {
     throw invalidRequest('Invalid routing number.', { param: 'payment_method_data[us_bank_account][routing_number]' });
   }
   if (!/^\d{4,17}$/.test(bank.account_number as string)) {

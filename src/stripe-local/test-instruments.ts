@@ -145,10 +145,3 @@ const BANK_BEHAVIOURS: ReadonlyMap<string, BankBehaviour> = new Map<string, Bank
 export function bankBehaviour(accountNumber: string): BankBehaviour {
   return BANK_BEHAVIOURS.get(accountNumber) ?? { kind: 'settle' };
 }
-
-/** ABA routing numbers carry a checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10). */
-export function isRoutingNumberValid(routing: string): boolean {
-  if (!/^\d{9}$/.test(routing)) return false;
-  const sum = [...routing].reduce((total, digit, i) => total + Number(digit) * (i % 3 === 0 ? 3 : i % 3 === 1 ? 7 : 1), 0);
-  return sum % 10 === 0;
-}

@@ -1,3 +1,4 @@
+import { abaChecksumValid } from '../../platform/aba-routing.js';
 import { keyedFingerprint } from './card.js';
 
 // US ACH only. The account number is as sensitive as a PAN for us: only last4, the routing number
@@ -36,24 +37,15 @@ export type BankAccountValidation =
 
 export const ACCOUNT_HOLDER_NAME_MAX_LENGTH = 100;
 
-const ABA_WEIGHTS = [3, 7, 1, 3, 7, 1, 3, 7, 1] as const;
-
 /**
- * ABA routing transit number: 9 digits whose 3-7-1 weighted sum is a multiple of 10, and whose first two
- * digits are a Federal Reserve prefix (00–12 banks, 21–32 thrifts, 61–72 electronic, 80 traveler's
- * checks). The prefix check catches typos the checksum misses; the sandbox number 110000000 passes both.
+ * ABA routing transit number: 9 digits with a valid check digit, whose first two digits are a Federal Reserve
+ * prefix (00–12 banks, 21–32 thrifts, 61–72 electronic, 80 traveler's checks). The prefix check catches typos the
+ * checksum misses; the sandbox number 110000000 passes both.
  */
 export function abaRoutingNumberValid(routing: string): boolean {
-  if (typeof routing !== 'string' || !/^[0-9]{9}$/.test(routing)) return false;
+  if (!abaChecksumValid(routing)) return false;
   const prefix = Number(routing.slice(0, 2));
-  const knownPrefix =
-    (prefix >= 0 && prefix <= 12) || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80;
-  if (!knownPrefix) return false;
-  let sum = 0;
-  for (let i = 0; i < 9; i++) {
-    sum += (routing.charCodeAt(i) - 48) * (ABA_WEIGHTS[i] ?? 0);
-  }
-  return sum % 10 === 0;
+  return (prefix >= 0 && prefix <= 12) || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80;
 }
 
 // Control characters would corrupt the fixed-width NACHA file the rail builds from the name.
