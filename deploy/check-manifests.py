@@ -17,26 +17,32 @@ except ImportError:  # validate.sh reports this as a failure (a check that did n
     print("PyYAML not importable", file=sys.stderr)
     sys.exit(3)
 
-# Names that must only ever come from a Secret, never from a ConfigMap or a literal env value.
-SECRET_VARS = {
-    "DATABASE_URL", "MIGRATION_DATABASE_URL", "NIMBUSPAY_MASTER_KEY",
-    "NIMBUSPAY_ADMIN_CLIENT_SECRET", "PROCESSOR_NOTIFICATION_SECRET",
-    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS", "SANDBOX_DATABASE_URL",
-}
 LOG_NAMESPACE = "amazon-cloudwatch"
 # Environment variables that are not NimbusPay configuration.
 RUNTIME_VARS = {"NODE_OPTIONS"}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def known_config_vars():
-    """The variable names the app actually reads: the settings table in src/platform/config-descriptors.ts."""
+def config_settings():
+    """The settings the app actually reads, as {variable: is_secret}: the table in src/platform/config-descriptors.ts,
+    one `setting({ variable: '…', …, secret: true, … })` entry per variable. None if the table cannot be read."""
     try:
         with open(os.path.join(REPO, "src", "platform", "config-descriptors.ts"), encoding="utf-8") as f:
             text = f.read()
     except OSError:
         return None
-    return set(re.findall(r"variable: '([A-Z][A-Z0-9_]*)'", text)) or None
+    entries = re.findall(r"setting\(\{(.*?)\}\),?\n", text, flags=re.S)
+    settings = {}
+    for entry in entries:
+        name = re.search(r"variable: '([A-Z][A-Z0-9_]*)'", entry)
+        if name:
+            settings[name.group(1)] = re.search(r"\bsecret: true\b", entry) is not None
+    return settings or None
+
+
+SETTINGS = config_settings()
+# Names that must only ever come from a Secret, never from a ConfigMap or a literal env value: the table's secrets.
+SECRET_VARS = {name for name, secret in (SETTINGS or {}).items() if secret}
 
 
 failures = 0
@@ -124,18 +130,17 @@ def main():
     check(len(cms) == 1 and cms[0]["metadata"]["name"].startswith("nimbuspay-config-"),
           f"[{env}] one hashed ConfigMap nimbuspay-config-*")
     config = cms[0].get("data", {}) if cms else {}
-    known = known_config_vars()
-    if known:
-        names = set(config)
-        for w in find("Deployment") + find("Job"):
-            for c in w["spec"]["template"]["spec"]["containers"]:
-                names |= {e["name"] for e in c.get("env", [])}
-        for d in find("ExternalSecret"):
-            names |= {r["secretKey"] for r in d["spec"].get("data", [])}
-        unknown = sorted(names - known - RUNTIME_VARS)
-        check(not unknown, f"[{env}] every variable set is one src/platform/config-descriptors.ts lists: {unknown or 'ok'}")
-    else:
-        print(f"note: [{env}] src/platform/config-descriptors.ts not found: variable names not cross-checked")
+    # the settings table also says which variables are secrets: without it the secret checks below would pass vacuously
+    check(SETTINGS is not None and "DATABASE_URL" in SECRET_VARS,
+          f"[{env}] the settings table src/platform/config-descriptors.ts is read ({len(SETTINGS or {})} settings, {len(SECRET_VARS)} secret)")
+    names = set(config)
+    for w in find("Deployment") + find("Job"):
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            names |= {e["name"] for e in c.get("env", [])}
+    for d in find("ExternalSecret"):
+        names |= {r["secretKey"] for r in d["spec"].get("data", [])}
+    unknown = sorted(names - set(SETTINGS or {}) - RUNTIME_VARS)
+    check(not unknown, f"[{env}] every variable set is one src/platform/config-descriptors.ts lists: {unknown or 'ok'}")
     check(config.get("NIMBUSPAY_ENV") == env, f"[{env}] NIMBUSPAY_ENV={env}")
 
     # ---- pods ----
