@@ -1,5 +1,5 @@
 import { STAFF_ROLES } from './http/scopes.js';
-import { base64Key, boolean, decimal, httpUrl, integer, millisecondsList, oneOf, pairs, text, list, type Parser } from './config-parsers.js';
+import { base64Key, boolean, decimal, httpUrl, integer, millisecondsList, oneOf, pairs, text, list, type NonEmptyList, type Parser } from './config-parsers.js';
 
 /**
  * The configuration table: every environment variable NimbusPay reads, once. The loader (config.ts), the `Config`
@@ -11,7 +11,7 @@ export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 export const PROCESSORS = ['sandbox', 'stripe'] as const;
 export type ProcessorName = (typeof PROCESSORS)[number];
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A default that differs between development and every other environment. */
 export class ByEnvironment<T> {
@@ -210,7 +210,7 @@ export const SETTINGS = {
     description: 'How long after settlement the worker keeps polling for a late return (ACH unauthorized returns come up to 60 days later).',
   }),
   reconcileIntervalsMs: setting({
-    variable: 'RECONCILE_INTERVALS_MS', parser: millisecondsList(), default: Object.freeze([10_000, 60_000, 300_000]),
+    variable: 'RECONCILE_INTERVALS_MS', parser: millisecondsList(), default: Object.freeze<NonEmptyList<number>>([10_000, 60_000, 300_000]),
     description: 'Backoff of the reconciler asking the processor about unknown outcomes (last value repeats).',
   }),
   workerPollIntervalMs: setting({

@@ -116,6 +116,9 @@ export function base64Key(bytes: number): Parser<string> {
   };
 }
 
+/** A list with at least one entry: code may read its first entry without asking. */
+export type NonEmptyList<T> = readonly [T, ...T[]];
+
 /**
  * Comma-separated entries, each parsed by `item`; spaces around an entry are ignored, an empty entry ("a,,b",
  * "a,") is an error rather than skipped, so a typo cannot silently shorten a list. The message names the entry.
@@ -138,8 +141,19 @@ export function list<T>(item: Parser<T>, what: string): Parser<readonly T[]> {
 }
 
 /** Delays in milliseconds, e.g. a retry schedule "5000,300000,1800000". */
-export function millisecondsList(): Parser<readonly number[]> {
-  return list(integer({ min: 1 }), 'positive integers (milliseconds)');
+export function millisecondsList(): Parser<NonEmptyList<number>> {
+  const delays = list(integer({ min: 1 }), 'positive integers (milliseconds)');
+  return {
+    ...delays,
+    parse(raw) {
+      const parsed = delays.parse(raw);
+      if (!parsed.ok) return parsed;
+      // split() gives at least one entry and list() refuses an empty one, so this holds; the type now says so
+      const [first, ...rest] = parsed.value;
+      if (first === undefined) return expected(`${delays.expects}; the list is empty`);
+      return ok(Object.freeze<NonEmptyList<number>>([first, ...rest]));
+    },
+  };
 }
 
 /** `key=value` pairs, each value one of `values` (a value nobody knows is an error, not a silently powerless entry). */

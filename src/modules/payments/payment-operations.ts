@@ -3,6 +3,7 @@ import { AppError } from '../../platform/errors.js';
 import type { KeyRing } from '../../platform/crypto.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
+import type { NonEmptyList } from '../../platform/config-parsers.js';
 import type { ClaimRequest, ClaimRow } from '../../platform/idempotency.repository.js';
 import type { PaymentProcessor } from '../processors/index.js';
 import type { PaymentRow } from './payments.repository.js';
@@ -21,16 +22,15 @@ export interface PaymentsDeps {
   keyRing: KeyRing;
   /** Longest a processor call can still be in flight (timeouts × tries + backoff): the reconciler waits this long. */
   inFlightMs: number;
-  reconcileIntervalsMs: readonly number[];
+  /** When to look again at an unknown outcome; the first entry is the first look. */
+  reconcileIntervalsMs: NonEmptyList<number>;
   /** Delay between creating a bank transfer and submitting it to the rail (the window in which it can be canceled). */
   bankSubmitDelayMs: number;
   now?: () => Date;
 }
 
 export function outcomeContext(deps: PaymentsDeps): OutcomeContext {
-  const firstReconcileDelayMs = deps.reconcileIntervalsMs[0];
-  if (firstReconcileDelayMs === undefined) throw new Error('reconcileIntervalsMs is empty: an unknown outcome needs a first reconciliation delay');
-  return { metrics: deps.metrics, firstReconcileDelayMs };
+  return { metrics: deps.metrics, firstReconcileDelayMs: deps.reconcileIntervalsMs[0] };
 }
 
 /** The state machine's answer to "may this payment be captured / canceled / refunded now?", as the documented 409. */
