@@ -129,8 +129,6 @@ export function toCliError(err: unknown): unknown {
 
 // ---- output -----------------------------------------------------------------------------------------------------
 
-export { table };
-
 export function fields(obj: Record<string, unknown>, keys: string[]): string {
   return keys.map((k) => {
     const v = obj[k];

@@ -150,10 +150,6 @@ async function list(database: DbHandle, values: Record<string, string | boolean 
     id: u.id, email: u.email, role: u.role, status: u.status, login: u.totp_enabled ? `${u.login}+totp` : u.login, last_login_at: u.last_login_at ?? '-',
   }));
   const columns = ['id', 'email', 'role', 'status', 'login', 'last_login_at'] as const;
-  if (rows.length === 0) {
-    io.out('(none)\n');
-    return;
-  }
   io.out(table(rows, columns)
     + (page.has_more ? `(more: --starting-after ${page.data[page.data.length - 1]?.id})\n` : ''));
 }

@@ -3,7 +3,7 @@ import type { Db } from '../../platform/db.js';
 import type { WorkerJob } from '../../platform/worker-loop.js';
 import { purgeExpiredEvents } from './events.service.js';
 
-export { toEventRecord, type EventRecord, type NewEvent } from './event-record.js';
+export { toEventRecord, type NewEvent } from './event-record.js';
 export {
   EVENT_TYPES, EVENT_TYPE_FILTERS, eventTypeMatches, isEventType, isEventTypeFilter, type EventType, type EventTypeFilter,
 } from './event-types.js';
