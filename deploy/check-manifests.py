@@ -32,6 +32,8 @@ def config_settings():
     except OSError:
         return None
     entries = re.findall(r"setting\(\{(.*?)\}\),?\n", text, flags=re.S)
+    if len(entries) != text.count("setting({") or sum("secret: true" in e for e in entries) != text.count("secret: true"):
+        return None  # an entry this reading split wrongly: better no table (a failed check) than a short secret list
     settings = {}
     for entry in entries:
         name = re.search(r"variable: '([A-Z][A-Z0-9_]*)'", entry)

@@ -168,9 +168,18 @@ export async function startAdapterFixture(): Promise<AdapterFixture> {
       makeAdapter,
       closeLater,
       async close() {
-        // adapters first (they may hold requests to the servers), then the servers, then the database
-        for (const closable of closables.splice(0).reverse()) await closable.close();
+        // adapters first (they may hold requests to the servers), then the servers, then the database; one that
+        // fails to close must not leave the others listening (the test file's process could not exit)
+        const errors: unknown[] = [];
+        for (const closable of closables.splice(0).reverse()) {
+          try {
+            await closable.close();
+          } catch (error) {
+            errors.push(error);
+          }
+        }
         await db.drop();
+        if (errors.length > 0) throw errors[0];
       },
     };
   } catch (error) {

@@ -176,7 +176,7 @@ describe('sandbox processor adapter: idempotency and card life cycle', () => {
     assert.equal(fx.sandboxRequests(), before);
   });
 
-  it('fx.reports every call to onCall with operation, outcome kind and latency', () => {
+  it('reports every call to onCall with operation, outcome kind and latency', () => {
     const authorizeReports = fx.reports.filter((r) => r.operation === 'authorize');
     assert.ok(authorizeReports.some((r) => r.outcome === 'approved'));
     assert.ok(authorizeReports.some((r) => r.outcome === 'declined' && r.code === 'card_declined'));

@@ -72,6 +72,7 @@ describe('sandbox processor adapter: faults and circuit breaker', () => {
 
   it('stop_answering: unknown within the deadline; the parked request may still execute; the server closes cleanly', async () => {
     const hanging = await startSandbox(fx.sandboxDb);
+    fx.closeLater(hanging.app); // closed below on purpose; this covers a failure before that (closing twice is harmless)
     const url = hanging.url;
     const local = fx.makeAdapter({ baseUrl: url, timeoutMs: SHORT_TIMEOUT_MS });
     await sandboxControl(url, { stop_answering: true });
