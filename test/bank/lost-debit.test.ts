@@ -8,7 +8,7 @@ import { ownerQuery } from '../payments/helpers.js';
 import { ACCOUNTS, createTransfer, getPayment, history, waitForTransfer } from './helpers.js';
 import { bankTransfersDeps, createProcessor, keyRingFor, paymentsDeps } from '../../src/main/modules.js';
 import { pollBankRailJob, reconcileJob, submitBankTransfersJob } from '../../src/modules/payments/index.js';
-import { planLostDebitPoll, type BankRailSettings } from '../../src/modules/payments/bank-transfers.service.js';
+import { planLostDebitPoll, type BankRailSettings } from '../../src/modules/payments/bank-rail.service.js';
 import { createMetrics, type Metrics } from '../../src/platform/metrics.js';
 import { runWorkerJobs, type RunningJobs } from '../../src/platform/worker-loop.js';
 import { sandboxControl } from '../helpers/sandbox-control.js';

@@ -5,10 +5,8 @@ import type { WorkerJob } from '../../platform/worker-loop.js';
 import type { BankDebitOutcome } from '../processors/index.js';
 import * as repo from './payments.repository.js';
 import * as bankRepo from './bank-transfers.repository.js';
-import {
-  applyBankDebitDecision, bankRetryDelayMs, convergeBankTransfer, failDeclinedSubmission, planLostDebitPoll, recordLostDebitStep,
-  snapshotFromDebit, type BankTransfersDeps,
-} from './bank-transfers.service.js';
+import { applyBankDebitDecision, bankRetryDelayMs, failDeclinedSubmission } from './bank-transfers.service.js';
+import { convergeBankTransfer, planLostDebitPoll, recordLostDebitStep, snapshotFromDebit, type BankTransfersDeps } from './bank-rail.service.js';
 import { elapsedMs } from './payment-operations.js';
 
 // The worker side of bank transfers: submitting transfers once their cancel window has passed, and polling the

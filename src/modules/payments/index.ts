@@ -3,7 +3,7 @@ export { reconcileJob } from './payments-reconciler.js';
 export type { PaymentsDeps } from './payment-operations.js';
 export { registerProcessorNotificationRoutes } from './processor-notifications.routes.js';
 export { pollBankRailJob, submitBankTransfersJob } from './bank-rail.jobs.js';
-export type { BankRailSettings, BankTransfersDeps } from './bank-transfers.service.js';
+export type { BankRailSettings, BankTransfersDeps } from './bank-rail.service.js';
 export type { ProcessorNotificationsDeps } from './processor-notifications.service.js';
 // For the support module: the same mappers and schemas (so masking is identical), and "reconcile now".
 export { toPaymentResource, toRefundResource } from './payment-resource.js';

@@ -8,7 +8,8 @@ import * as bankRepo from './bank-transfers.repository.js';
 import { PAYMENT_ATTENTION_REASONS } from '../../platform/db-schema.js';
 import { applyCardOutcome, applyRefundOutcome, warnLookupUnavailable, type CardOutcome, type NotRecorded } from './payment-outcomes.js';
 import { outcomeContext, type PaymentsDeps } from './payment-operations.js';
-import { resolveBankDebitAttempt, type BankRailSettings } from './bank-transfers.service.js';
+import { resolveBankDebitAttempt } from './bank-transfers.service.js';
+import type { BankRailSettings } from './bank-rail.service.js';
 
 /**
  * The janitor (Kill Bill's, done right): every attempt whose outcome we do not know — a timeout, a lost answer, or a

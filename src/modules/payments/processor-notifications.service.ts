@@ -6,7 +6,7 @@ import type { Secret } from '../../platform/secret.js';
 import { findUnstorable } from '../../platform/storable-text.js';
 import { DEFAULT_SIGNATURE_TOLERANCE_SEC, verifyProcessorNotification } from '../processors/index.js';
 import * as bankRepo from './bank-transfers.repository.js';
-import { convergeBankTransfer, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
+import { convergeBankTransfer, type BankTransfersDeps, type RailSnapshot } from './bank-rail.service.js';
 import {
   BankDebitNotificationData, ProcessorNotificationEnvelope, type ProcessorNotificationAck,
 } from './payments.schema.js';
@@ -15,7 +15,7 @@ import {
 // signature alone (no bearer token); nothing is read from the body before the signature over the exact bytes
 // received has been verified. Each notification id is recorded in processor_notifications in the transaction
 // that applies it, so a redelivery (or a concurrent duplicate, which waits on the primary key) changes nothing.
-// A notification is applied as a snapshot (see bank-transfers.service.ts), never as "the next step", so the
+// A notification is applied as a snapshot (see bank-rail.service.ts), never as "the next step", so the
 // order of delivery does not matter.
 
 export interface ProcessorNotificationsDeps extends BankTransfersDeps {

@@ -1,7 +1,7 @@
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Secret } from '../../platform/secret.js';
 import { newsOfStripeEvent, verifyStripeNotification } from '../processors/index.js';
-import { snapshotFromDebit, type BankTransfersDeps, type RailSnapshot } from './bank-transfers.service.js';
+import { snapshotFromDebit, type BankTransfersDeps, type RailSnapshot } from './bank-rail.service.js';
 import type { ProcessorNotificationAck } from './payments.schema.js';
 import { applyRailNotification, recordOnly, refuseUnstorable, type NotificationRecord } from './processor-notifications.service.js';
 
