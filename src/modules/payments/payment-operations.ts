@@ -83,3 +83,16 @@ export interface CreationKey {
   /** The last statement stored `payment` as the key's answer itself (with `createdAnswerStatus`). */
   createdStored(payment: PaymentResource): void;
 }
+
+/**
+ * The processor's reference for what a payment past `processing` rests on: the card authorization (set by the
+ * approval that moved it to requires_capture or succeeded) or the bank debit (set when the rail accepted it). Every
+ * capture, void and refund sends it to the processor; a payment in such a status without one is a broken invariant,
+ * an internal error here rather than a null sent to the processor.
+ */
+export function requireProcessorReference(payment: Pick<PaymentRow, 'id' | 'method' | 'status' | 'processor_reference'>): string {
+  if (payment.processor_reference === null) {
+    throw new Error(`${payment.method} payment ${payment.id} in status ${payment.status} has no processor reference (set when the processor approved it)`);
+  }
+  return payment.processor_reference;
+}

@@ -6,6 +6,7 @@ import type {
 } from '../processors/index.js';
 import type { Logger } from '../../platform/logger.js';
 import * as repo from './payments.repository.js';
+import * as statements from './card-payment-statements.repository.js';
 import { applyPaymentEvent, type CardPaymentEvent } from './payment-state.js';
 import type { PaymentResource } from './payments.schema.js';
 import { applyRefundEvent } from './refund-state.js';
@@ -56,7 +57,7 @@ function failureOf(outcome: DeclinedOutcome | FailedOutcome | NotRecorded): Fail
 
 /** How a card operation's outcome changes the payment, decided by the state machine from the payment held. */
 interface CardDecision {
-  attempt: repo.CardAttemptSettlement['attempt'];
+  attempt: statements.CardAttemptSettlement['attempt'];
   transition?: {
     event: CardPaymentEvent;
     patch: Partial<Pick<repo.PaymentRow, 'processor_reference' | 'amount_capturable' | 'amount_captured' | 'failure_code' | 'failure_message'>>;
@@ -139,7 +140,7 @@ export async function applyCardOutcome(
   const to = move ? applyPaymentEvent('card', payment.status, move.event) : payment.status;
   const next: repo.PaymentRow = move ? { ...payment, ...move.patch, status: to } : payment;
   const resource = move || answer ? toPaymentResource(next) : undefined;
-  const settled = await repo.settleCardAttempt(db, tenantId, {
+  const settled = await statements.settleCardAttempt(db, tenantId, {
     paymentId: payment.id,
     attemptId: attempt.id,
     attempt: decision.attempt,

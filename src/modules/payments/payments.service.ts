@@ -3,12 +3,13 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import { toPage } from '../../platform/pagination.js';
 import * as repo from './payments.repository.js';
+import * as statements from './card-payment-statements.repository.js';
 import { cardFingerprint } from './card.js';
 import { applyPaymentEvent } from './payment-state.js';
 import { recordPaymentEvent, toPaymentResource } from './payment-resource.js';
 import { applyCardOutcome } from './payment-outcomes.js';
 import {
-  elapsedMs, outcomeContext, requireOperationAllowed, type ChangedPayment, type CreatedPayment, type CreationKey, type PaymentsDeps,
+  elapsedMs, outcomeContext, requireOperationAllowed, requireProcessorReference, type ChangedPayment, type CreatedPayment, type CreationKey, type PaymentsDeps,
 } from './payment-operations.js';
 import type { ValidatedPayment } from './payment-validation.js';
 import { createBankTransfer } from './bank-transfers.service.js';
@@ -34,7 +35,7 @@ export async function createPayment(
   if (deps.processor.circuitState() === 'open') {
     throw new AppError('processor_unavailable', 'The payment processor is unavailable; nothing was charged. Retry later with the same Idempotency-Key.');
   }
-  const values: repo.NewCardPayment['payment'] = {
+  const values: statements.NewCardPayment['payment'] = {
     id: newId('payment'),
     amount: amountMinor,
     currency,
@@ -51,7 +52,7 @@ export async function createPayment(
   // The timestamps are the database's: the statement stamps them into the serialised resource and returns them.
   const pending = newCardPaymentRow(tenantId, idempotencyKey, values, new Date(0));
   const attempt = { id: newId('attempt'), operation: 'authorize' as const, amount: amountMinor };
-  const created = await repo.createCardPayment(deps.db, tenantId, {
+  const created = await statements.createCardPayment(deps.db, tenantId, {
     claim: idempotency.claimRequest,
     payment: values,
     attemptId: attempt.id,
@@ -94,7 +95,7 @@ export async function createPayment(
 }
 
 /** The row `create_card_payment` inserts, as a read would return it (every other column has its default). */
-function newCardPaymentRow(tenantId: string, key: string, v: repo.NewCardPayment['payment'], at: Date): repo.PaymentRow {
+function newCardPaymentRow(tenantId: string, key: string, v: statements.NewCardPayment['payment'], at: Date): repo.PaymentRow {
   return {
     ...v,
     tenant_id: tenantId,
@@ -155,7 +156,7 @@ export async function capturePayment(deps: PaymentsDeps, tenantId: string, id: s
     if (!payment) throw notFound('payment', id);
     requireOperationAllowed(payment, 'capture');
     // checked before anything is written: a capture attempt that could never be sent must not be left open
-    const authorizationReference = repo.requireProcessorReference(payment);
+    const authorizationReference = requireProcessorReference(payment);
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const captureMinor = amount === undefined ? payment.amount_capturable : BigInt(amount);
@@ -193,7 +194,7 @@ export async function cancelPayment(deps: PaymentsDeps, tenantId: string, id: st
       return { kind: 'done' as const, payment: updated };
     }
     // checked before anything is written: a void attempt that could never be sent must not be left open
-    const authorizationReference = repo.requireProcessorReference(payment);
+    const authorizationReference = requireProcessorReference(payment);
     const open = await repo.findOpenAttempt(tx, tenantId, id, ['capture', 'void']);
     if (open) throw new AppError('invalid_state', `A ${open.operation} of this payment is already in progress.`);
     const attempt = await repo.insertAttempt(tx, tenantId, { payment_id: id, operation: 'void', amount: payment.amount_capturable, reconcileAfterMs: deps.inFlightMs });

@@ -5,7 +5,7 @@ import { toPage } from '../../platform/pagination.js';
 import * as repo from './payments.repository.js';
 import { toRefundResource } from './payment-resource.js';
 import { applyRefundOutcome } from './payment-outcomes.js';
-import { outcomeContext, requireOperationAllowed, type PaymentsDeps } from './payment-operations.js';
+import { outcomeContext, requireOperationAllowed, requireProcessorReference, type PaymentsDeps } from './payment-operations.js';
 import type { CreateRefundInput, RefundResource } from './payments.schema.js';
 
 /**
@@ -34,7 +34,7 @@ export async function createRefund(deps: PaymentsDeps, tenantId: string, payment
     if (!payment) throw notFound('payment', paymentId);
     requireOperationAllowed(payment, 'refund');
     // the card authorization or the bank debit the refund goes back through; checked before the amount is reserved
-    const processorReference = repo.requireProcessorReference(payment);
+    const processorReference = requireProcessorReference(payment);
     const refundable = payment.amount_captured - payment.amount_refunded - payment.amount_reversed;
     if (refundable <= 0n) throw new AppError('invalid_state', 'This payment has nothing left to refund.');
     const amount = input.amount === undefined ? refundable : BigInt(input.amount);
