@@ -3,7 +3,6 @@ import type { Queryable, Tx } from '../../platform/db.js';
 import type { AuditLogTable, SupportNotesTable } from '../../platform/db-schema.js';
 import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import { toPaymentRow, type PaymentRow, type RefundRow } from '../payments/index.js';
-import type { ApiRequestRow } from './request-log.repository.js';
 
 // Support's SQL. Support works across tenants: every function here runs in withCrossTenantTx, and filters by a
 // tenant only when the caller asked for one.
@@ -104,40 +103,6 @@ export async function listRefunds(q: Queryable, f: RefundFilter, page: PageQuery
     .$call((qb) => (before === undefined ? qb : qb.where('r.created_at', '<', before)))
     .$call((qb) => (cursor === undefined ? qb : qb.where('r.id', w.op, cursor)))
     .orderBy('r.id', w.order)
-    .limit(w.take)
-    .execute();
-}
-
-// ---- request log ------------------------------------------------------------------------------------------------
-
-export interface RequestFilter {
-  tenantId?: string | undefined;
-  route?: string | undefined;
-  method?: string | undefined;
-  statusClass?: number | undefined;
-  requestId?: string | undefined;
-  objectId?: string | undefined;
-  created: CreatedRange;
-}
-
-export async function listRequests(q: Queryable, f: RequestFilter, page: PageQuery): Promise<ApiRequestRow[]> {
-  const w = pageWindow(page);
-  const { tenantId, route, method, statusClass, requestId, objectId } = f;
-  const { gte, before } = f.created;
-  const { cursor } = w;
-  return q
-    .selectFrom('api_requests')
-    .selectAll()
-    .$call((qb) => (tenantId === undefined ? qb : qb.where('tenant_id', '=', tenantId)))
-    .$call((qb) => (route === undefined ? qb : qb.where('route', '=', route)))
-    .$call((qb) => (method === undefined ? qb : qb.where('method', '=', method)))
-    .$call((qb) => (statusClass === undefined ? qb : qb.where('status_code', '>=', statusClass * 100).where('status_code', '<', statusClass * 100 + 100)))
-    .$call((qb) => (requestId === undefined ? qb : qb.where('request_id', '=', requestId)))
-    .$call((qb) => (objectId === undefined ? qb : qb.where('object_id', '=', objectId)))
-    .$call((qb) => (gte === undefined ? qb : qb.where('created_at', '>=', gte)))
-    .$call((qb) => (before === undefined ? qb : qb.where('created_at', '<', before)))
-    .$call((qb) => (cursor === undefined ? qb : qb.where('id', w.op, BigInt(cursor))))
-    .orderBy('id', w.order)
     .limit(w.take)
     .execute();
 }

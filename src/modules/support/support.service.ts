@@ -8,6 +8,7 @@ import { listDeliveryAttempts } from '../webhooks/index.js';
 import type { Actor } from '../../platform/http/scopes.js';
 import { parseTimeFilter } from '../events/index.js';
 import * as repo from './support.repository.js';
+import * as requestLog from './request-log.repository.js';
 import {
   toAuditEntry, toDeliveryAttempt, toRequestEntry, toSupportDelivery, toSupportPayment, toSupportRefund, type LogsConfig,
 } from './support-resources.js';
@@ -86,7 +87,7 @@ export async function listRefunds(deps: ReadDeps, caller: Caller, query: ListRef
 }
 
 export async function listRequests(deps: ReadDeps, caller: Caller, query: ListRequestsFilter) {
-  const filter: repo.RequestFilter = {
+  const filter: requestLog.RequestLogFilter = {
     tenantId: query.tenant,
     route: query.route,
     method: query.method,
@@ -95,7 +96,7 @@ export async function listRequests(deps: ReadDeps, caller: Caller, query: ListRe
     objectId: query.object_id,
     created: createdRange(query),
   };
-  const rows = await read(deps.db, caller, 'requests', query, (tx) => repo.listRequests(tx, filter, query));
+  const rows = await read(deps.db, caller, 'requests', query, (tx) => requestLog.listRequests(tx, filter, query));
   return { object: 'list' as const, ...toPage(rows.map((r) => toRequestEntry(r, deps.logs)), query) };
 }
 

@@ -5,8 +5,7 @@ import { ListSchema, errorResponses } from '../../platform/http/pagination.js';
 import { toPage } from '../../platform/pagination.js';
 import { requireTenant } from '../../platform/http/auth-hook.js';
 import { parseTimeFilter } from '../events/index.js';
-import type { ApiRequestRow } from './request-log.repository.js';
-import { listTenantRequests } from './tenant-request-log.repository.js';
+import { listRequests, type ApiRequestRow } from './request-log.repository.js';
 import { requestLogFields } from './support-resources.js';
 import { ListTenantRequestLogsQuery, TenantRequestLogEntrySchema, type ListTenantRequestLogsQueryType, type TenantRequestLogEntry } from './tenant-request-log.schema.js';
 
@@ -16,15 +15,16 @@ function toTenantRequestLogEntry(row: ApiRequestRow): TenantRequestLogEntry {
 
 export async function listTenantRequestLog(db: Db, tenantId: string, query: ListTenantRequestLogsQueryType) {
   const filter = {
+    tenantId,
     status: query.status,
     statusClass: query.status_class === undefined ? undefined : Number(query.status_class[0]),
     method: query.method,
     route: query.route,
     objectId: query.object_id,
-    createdGte: query['created[gte]'] === undefined ? undefined : parseTimeFilter(query['created[gte]'], 'created[gte]'),
+    created: { gte: query['created[gte]'] === undefined ? undefined : parseTimeFilter(query['created[gte]'], 'created[gte]') },
   };
   // Row-level security holds the tenant too: the log is written across tenants, read by one.
-  const rows = await withTenantTx(db, tenantId, (tx) => listTenantRequests(tx, tenantId, filter, query));
+  const rows = await withTenantTx(db, tenantId, (tx) => listRequests(tx, filter, query));
   return { object: 'list' as const, ...toPage(rows.map(toTenantRequestLogEntry), query) };
 }
 
