@@ -93,8 +93,16 @@ export async function withTenantTx<T>(db: Db, tenantId: string, fn: (tx: Tx) => 
   // The tenant id goes into the SQL text so BEGIN and the setting travel in one round trip (simple protocol,
   // no parameters): it is checked against the id format first, so it can never carry SQL.
   if (!TENANT_ID.test(tenantId)) throw new Error('withTenantTx: malformed tenant id');
+  return inTransaction(db, `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true)`, fn);
+}
+
+/**
+ * BEGIN and the transaction's setting in one round trip (`begin`, simple protocol), `fn`, then COMMIT, or ROLLBACK
+ * if `fn` throws.
+ */
+async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql.raw(`BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true)`).execute(conn);
+    await sql.raw(begin).execute(conn);
     let result: T;
     try {
       // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
@@ -115,10 +123,7 @@ const TENANT_ID = /^ten_[0-9a-z]{26}$/;
  * still filter by tenant where they act for one; this only lifts the row-level-security net.
  */
 export async function withCrossTenantTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
-    await sql`select set_config('app.cross_tenant', 'on', true)`.execute(tx);
-    return fn(tx);
-  });
+  return inTransaction(db, "BEGIN; SELECT set_config('app.cross_tenant', 'on', true)", fn);
 }
 
 /** PostgreSQL SQLSTATE of an error thrown by pg, if any. */
