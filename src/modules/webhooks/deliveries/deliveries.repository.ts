@@ -29,13 +29,13 @@ export interface ClaimedDelivery {
   event_created_at: Date;
 }
 
-// Claims are serialized across all workers by this transaction-scoped advisory lock. A claim takes a few
-// milliseconds; serializing them is what makes the per-endpoint in-flight count exact (two workers counting
-// concurrently would each see room for the same slots). The delivery itself runs with no lock held.
-const CLAIM_LOCK_KEY = 7_310_420_001;
-
 /**
- * Claims up to `limit` due deliveries and leases them for `leaseMs`:
+ * Claims up to `limit` due deliveries and leases them for `leaseMs`, in one round trip (migration 0013's
+ * `claim_webhook_deliveries`):
+ * - claims are serialized across all workers by a transaction-scoped advisory lock, and the claim reads with a
+ *   snapshot taken after the lock is granted, so it sees every lease the previous claimer committed: that is what
+ *   makes the per-endpoint in-flight count exact. A claim takes about a millisecond; the deliveries themselves run
+ *   with no lock held;
  * - only to enabled endpoints, and never more than `maxPerEndpoint` in flight per endpoint (leases still running,
  *   whichever worker holds them) — a slow endpoint holds at most that many slots;
  * - per endpoint, only its oldest due rows are read (an index range of at most `maxPerEndpoint` rows), so the
@@ -50,42 +50,8 @@ export async function claimDueDeliveries(
   tx: Tx,
   options: { limit: number; maxPerEndpoint: number; leaseMs: number },
 ): Promise<ClaimedDelivery[]> {
-  await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY}::bigint)`.execute(tx);
   const result = await sql<ClaimedDelivery>`
-    WITH candidates AS (
-      SELECT c.id, c.tenant_id, c.next_attempt_at, c.endpoint_rank
-      FROM webhook_endpoints e
-      CROSS JOIN LATERAL (
-        SELECT count(*) AS n FROM webhook_deliveries f
-        WHERE f.endpoint_id = e.id AND f.status = 'pending' AND f.locked_until IS NOT NULL AND f.locked_until > now()
-      ) busy
-      CROSS JOIN LATERAL (
-        SELECT d.id, d.tenant_id, d.next_attempt_at, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS endpoint_rank
-        FROM webhook_deliveries d
-        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.locked_until IS NULL OR d.locked_until <= now())
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT greatest(${options.maxPerEndpoint}::int - busy.n, 0)
-      ) c
-      WHERE e.status = 'enabled'
-    ), eligible AS (
-      SELECT id, next_attempt_at,
-             row_number() OVER (PARTITION BY tenant_id ORDER BY endpoint_rank, next_attempt_at, id) AS tenant_rank
-      FROM candidates
-    ), picked AS (
-      SELECT id FROM eligible ORDER BY tenant_rank, next_attempt_at, id LIMIT ${options.limit}
-    ), locked AS (
-      SELECT d.id FROM webhook_deliveries d WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) FOR UPDATE SKIP LOCKED
-    )
-    UPDATE webhook_deliveries d
-    SET locked_until = date_trunc('milliseconds', now() + ${options.leaseMs} * interval '1 millisecond')
-    FROM webhook_endpoints e, events ev
-    -- = ANY(ARRAY(…)): primary-key probes for the few claimed rows, never a scan of the backlog
-    WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND e.id = d.endpoint_id AND ev.id = d.event_id
-    RETURNING d.id, d.tenant_id, d.endpoint_id, d.attempt_count, d.locked_until, d.created_at,
-              e.url, e.secret_enc, e.previous_secret_enc, e.previous_secret_expires_at, e.failing_since IS NOT NULL AS endpoint_failing,
-              ev.id AS event_id, ev.type AS event_type, ev.object_type AS event_object_type,
-              ev.object_id AS event_object_id, ev.data AS event_data, ev.created_at AS event_created_at
+    SELECT * FROM claim_webhook_deliveries(${options.limit}::int, ${options.maxPerEndpoint}::int, ${options.leaseMs}::int)
   `.execute(tx);
   return result.rows;
 }
