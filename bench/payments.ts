@@ -16,6 +16,9 @@
 //   BENCH_CEILING_CLIENTS        pgbench client counts (default 1,8,16)
 //   BENCH_CONNECTIONS            API connection counts, one process (default 1,16,64)
 //   BENCH_DB_POOL_MAX            DB_POOL_MAX of each API process (default 20)
+//   BENCH_WARMUP_S               seconds of load at 16 connections before an API process is measured (default 10):
+//                                until V8 has optimised the hot path, a payment costs the API 2-3 times the CPU
+//                                (measured: 6.5 ms after a 2 s warm-up, 2.5 ms once warm, at 1 connection)
 //   BENCH_SCALE_OUT              1: also run the scale-out curve (default off)
 //   BENCH_SCALE_OUT_PROCESSES    API process counts beyond one (default 2,4)
 //   BENCH_SCALE_OUT_CONNECTIONS  connection counts of the curve (default 16; 64 too if time allows)
@@ -47,6 +50,7 @@ const durationS = envInt('BENCH_DURATION_S', 10);
 const ceilingClients = envList('BENCH_CEILING_CLIENTS', [1, 8, 16]);
 const connectionsList = envList('BENCH_CONNECTIONS', [1, 16, 64]);
 const poolMax = envInt('BENCH_DB_POOL_MAX', 20);
+const warmUpS = envInt('BENCH_WARMUP_S', 10);
 const scaleOut = process.env.BENCH_SCALE_OUT === '1';
 const scaleOutProcesses = scaleOut ? envList('BENCH_SCALE_OUT_PROCESSES', [2, 4]) : [];
 const scaleOutConnections = envList('BENCH_SCALE_OUT_CONNECTIONS', [16]);
@@ -191,7 +195,7 @@ try {
   ceilingEventBytes = ceilingCheck.eventBytes;
 
   // 2. the API, one process; the warm-up (JIT, pool connections, prepared plans) has a tenant of its own
-  await apiPhase('API warm-up, 8 connections', [apis[0]!.url], 8, 2);
+  await apiPhase('API warm-up, 16 connections', [apis[0]!.url], 16, warmUpS);
   for (const connections of connectionsList) {
     const { run, check } = await apiPhase(`API 1 process, ${connections} connections`, [apis[0]!.url], connections, durationS);
     apiRuns.push(run);
@@ -218,7 +222,7 @@ try {
       while (apis.length < processes) await startApi();
       const urls = apis.slice(0, processes).map((a) => a.url);
       // the new processes warm up (JIT, pool connections, prepared plans) as the first one did
-      if (cold) await apiPhase(`API warm-up, ${processes} processes, 8 connections`, urls, 8, 2);
+      if (cold) await apiPhase(`API warm-up, ${processes} processes, 16 connections`, urls, 16, warmUpS);
       for (const connections of scaleOutConnections) {
         curve.push((await apiPhase(`API ${processes} processes, ${connections} connections`, urls, connections, durationS)).run);
       }
