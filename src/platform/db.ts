@@ -102,9 +102,10 @@ export async function withTenantTx<T>(db: Db, tenantId: string, fn: (tx: Tx) => 
  */
 async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql.raw(begin).execute(conn);
     let result: T;
     try {
+      // inside the try: should the setting fail after BEGIN, the ROLLBACK below still closes the transaction
+      await sql.raw(begin).execute(conn);
       // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
       result = await fn(conn as unknown as Tx);
     } catch (err) {
