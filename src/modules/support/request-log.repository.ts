@@ -2,6 +2,7 @@ import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Queryable, Tx } from '../../platform/db.js';
 import { pageWindow, type PageQuery } from '../../platform/pagination.js';
 import type { ApiRequestsTable } from '../../platform/db-schema.js';
+import type { CreatedRange } from './support.repository.js';
 
 // SQL of the request log (api_requests) and the worker heartbeats. The log is written and purged across tenants.
 
@@ -18,7 +19,7 @@ export interface RequestLogFilter {
   route?: string | undefined;
   requestId?: string | undefined;
   objectId?: string | undefined;
-  created?: { gte?: Date | undefined; before?: Date | undefined };
+  created?: CreatedRange;
 }
 
 /** Logged requests, newest first (the row id is the cursor). */
