@@ -99,6 +99,11 @@ export async function recordAttempts(tx: Tx, outcomes: readonly AttemptOutcome[]
   })));
   // One statement: the attempts are inserted from the rows as they were before the update (a data-modifying CTE
   // sees the snapshot of the statement), which is all the insert needs.
+  // The insert finds its deliveries by primary-key probes (= ANY(ARRAY(…)), as the claim does). Joined on the keys
+  // alone, the planner (100 rows guessed for jsonb_to_recordset, few rows guessed through the row-level-security
+  // filter) hashed the batch and scanned the whole table instead: 3.8 of the statement's 4.4 ms at 10k deliveries,
+  // a cost that grows with the table. The update needs no such help: it walks the small index of leased rows, i.e. only
+  // what is in flight.
   const updated = await sql<{ id: string }>`
     WITH r AS (
       SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS r(
@@ -108,6 +113,7 @@ export async function recordAttempts(tx: Tx, outcomes: readonly AttemptOutcome[]
       INSERT INTO webhook_delivery_attempts (id, tenant_id, delivery_id, attempted_at, outcome, status_code, latency_ms, error, response_body)
       SELECT new_prefixed_id('wha'), d.tenant_id, d.id, r.attempted_at, r.outcome, r.status_code, r.latency_ms, r.error, r.response_body
       FROM r JOIN webhook_deliveries d ON d.tenant_id = r.tenant_id AND d.id = r.delivery_id
+      WHERE d.id = ANY(ARRAY(SELECT r.delivery_id FROM r))
     )
     UPDATE webhook_deliveries d
     SET status = r.status, attempt_count = d.attempt_count + 1, next_attempt_at = r.next_attempt_at, locked_until = NULL,
