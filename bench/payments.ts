@@ -208,7 +208,8 @@ try {
     const per = (n: number) => (n / wire!.payments).toFixed(2);
     console.log(`API wire counts over ${wire.payments} payments sent one at a time: ${per(wire.counts.roundTrips)} round trips per payment, ` +
       `${per(wire.counts.executes)} extended-protocol statements, ${per(wire.counts.simpleQueries)} simple-protocol queries; ` +
-      `cross-tenant background work (request log flushes, jobs) ${per(wire.counts.backgroundRoundTrips)} round trips per payment on top`);
+      `cross-tenant background work (request log flushes, jobs) ${per(wire.counts.backgroundRoundTrips)} round trips per payment on top; ` +
+      `${wire.counts.connectionsOpened} connection(s) opened by the pool meanwhile (their start-up is counted in neither)`);
   }
 
   // 4. scale-out: more API processes against the same database and sandbox

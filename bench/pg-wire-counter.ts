@@ -15,6 +15,8 @@ export interface WireCounts {
   /** round trips of cross-tenant work (the request log's batched flush, jobs): not per request, and their share
    * per payment depends on how many payments fit in a flush interval, i.e. on the machine's speed */
   backgroundRoundTrips: number;
+  /** connections the pool opened: each ends its start-up with a ReadyForQuery that is no request's round trip */
+  connectionsOpened: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface PgWireCounter {
   close(): Promise<void>;
 }
 
-const zero = (): WireCounts => ({ roundTrips: 0, executes: 0, simpleQueries: 0, backgroundRoundTrips: 0 });
+const zero = (): WireCounts => ({ roundTrips: 0, executes: 0, simpleQueries: 0, backgroundRoundTrips: 0, connectionsOpened: 0 });
 
 export async function startPgWireCounter(target: { host: string; port: number }): Promise<PgWireCounter> {
   let counts = zero();
@@ -85,6 +87,7 @@ export async function startPgWireCounter(target: { host: string; port: number })
     // lifts the tenant scope (app.cross_tenant) is background work, never the payment path, which is tenant-scoped.
     let unit = zero();
     let background = false;
+    let started = false;
     const fromClient = messageWalker((t, body) => {
       if (t === EXECUTE) unit.executes++;
       else if (t === QUERY) unit.simpleQueries++;
@@ -92,6 +95,12 @@ export async function startPgWireCounter(target: { host: string; port: number })
     }, new Set([QUERY, PARSE]), true);
     const fromServer = messageWalker((t, body) => {
       if (t !== READY_FOR_QUERY) return;
+      if (!started) {
+        // the end of authentication and start-up: the connection is ready, no statement was waited for
+        started = true;
+        counts.connectionsOpened++;
+        return;
+      }
       unit.roundTrips++;
       if (body?.[0] !== IDLE) return;
       if (background) {
