@@ -1,5 +1,6 @@
-// The pgbench ceiling (bench/ceiling.sql): finding pgbench, running the script as the application role, and
-// reading its figures (payments/s from pgbench's own tps, latency percentiles from its per-transaction log).
+// The pgbench ceiling (bench/ceiling.sql, or bench/ceiling-functions.sql: the same payment through the API's two
+// functions): finding pgbench, running the script as the application role, and reading its figures (payments/s from
+// pgbench's own tps, latency percentiles from its per-transaction log).
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -7,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { percentile, root } from './harness.js';
 
+export type CeilingScript = 'ceiling.sql' | 'ceiling-functions.sql';
+
 export interface CeilingRun {
+  script: CeilingScript;
   clients: number;
   paymentsPerSecond: number;
   /** whole scripts (both transactions) pgbench completed */
@@ -78,13 +82,16 @@ function runTag(): string {
   return Date.now().toString(36).slice(-7).padStart(7, '0');
 }
 
-/** Runs the ceiling script for `durationS` seconds with `clients` connections as the application role. */
-export async function runCeiling(options: { pgbench: string; appUrl: string; tenantId: string; clients: number; durationS: number }): Promise<CeilingRun> {
+/** Runs a ceiling script (default bench/ceiling.sql) for `durationS` seconds with `clients` connections as the application role. */
+export async function runCeiling(options: {
+  pgbench: string; appUrl: string; tenantId: string; clients: number; durationS: number; script?: CeilingScript;
+}): Promise<CeilingRun> {
+  const script = options.script ?? 'ceiling.sql';
   const u = new URL(options.appUrl);
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'nimbuspay-ceiling-'));
   const threads = Math.min(options.clients, os.cpus().length);
   const args = [
-    '-n', '-M', 'prepared', '-f', path.join(root, 'bench', 'ceiling.sql'),
+    '-n', '-M', 'prepared', '-f', path.join(root, 'bench', script),
     '-c', String(options.clients), '-j', String(threads), '-T', String(options.durationS),
     '-D', `tenant=${options.tenantId}`, '-D', `run=${runTag()}`, '-D', 'seq=0',
     '-l', `--log-prefix=${path.join(logDir, 'ceiling')}`,
@@ -119,6 +126,7 @@ export async function runCeiling(options: { pgbench: string; appUrl: string; ten
     }
     latencies.sort((a, b) => a - b);
     return {
+      script,
       clients: options.clients,
       paymentsPerSecond: Number(tps[1]),
       payments: Number(processed[1]),
