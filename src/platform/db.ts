@@ -96,23 +96,50 @@ export async function withTenantTx<T>(db: Db, tenantId: string, fn: (tx: Tx) => 
   return inTransaction(db, `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true)`, fn);
 }
 
+// What each open transaction of inTransaction runs once it has committed (see afterCommit).
+const commitHooks = new WeakMap<object, Array<() => void>>();
+
+/**
+ * Runs `hook` once the transaction has committed, and never if it rolls back: for what must count only committed
+ * work, such as a metric of payments moved. Only inside withTenantTx or withCrossTenantTx (anything else throws).
+ * A hook must not throw: the transaction has committed and its caller must hear so; one that does is ignored.
+ */
+export function afterCommit(tx: Tx, hook: () => void): void {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) throw new Error('afterCommit: not inside withTenantTx or withCrossTenantTx');
+  hooks.push(hook);
+}
+
 /**
  * BEGIN and the transaction's setting in one round trip (`begin`, simple protocol), `fn`, then COMMIT, or ROLLBACK
- * if `fn` throws.
+ * if `fn` throws; then the afterCommit hooks.
  */
 async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
+    const hooks: Array<() => void> = [];
+    commitHooks.set(conn, hooks);
     let result: T;
     try {
-      // inside the try: should the setting fail after BEGIN, the ROLLBACK below still closes the transaction
-      await sql.raw(begin).execute(conn);
-      // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
-      result = await fn(conn as unknown as Tx);
-    } catch (err) {
-      await sql.raw('ROLLBACK').execute(conn).catch(() => {});
-      throw err;
+      try {
+        // inside the try: should the setting fail after BEGIN, the ROLLBACK below still closes the transaction
+        await sql.raw(begin).execute(conn);
+        // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
+        result = await fn(conn as unknown as Tx);
+      } catch (err) {
+        await sql.raw('ROLLBACK').execute(conn).catch(() => {});
+        throw err;
+      }
+      await sql.raw('COMMIT').execute(conn);
+    } finally {
+      commitHooks.delete(conn);
     }
-    await sql.raw('COMMIT').execute(conn);
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch {
+        // ignored, as documented at afterCommit
+      }
+    }
     return result;
   });
 }

@@ -239,6 +239,9 @@ describe('a bank debit the rail forgets: status kept, flagged for attention, pol
       assert.ok(gapMs >= Math.min(BACKOFF_CAP_MS, POLL_INTERVAL_MS * 2 ** (i + 1)) - 5, `gap after step ${i + 1} was ${gapMs} ms`);
     });
 
+    // the move to succeeded is counted once, by the worker that committed it (after its commit)
+    const moved = await exported(metrics, 'nimbuspay_payments_total');
+    assert.deepEqual(moved, [{ labels: { method: 'bank_transfer', status: 'succeeded', failure_code: '', role: 'worker' }, value: 1 }]);
     const notFound = await exported(metrics, 'nimbuspay_processor_not_found_total');
     assert.deepEqual(notFound, [{ labels: { operation: 'get_bank_debit', role: 'worker' }, value: missed.length }]);
     const errors = platform.logs.records().filter((r) => r.payment_id === created.id && (r.level === 'error' || r.level === 'fatal'));

@@ -1,4 +1,4 @@
-import type { Tx } from '../../platform/db.js';
+import { afterCommit, type Tx } from '../../platform/db.js';
 import { RETURN_FAILURE_CODES, UNLISTED_RETURN_FAILURE_CODE } from './failure-codes.js';
 import type { BankDebitSnapshot } from '../processors/index.js';
 import * as repo from './payments.repository.js';
@@ -261,7 +261,8 @@ async function applyRailStep(
   await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: status, rail_status: to, reason });
   await recordPaymentEvent(tx, tenantId, updated, paymentEvent === null ? 'payment.updated' : PAYMENT_STATUS_EVENT[status]);
   if (status !== payment.status) {
-    deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status, failure_code: updated.failure_code ?? (updated.return_code ? failureCodeForReturn(updated.return_code) : '') });
+    const failureCode = updated.failure_code ?? (updated.return_code ? failureCodeForReturn(updated.return_code) : '');
+    afterCommit(tx, () => deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status, failure_code: failureCode }));
   }
   return updated;
 }

@@ -1,4 +1,4 @@
-import { withTenantTx, type Tx } from '../../platform/db.js';
+import { afterCommit, withTenantTx, type Tx } from '../../platform/db.js';
 import { newId } from '../../platform/ids.js';
 import type { BankDebitDecision } from '../processors/index.js';
 import * as repo from './payments.repository.js';
@@ -86,7 +86,7 @@ export async function failDeclinedSubmission(
   if (!updated) throw new Error(`payment ${payment.id} changed under its row lock`);
   await repo.insertTransition(tx, tenantId, { payment_id: payment.id, from_status: payment.status, to_status: 'failed', rail_status: 'pending', reason: `submission declined: ${decline.code}` });
   await recordPaymentEvent(tx, tenantId, updated, 'payment.failed');
-  deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: 'failed', failure_code: decline.code });
+  afterCommit(tx, () => deps.metrics.paymentsTotal.inc({ method: 'bank_transfer', status: 'failed', failure_code: decline.code }));
   return updated;
 }
 
