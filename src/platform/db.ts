@@ -112,7 +112,7 @@ export function afterCommit(tx: Tx, hook: () => void): void {
 
 /**
  * BEGIN and the transaction's setting in one round trip (`begin`, simple protocol), `fn`, then COMMIT, or ROLLBACK
- * if `fn` throws; then the afterCommit hooks.
+ * if `fn` throws; then the afterCommit hooks. Throws if COMMIT found the transaction aborted.
  */
 async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
@@ -129,7 +129,10 @@ async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T
         await sql.raw('ROLLBACK').execute(conn).catch(() => {});
         throw err;
       }
-      await sql.raw('COMMIT').execute(conn);
+      // PostgreSQL answers the COMMIT of a transaction that an earlier error aborted with ROLLBACK, and no error:
+      // had `fn` caught that error and gone on, its caller would take rolled-back work for committed work
+      const { rows } = await sql.raw<{ command?: string }>('COMMIT').execute(conn);
+      if (rows[0]?.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed and the error was caught');
     } finally {
       commitHooks.delete(conn);
     }

@@ -1,6 +1,7 @@
 /**
- * afterCommit: work that must count only committed transactions (the payments metric of bank transfers) runs once
- * the transaction has committed, never after a rollback, and only inside the platform's transaction helpers.
+ * The end of the platform's transactions (withTenantTx, withCrossTenantTx): afterCommit hooks — work that must count
+ * only committed transactions, such as the payments metric of bank transfers — run once the transaction has
+ * committed, never after a rollback; and a transaction that an error aborted is never reported as committed.
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,19 @@ it('never runs them when the transaction rolls back', async () => {
   }), /the work failed/);
   assert.deepEqual(seen, []);
   assert.equal(await committed('after-commit-rolled-back'), false);
+});
+
+it('a transaction whose failed statement was caught is reported as failed, not committed, and runs no hook', async () => {
+  const seen: string[] = [];
+  await assert.rejects(withCrossTenantTx(handle.db, async (tx) => {
+    await insertTenant(tx, 'after-commit-aborted');
+    afterCommit(tx, () => seen.push('counted'));
+    // a CHECK violation aborts the transaction; the code goes on as if nothing happened
+    await sql`INSERT INTO tenants (id, name) VALUES ('not-a-tenant-id', 'x')`.execute(tx).catch(() => {});
+    return 'looks fine';
+  }), /the transaction was rolled back/);
+  assert.deepEqual(seen, []);
+  assert.equal(await committed('after-commit-aborted'), false);
 });
 
 it('a hook that throws neither hides the commit from the caller nor stops the hooks after it', async () => {
