@@ -120,19 +120,18 @@ async function inTransaction<T>(db: Db, begin: string, fn: (tx: Tx) => Promise<T
     commitHooks.set(conn, hooks);
     let result: T;
     try {
-      try {
-        // inside the try: should the setting fail after BEGIN, the ROLLBACK below still closes the transaction
-        await sql.raw(begin).execute(conn);
-        // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
-        result = await fn(conn as unknown as Tx);
-      } catch (err) {
-        await sql.raw('ROLLBACK').execute(conn).catch(() => {});
-        throw err;
-      }
+      // inside the try: should the setting fail after BEGIN, the ROLLBACK below still closes the transaction
+      await sql.raw(begin).execute(conn);
+      // a connection-bound Kysely inside BEGIN … COMMIT is a transaction in all but its class
+      result = await fn(conn as unknown as Tx);
       // PostgreSQL answers the COMMIT of a transaction that an earlier error aborted with ROLLBACK, and no error:
       // had `fn` caught that error and gone on, its caller would take rolled-back work for committed work
       const { rows } = await sql.raw<{ command?: string }>('COMMIT').execute(conn);
       if (rows[0]?.command === 'ROLLBACK') throw new Error('the transaction was rolled back: a statement in it failed and the error was caught');
+    } catch (err) {
+      // after a failed or refused COMMIT there is no transaction left, and this ROLLBACK only draws a warning
+      await sql.raw('ROLLBACK').execute(conn).catch(() => {});
+      throw err;
     } finally {
       commitHooks.delete(conn);
     }
