@@ -29,9 +29,12 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
     const headers = { ...req.headers, host: target.host };
     if (spoilNext && path.startsWith('/v1/') && typeof headers.authorization === 'string') {
       spoilNext = false;
-      // flip the signature's last character: a well-formed token the platform must refuse as invalid
+      // change the signature's first character: a well-formed token the platform must refuse as invalid. Not the
+      // last one: in base64url it also carries padding bits, and a signature ending in 'A' still verifies with 'B'
+      // (one token in four).
       const token = headers.authorization.slice('Bearer '.length);
-      headers.authorization = `Bearer ${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+      const at = token.lastIndexOf('.') + 1;
+      headers.authorization = `Bearer ${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
     }
     const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
