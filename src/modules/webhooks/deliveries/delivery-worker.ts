@@ -185,7 +185,8 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
     return applied;
   }
 
-  function afterCommit(batch: readonly FinishedAttempt[], applied: Set<string>): void {
+  /** After the round that recorded `batch` committed: metrics, lost leases, and the earliest retry it scheduled. */
+  function reportRecorded(batch: readonly FinishedAttempt[], applied: Set<string>): void {
     const now = Date.now();
     for (const { claim, outcome } of batch) {
       metrics.webhookDeliveryAttempts.inc({ outcome: outcome.outcome });
@@ -278,7 +279,7 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
       log.error({ err }, 'could not record the last webhook delivery attempts; their leases will expire and they will be retried');
       return undefined;
     });
-    if (applied) afterCommit(batch, applied);
+    if (applied) reportRecorded(batch, applied);
   }
 
   return {
@@ -310,7 +311,7 @@ export function createDeliveryDispatcher(deps: DeliveryWorkerDeps): WorkerJob & 
         await idle(signal);
         return 0;
       }
-      afterCommit(batch, round.applied);
+      reportRecorded(batch, round.applied);
       for (const claim of round.claimed) start(claim);
       // Deregistering is best effort: should it fail, producers keep notifying until the registration runs out.
       if (round.claimed.length > 0) await wakeFromSleep().catch((err: unknown) => log.warn({ err }, 'could not deregister the sleeping dispatcher'));
