@@ -287,13 +287,13 @@ if (ceiling16 && api16) {
     // The bound every process shares: the machine's cores. 0.6 × the ceiling's rate fits in them only if a whole
     // payment (database, API, processor, load generator, all on these cores) costs at most this much CPU.
     const budgetMs = (os.availableParallelism() * 1000) / (0.6 * ceiling16.paymentsPerSecond);
+    const everyProcessMs = (cpu: CpuUse) => cpu.postgresMs + cpu.apiMs + cpu.sandboxMs + cpu.clientMs;
     const perPayment = (ms: number) => ms / api16.createdKeys.size;
-    const wholeMs = perPayment(apiCpu.postgresMs + apiCpu.apiMs + apiCpu.sandboxMs + apiCpu.clientMs);
     console.log(`    the cores' bound: 0.6 × ${fmt(ceiling16.paymentsPerSecond)}/s on ${os.availableParallelism()} cores leaves ${fmt(budgetMs, 2)} ms of CPU ` +
       'per payment, every process together;');
-    console.log(`    the API's payments took ${fmt(wholeMs, 2)} ms (PostgreSQL ${fmt(perPayment(apiCpu.postgresMs), 2)} with the sandbox's own writes, ` +
+    console.log(`    the API's payments took ${fmt(perPayment(everyProcessMs(apiCpu)), 2)} ms (PostgreSQL ${fmt(perPayment(apiCpu.postgresMs), 2)} with the sandbox's own writes, ` +
       `API ${fmt(perPayment(apiCpu.apiMs), 2)}, sandbox ${fmt(perPayment(apiCpu.sandboxMs), 2)}, load generator ${fmt(perPayment(apiCpu.clientMs), 2)}), ` +
-      `the ceiling's ${fmt((ceilingCpu.postgresMs + ceilingCpu.clientMs) / ceiling16.payments, 2)} ms`);
+      `the ceiling's ${fmt(everyProcessMs(ceilingCpu) / ceiling16.payments, 2)} ms`);
   }
 }
 if (api1) console.log(`  API p50 at 1 connection              ${fmt(api1.p50Ms, 1)} ms  (target ≤ 6 ms)  ${mark(api1.p50Ms <= 6)}`);
